@@ -1,0 +1,45 @@
+# gridsight — `make demo` and `make test` each set themselves up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test lint typecheck bench clean help
+
+help:
+	@echo "make demo   - run the engine on the 12 synthetic cameras with the bundled model"
+	@echo "make test   - lint, type-check and run the test suite"
+	@echo "make bench  - run the benchmarks (pytest-benchmark, ratios side by side)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+
+# Runtime install (what `make demo` needs).
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+# Development install: test tools, evaluators, server, training (CPU PyTorch).
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e ".[dev,train]" -e examples/gridsight-loitering
+	touch $@ $(VENV)/.installed-run
+
+demo: $(VENV)/.installed-run
+	$(BIN)/gridsight demo
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check gridsight tests benchmarks examples
+	$(BIN)/ruff format --check gridsight tests benchmarks examples
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/pytest benchmarks -q --benchmark-columns=min,median,mean,ops,rounds --benchmark-sort=name
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -1,0 +1,5 @@
+"""gridsight: hazard detection for township camera networks, and a simulator of its service targets."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

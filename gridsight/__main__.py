@@ -1,0 +1,3 @@
+from gridsight.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""The ``gridsight`` command.
+
+Subcommands live in ``gridsight.commands.*`` and are imported only when used, so
+``gridsight --help`` is fast and a broken optional part cannot break the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from gridsight import __version__
+from gridsight.core.errors import GridsightError
+
+# name -> (module, attribute, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "config": ("gridsight.commands.config", "config", "Validate configs, print the JSON Schema."),
+    "plugins": ("gridsight.commands.plugins", "plugins", "List plugins, hooks and hazards."),
+    "world": ("gridsight.commands.world", "world", "The synthetic camera world: render, truth, dataset, train."),
+    "detect": ("gridsight.commands.detect", "detect", "Run a detector model on images."),
+    "run": ("gridsight.commands.run", "run", "Run the engine on a township config's cameras."),
+    "sim": ("gridsight.commands.sim", "sim", "The governance simulator: run, sweep, verify, mmc."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = SUBCOMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr, _ = entry
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise click.ClickException(
+                f"the '{cmd_name}' command cannot load ({exc}); "
+                "reinstall gridsight with its extras: pip install 'gridsight[dev]'"
+            ) from exc
+        command: click.Command = getattr(module, attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gridsight")
+def cli() -> None:
+    """gridsight: watch township cameras for four hazards and check service targets.
+
+    \b
+    Hazards: fire_lane, ebike, vending, near_water.
+    Start with:  gridsight config check configs/jingqiao.yaml
+                 gridsight run --duration 60
+                 gridsight sim run configs/sim/baseline.yaml
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: run the CLI, turning gridsight errors into one clear line and exit 2."""
+    try:
+        return cli.main(args=argv, prog_name="gridsight", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except GridsightError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Inference backends: onnxruntime (CPU), opencv (cv2.dnn), tensorrt (GPU)."""

@@ -1,0 +1,80 @@
+"""The hazard rule interface.
+
+A rule looks at one camera's tracked detections frame by frame and says whether its
+hazard is present *now* (an :class:`Observation`). The per-camera, per-hazard lifecycle
+(``gridsight.core.lifecycle``) turns that stream of observations into start / update /
+end events with confirmation, gap tolerance, cooldown and end delay.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from gridsight.core.detections import Detections
+
+if TYPE_CHECKING:
+    from gridsight.core.zones import Zone
+
+
+class RuleSettings(BaseModel):
+    """Base of every rule's settings model: strict (a typo is an error) and immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What a rule sees in one frame.
+
+    Attributes:
+        active: the hazard condition holds in this frame (before confirmation/dwell logic
+            that the lifecycle applies, unless the rule measures dwell itself).
+        confidence: strength of the evidence in [0, 1] (e.g. the best detection score).
+        boxes: ``(k, 4)`` boxes of the objects involved.
+        track_ids: track ids of the objects involved.
+        detail: rule-specific numbers for the event's ``extra`` (e.g. occupancy).
+    """
+
+    active: bool
+    confidence: float = 0.0
+    boxes: np.ndarray | None = None
+    track_ids: tuple[int, ...] = ()
+    detail: Mapping[str, Any] | None = None
+
+    @classmethod
+    def inactive(cls) -> Observation:
+        return cls(active=False)
+
+
+class HazardRule(ABC):
+    """A hazard rule for one camera.
+
+    Class attributes:
+        hazard: the hazard id (unique across plugins).
+        description: one line for ``gridsight plugins``.
+        Settings: the settings model, validated from the camera's ``hazards.<id>`` config.
+        required_zones: names of zones (from the camera config) the settings refer to.
+    """
+
+    hazard: ClassVar[str]
+    description: ClassVar[str] = ""
+    Settings: ClassVar[type[RuleSettings]] = RuleSettings
+
+    def __init__(self, settings: RuleSettings, zones: Mapping[str, Zone]) -> None:
+        self.settings = settings
+        self.zones = zones
+
+    @classmethod
+    def zone_names(cls, settings: RuleSettings) -> tuple[str, ...]:
+        """The zone names these settings refer to (checked against the camera's zones)."""
+        return ()
+
+    @abstractmethod
+    def observe(self, ts: float, detections: Detections) -> Observation:
+        """Evaluate one frame of tracked detections (``class_id`` holds role ids)."""

@@ -1,0 +1,103 @@
+"""The plugin API: every hook gridsight calls, as empty typed functions.
+
+Each hook is named ``gridsight_<verb phrase>``. Registration hooks return lists (every
+plugin contributes); "who handles this" hooks stop at the first non-None result;
+observers return None. Built-in plugins use these hooks exactly like third-party ones.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from gridsight.core.backends.base import Backend
+    from gridsight.core.dispatch import DispatchPolicy
+    from gridsight.core.events import HazardEvent
+    from gridsight.core.hazard import HazardRule
+    from gridsight.core.models import DetectorSpec
+    from gridsight.core.sinks import EventSink
+    from gridsight.core.sources.base import FrameSource, SourceOptions
+
+PROJECT = "gridsight"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def gridsight_register_hazard_rules() -> list[type[HazardRule]]:
+    """Register hazard rule classes.
+
+    Each class names its hazard id (``hazard``), its settings model (``Settings``, a
+    pydantic model validated from a camera's config) and the zones it needs.
+
+    Returns:
+        A list of ``HazardRule`` subclasses. Results of all plugins are collected;
+        two plugins providing the same hazard id is an error.
+    """
+
+
+@hookspec
+def gridsight_register_detectors() -> list[DetectorSpec]:
+    """Register detector models (an ONNX file, its class names and role mapping).
+
+    Returns:
+        A list of ``DetectorSpec``. Results of all plugins are collected.
+    """
+
+
+@hookspec
+def gridsight_register_backends() -> list[type[Backend]]:
+    """Register inference backend classes (onnxruntime, opencv, tensorrt, ...).
+
+    Returns:
+        A list of ``Backend`` subclasses, each with a unique ``name``. Results of all
+        plugins are collected.
+    """
+
+
+@hookspec(firstresult=True)
+def gridsight_open_source(uri: str, options: SourceOptions) -> FrameSource | None:
+    """Open a camera source URI (``rtsp://``, ``file://``, ``synthetic://``, ...).
+
+    Args:
+        uri: the source URI as written in the camera config.
+        options: sampling options (target fps, loop, no-frame timeout, ...).
+
+    Returns:
+        A ``FrameSource`` if this plugin handles the URI's scheme, else None.
+        Stops at the first non-None result.
+    """
+
+
+@hookspec
+def gridsight_register_sinks() -> list[type[EventSink]]:
+    """Register event sink classes (JSONL, SQLite, webhook, ...), each with a unique ``name``.
+
+    Returns:
+        A list of ``EventSink`` subclasses. Results of all plugins are collected.
+    """
+
+
+@hookspec
+def gridsight_hazard_event(event: HazardEvent) -> None:
+    """Observe every hazard event (start, update, end) the engine emits.
+
+    Args:
+        event: the event, as written to the sinks.
+
+    Returns:
+        Nothing. Every plugin is called; an exception in one is logged and counted and
+        does not stop the others or the engine.
+    """
+
+
+@hookspec
+def gridsight_register_dispatch_policies() -> list[type[DispatchPolicy]]:
+    """Register work-order dispatch policies (used by the live service and the simulator).
+
+    Returns:
+        A list of ``DispatchPolicy`` subclasses, each with a unique ``name``. Results of
+        all plugins are collected.
+    """

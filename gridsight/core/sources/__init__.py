@@ -1,0 +1,1 @@
+"""Camera sources: opening URIs, sampling frames, reconnecting."""

@@ -1,0 +1,68 @@
+"""The frame source interface every source plugin implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """How a source should deliver frames.
+
+    Attributes:
+        fps: target frames per second to sample (None: the source's native rate).
+        loop: restart a file or synthetic stream at its end.
+        realtime: pace frames to the stream's clock (False: as fast as possible).
+        no_frame_timeout_s: a live source delivering nothing for this long is reconnected.
+        width: requested frame width for sources that render (synthetic), or None.
+        height: requested frame height, or None.
+    """
+
+    fps: float | None = None
+    loop: bool = False
+    realtime: bool = False
+    no_frame_timeout_s: float = 10.0
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded frame: BGR ``uint8`` image, stream time in seconds, and its index."""
+
+    image: np.ndarray
+    ts: float
+    index: int
+
+
+class FrameSource(ABC):
+    """A camera stream. ``read`` blocks for the next frame; None means the stream ended."""
+
+    uri: str
+
+    @abstractmethod
+    def read(self) -> Frame | None:
+        """The next frame, or None at the end of the stream."""
+
+    @property
+    @abstractmethod
+    def fps(self) -> float:
+        """Native frames per second of the stream."""
+
+    @property
+    def is_live(self) -> bool:
+        """Live sources (RTSP) are reconnected on failure; files and synthetic are not."""
+        return False
+
+    def close(self) -> None:  # noqa: B027 - optional for sources without resources
+        """Release the stream."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
