@@ -1,0 +1,1 @@
+"""The built-in plugins, registered through the ``gridsight`` entry-point group."""
