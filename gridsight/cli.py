@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "world": ("gridsight.commands.world", "world", "The synthetic camera world: render, truth, dataset, train."),
     "detect": ("gridsight.commands.detect", "detect", "Run a detector model on images."),
     "run": ("gridsight.commands.run", "run", "Run the engine on a township config's cameras."),
+    "demo": ("gridsight.commands.demo", "demo", "Run the 12 synthetic cameras and score events."),
     "sim": ("gridsight.commands.sim", "sim", "The governance simulator: run, sweep, verify, mmc."),
 }
 
