@@ -1,4 +1,258 @@
 """Work-order dispatch policies: the same code serves the live service and the simulator.
 
-(Interface only here; policies are implemented in ``gridsight.core.dispatch_policies``.)
+A policy answers one question: *given this work order, these workers and the time now,
+who should be notified?* It is a pure function of its inputs (no clock, no I/O, no
+randomness), so the live command platform and the SimPy township model call exactly
+the same code, and tests can check it without either.
+
+Escalation works in tiers. Tier 0 is the grid staff (grid workers and micro-grid
+workers) of the order's village, tier 1 the village cadres (stationed cadres, first
+secretaries), tier 2 the safety volunteers. A policy looks at tiers from the order's
+current ``tier`` upwards and picks from the first tier that has somebody available.
+When the notified worker does not acknowledge in time the caller escalates the order
+(:func:`escalate`): the worker is remembered in ``tried`` and the tier goes up by one,
+so the next call reaches the cadre, then the volunteers — "when nobody acknowledges in
+time" as the published loop describes it (SEED_FACTS.md, the reservoir case).
+
+Example:
+    >>> policy = GridOwnerFirst()
+    >>> order = WorkOrder("wo-1", "near_water", "ruijia", "ruijia-g01", 1.0, 2.0, created=0.0)
+    >>> staff = [WorkerState("w1", "grid_worker", "ruijia", "ruijia-g01", 1.2, 2.0)]
+    >>> policy.choose(order, staff, now=5.0)
+    'w1'
 """
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+# Escalation tiers: roles reachable at each tier, in order.
+GRID_STAFF_ROLES: tuple[str, ...] = ("grid_worker", "micro_grid_worker")
+CADRE_ROLES: tuple[str, ...] = ("cadre",)
+VOLUNTEER_ROLES: tuple[str, ...] = ("volunteer",)
+DEFAULT_TIERS: tuple[tuple[str, ...], ...] = (GRID_STAFF_ROLES, CADRE_ROLES, VOLUNTEER_ROLES)
+
+# Straight-line speeds (km/h) used only when the caller gives no travel times; the
+# simulator and the live service pass real travel-model times instead.
+FALLBACK_SPEED_KMH: Mapping[str, float] = {"walk": 4.5, "ebike": 15.0, "car": 30.0}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder:
+    """A work order waiting for a worker.
+
+    Attributes:
+        id: order id (an alert id, or a resident request id).
+        kind: hazard id (``near_water``, ...) or request kind (``qr_request``, ``hotline``).
+        village: village id of the place.
+        grid: comprehensive grid id of the place (its owner is that grid's grid worker).
+        x_km: east coordinate of the place, km.
+        y_km: north coordinate of the place, km.
+        created: time the order was created (seconds; any consistent clock).
+        priority: higher is more urgent (hazard alerts above resident requests).
+        tier: first escalation tier to look at (0 = grid staff).
+        tried: workers already notified who did not acknowledge.
+    """
+
+    id: str
+    kind: str
+    village: str
+    grid: str
+    x_km: float
+    y_km: float
+    created: float = 0.0
+    priority: int = 0
+    tier: int = 0
+    tried: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerState:
+    """What a policy may know about one worker at the time of the decision.
+
+    Attributes:
+        id: worker id.
+        role: ``grid_worker``, ``micro_grid_worker``, ``cadre`` or ``volunteer``.
+        village: village the worker serves.
+        grid: comprehensive grid the worker belongs to ("" for village-wide roles).
+        x_km: current east coordinate, km.
+        y_km: current north coordinate, km.
+        mode: travel mode (``walk``, ``ebike``, ``car``).
+        on_duty: within the worker's shift.
+        busy: handling another work order (not available).
+        load: work orders taken so far today (the tie-breaker of least-loaded choice).
+    """
+
+    id: str
+    role: str
+    village: str
+    grid: str
+    x_km: float
+    y_km: float
+    mode: str = "ebike"
+    on_duty: bool = True
+    busy: bool = False
+    load: int = 0
+
+    @property
+    def available(self) -> bool:
+        """On duty and not busy with another order."""
+        return self.on_duty and not self.busy
+
+
+def straight_line_travel_s(order: WorkOrder, worker: WorkerState) -> float:
+    """Straight-line travel time in seconds at the mode's fallback speed."""
+    dist = math.hypot(order.x_km - worker.x_km, order.y_km - worker.y_km)
+    speed = FALLBACK_SPEED_KMH.get(worker.mode, FALLBACK_SPEED_KMH["walk"])
+    return dist / speed * 3600.0
+
+
+def escalate(order: WorkOrder, worker_id: str, n_tiers: int = len(DEFAULT_TIERS)) -> WorkOrder:
+    """The order after ``worker_id`` failed to acknowledge in time.
+
+    The worker is added to ``tried`` (never notified again for this order) and the
+    order moves up one tier, capped at the last tier so volunteers stay reachable.
+    """
+    return replace(
+        order,
+        tried=order.tried | {worker_id},
+        tier=min(order.tier + 1, n_tiers - 1),
+    )
+
+
+class DispatchPolicy(ABC):
+    """Chooses who is notified of a work order.
+
+    Subclasses set ``name`` and implement :meth:`pick`; :meth:`choose` does the
+    common part (tiers, availability, village scope, ``tried``).
+
+    Attributes:
+        name: unique policy name (the scenario's ``dispatch.policy``).
+        tiers: roles reachable at each escalation tier.
+    """
+
+    name: ClassVar[str] = ""
+    tiers: ClassVar[tuple[tuple[str, ...], ...]] = DEFAULT_TIERS
+
+    def candidates(
+        self, order: WorkOrder, workers: Sequence[WorkerState], tier: int
+    ) -> list[WorkerState]:
+        """Available workers of ``tier`` serving the order's village, not yet tried."""
+        roles = self.tiers[tier]
+        return [
+            w
+            for w in workers
+            if w.role in roles
+            and w.village == order.village
+            and w.on_duty
+            and not w.busy
+            and w.id not in order.tried
+        ]
+
+    def choose(
+        self,
+        order: WorkOrder,
+        workers: Sequence[WorkerState],
+        now: float,
+        travel_s: Mapping[str, float] | None = None,
+    ) -> str | None:
+        """The id of the worker to notify, or None when nobody is available.
+
+        Args:
+            order: the work order.
+            workers: current state of the workers (any superset of the candidates).
+            now: the time of the decision, on the order's clock.
+            travel_s: expected travel time (s) of each worker to the order's place;
+                missing entries fall back to straight-line time at the mode's speed.
+
+        Returns:
+            A worker id from the first tier, at or above ``order.tier``, with an
+            available candidate; None when no tier has one (the caller queues the order).
+        """
+        for tier in range(min(order.tier, len(self.tiers) - 1), len(self.tiers)):
+            pool = self.candidates(order, workers, tier)
+            if pool:
+                times = {
+                    w.id: (
+                        travel_s[w.id]
+                        if travel_s is not None and w.id in travel_s
+                        else straight_line_travel_s(order, w)
+                    )
+                    for w in pool
+                }
+                return self.pick(order, pool, times, now)
+        return None
+
+    @abstractmethod
+    def pick(
+        self,
+        order: WorkOrder,
+        pool: Sequence[WorkerState],
+        travel_s: Mapping[str, float],
+        now: float,
+    ) -> str:
+        """Pick one worker id from a non-empty pool of available candidates of one tier."""
+
+
+class NearestAvailable(DispatchPolicy):
+    """The available worker with the shortest travel time; ties go to the least loaded."""
+
+    name = "nearest_available"
+
+    def pick(
+        self,
+        order: WorkOrder,
+        pool: Sequence[WorkerState],
+        travel_s: Mapping[str, float],
+        now: float,
+    ) -> str:
+        # Round to whole seconds so that "equally near" workers really tie.
+        best = min(pool, key=lambda w: (round(travel_s[w.id]), w.load, w.id))
+        return best.id
+
+
+class LeastLoaded(DispatchPolicy):
+    """The available worker with the fewest orders today; ties go to the nearest."""
+
+    name = "least_loaded"
+
+    def pick(
+        self,
+        order: WorkOrder,
+        pool: Sequence[WorkerState],
+        travel_s: Mapping[str, float],
+        now: float,
+    ) -> str:
+        best = min(pool, key=lambda w: (w.load, round(travel_s[w.id]), w.id))
+        return best.id
+
+
+class GridOwnerFirst(DispatchPolicy):
+    """The published rule: the grid's own grid worker first, else nearest, else least loaded.
+
+    The order's grid owner (the ``grid_worker`` of ``order.grid``) is notified when
+    available; otherwise the nearest available candidate by travel time, ties broken
+    by the lighter load. This is the default policy.
+    """
+
+    name = "grid_owner_first"
+
+    def pick(
+        self,
+        order: WorkOrder,
+        pool: Sequence[WorkerState],
+        travel_s: Mapping[str, float],
+        now: float,
+    ) -> str:
+        for w in pool:
+            if w.role == "grid_worker" and w.grid == order.grid:
+                return w.id
+        best = min(pool, key=lambda w: (round(travel_s[w.id]), w.load, w.id))
+        return best.id
+
+
+BUILTIN_POLICIES: tuple[type[DispatchPolicy], ...] = (GridOwnerFirst, NearestAvailable, LeastLoaded)
