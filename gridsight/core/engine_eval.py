@@ -1,0 +1,217 @@
+"""Scoring hazard events against ground-truth episodes (synthetic cameras, labelled video).
+
+An *event* is the span from a ``start`` to its ``end`` (the same ``id``); an *episode* is
+a truth span ``{"hazard", "start", "end"}`` of one camera. They match when camera and
+hazard agree and their spans overlap, allowing ``slack_s`` seconds either side (a
+detector may see a person step into a zone a frame before the truth says so).
+
+- **Recall**: episodes covered by at least one event / episodes.
+- **Precision**: events that are the first alert of some episode / events. A second
+  event on an episode already alerted (a fragmented alert) is a duplicate and counts
+  against precision; so does an event on no episode (a false alarm) and one on a
+  *near miss* only (an episode marked ``near_miss``: someone close to the zone who never
+  entered, which must not alert).
+- **Onset delay**: event start minus episode start, for each episode whose first event
+  started within it (an event carried over from an earlier episode has no onset).
+
+Used by ``gridsight demo``, the tests and the accuracy benchmark.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gridsight.core.errors import DataError
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An event or episode span of one camera and hazard (seconds of stream time)."""
+
+    camera: str
+    hazard: str
+    start: float
+    end: float
+    id: str = ""
+    near_miss: bool = False
+
+
+def event_spans(events: Iterable[Mapping[str, Any]], stream_end: float | None = None) -> list[Span]:
+    """Spans of contract event dicts (start .. end; an event never ended runs to ``stream_end``).
+
+    Raises:
+        DataError: an ``update``/``end`` whose id has no ``start``.
+    """
+    starts: dict[str, Mapping[str, Any]] = {}
+    ends: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for ev in events:
+        eid = str(ev["id"])
+        phase = ev["phase"]
+        ts = float(ev["ts"])
+        if phase == "start":
+            starts.setdefault(eid, ev)
+        elif eid not in starts:
+            raise DataError(f"event {eid!r}: {phase} at t={ts} without a start")
+        if phase == "end":
+            ends[eid] = ts
+        last[eid] = max(last.get(eid, ts), ts)
+    spans = []
+    for eid, ev in starts.items():
+        start = float(ev["ts"])
+        end = ends.get(eid, stream_end if stream_end is not None else last[eid])
+        spans.append(Span(str(ev["camera"]), str(ev["hazard"]), start, max(start, end), eid))
+    return sorted(spans, key=lambda s: (s.camera, s.hazard, s.start))
+
+
+def episode_spans(camera: str, episodes: Iterable[Mapping[str, Any]]) -> list[Span]:
+    """Spans of one camera's truth episodes ``{"hazard", "start", "end"[, "near_miss"]}``."""
+    out = []
+    for ep in episodes:
+        near = bool(ep.get("near_miss", False)) or ep.get("kind") == "near_miss"
+        out.append(
+            Span(
+                str(ep.get("camera", camera)),
+                str(ep["hazard"]),
+                float(ep["start"]),
+                float(ep["end"]),
+                str(ep.get("id", "")),
+                near,
+            )
+        )
+    return out
+
+
+@dataclass
+class HazardScore:
+    """Accuracy of one hazard's events against its episodes."""
+
+    hazard: str
+    episodes: int = 0
+    detected: int = 0
+    events: int = 0
+    true_events: int = 0
+    duplicates: int = 0
+    false_alarms: int = 0
+    near_misses: int = 0
+    near_miss_alerts: int = 0
+    onset_delays: list[float] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        """Episodes alerted / episodes (1.0 when there were none)."""
+        return self.detected / self.episodes if self.episodes else 1.0
+
+    @property
+    def precision(self) -> float:
+        """First alerts of an episode / events (1.0 when nothing alerted)."""
+        return self.true_events / self.events if self.events else 1.0
+
+    @property
+    def delay_mean(self) -> float:
+        return float(np.mean(self.onset_delays)) if self.onset_delays else float("nan")
+
+    @property
+    def delay_max(self) -> float:
+        return float(np.max(self.onset_delays)) if self.onset_delays else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hazard": self.hazard,
+            "episodes": self.episodes,
+            "detected": self.detected,
+            "events": self.events,
+            "true_events": self.true_events,
+            "duplicates": self.duplicates,
+            "false_alarms": self.false_alarms,
+            "near_misses": self.near_misses,
+            "near_miss_alerts": self.near_miss_alerts,
+            "recall": round(self.recall, 4),
+            "precision": round(self.precision, 4),
+            "onset_delay_mean_s": None if not self.onset_delays else round(self.delay_mean, 3),
+            "onset_delay_max_s": None if not self.onset_delays else round(self.delay_max, 3),
+        }
+
+
+def _overlaps(a: Span, b: Span, slack_s: float) -> bool:
+    return a.start <= b.end + slack_s and b.start <= a.end + slack_s
+
+
+def score_events(
+    events: Iterable[Span],
+    episodes: Iterable[Span],
+    *,
+    slack_s: float = 1.0,
+    hazards: Iterable[str] = (),
+) -> dict[str, HazardScore]:
+    """Match event spans to episode spans per camera and hazard; score per hazard.
+
+    Args:
+        events: event spans (:func:`event_spans`).
+        episodes: truth spans (:func:`episode_spans`), near misses included.
+        slack_s: tolerance on either side of an episode when testing overlap.
+        hazards: hazards to report even when they have neither events nor episodes.
+
+    Returns:
+        ``{hazard: HazardScore}``, sorted by hazard id.
+    """
+    by_key_ev: dict[tuple[str, str], list[Span]] = defaultdict(list)
+    by_key_ep: dict[tuple[str, str], list[Span]] = defaultdict(list)
+    for ev in events:
+        by_key_ev[(ev.camera, ev.hazard)].append(ev)
+    for ep in episodes:
+        by_key_ep[(ep.camera, ep.hazard)].append(ep)
+    scores: dict[str, HazardScore] = {h: HazardScore(h) for h in hazards}
+    for key in set(by_key_ev) | set(by_key_ep):
+        hazard = key[1]
+        score = scores.setdefault(hazard, HazardScore(hazard))
+        evs = sorted(by_key_ev.get(key, []), key=lambda s: s.start)
+        eps = sorted(by_key_ep.get(key, []), key=lambda s: s.start)
+        real = [ep for ep in eps if not ep.near_miss]
+        near = [ep for ep in eps if ep.near_miss]
+        score.episodes += len(real)
+        score.near_misses += len(near)
+        score.events += len(evs)
+        claimed: set[int] = set()
+        for ev in evs:
+            hits = [i for i, ep in enumerate(real) if _overlaps(ev, ep, slack_s)]
+            fresh = [i for i in hits if i not in claimed]
+            if fresh:
+                score.true_events += 1
+                for i in fresh:
+                    claimed.add(i)
+                    ep = real[i]
+                    # Onset only where this event began inside the episode's own span.
+                    if ev.start >= ep.start - slack_s:
+                        score.onset_delays.append(ev.start - ep.start)
+            elif hits:
+                score.duplicates += 1
+            elif any(_overlaps(ev, ep, slack_s) for ep in near):
+                score.near_miss_alerts += 1
+            else:
+                score.false_alarms += 1
+        score.detected += len(claimed)
+    return dict(sorted(scores.items()))
+
+
+def format_scores(scores: Mapping[str, HazardScore]) -> str:
+    """A plain-text table of per-hazard scores (what ``gridsight demo`` prints)."""
+    head = (
+        f"{'hazard':<11} {'episodes':>8} {'found':>5} {'events':>6} {'dup':>4} {'false':>5} "
+        f"{'near-miss':>9} {'recall':>6} {'precision':>9} {'delay mean':>10} {'delay max':>9}"
+    )
+    lines = [head, "-" * len(head)]
+    for s in scores.values():
+        dm = f"{s.delay_mean:.2f}s" if s.onset_delays else "-"
+        dx = f"{s.delay_max:.2f}s" if s.onset_delays else "-"
+        lines.append(
+            f"{s.hazard:<11} {s.episodes:>8} {s.detected:>5} {s.events:>6} {s.duplicates:>4} "
+            f"{s.false_alarms:>5} {f'{s.near_miss_alerts}/{s.near_misses}':>9} "
+            f"{s.recall:>6.2f} {s.precision:>9.2f} {dm:>10} {dx:>9}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""Scoring events against truth episodes: recall, precision, duplicates, near misses, onset."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gridsight.core.engine_eval import (
+    Span,
+    episode_spans,
+    event_spans,
+    format_scores,
+    score_events,
+)
+from gridsight.core.errors import DataError
+
+
+def _ev(eid: str, phase: str, ts: float, camera: str = "c1", hazard: str = "ebike") -> dict:
+    return {"id": eid, "phase": phase, "ts": ts, "camera": camera, "hazard": hazard}
+
+
+def test_event_spans_pair_start_and_end() -> None:
+    evs = [
+        _ev("a", "start", 10),
+        _ev("b", "start", 12, hazard="vending"),
+        _ev("a", "update", 15),
+        _ev("a", "end", 20),
+    ]
+    spans = event_spans(evs, stream_end=60)
+    assert spans == [
+        Span("c1", "ebike", 10, 20, "a"),
+        Span("c1", "vending", 12, 60, "b"),  # never ended: runs to the end of the stream
+    ]
+    with pytest.raises(DataError, match="without a start"):
+        event_spans([_ev("z", "end", 3)])
+
+
+def test_perfect_detection_with_onset_delay() -> None:
+    eps = episode_spans("c1", [{"hazard": "ebike", "start": 10, "end": 30}])
+    evs = [Span("c1", "ebike", 13, 33, "a")]
+    s = score_events(evs, eps)["ebike"]
+    assert (s.recall, s.precision) == (1.0, 1.0)
+    assert s.onset_delays == [3.0]
+
+
+def test_miss_false_alarm_duplicate_and_near_miss() -> None:
+    eps = episode_spans(
+        "c1",
+        [
+            {"hazard": "ebike", "start": 10, "end": 30},
+            {"hazard": "ebike", "start": 100, "end": 120},  # missed
+            {"hazard": "ebike", "start": 200, "end": 210, "near_miss": True},
+        ],
+    )
+    evs = [
+        Span("c1", "ebike", 12, 18, "a"),
+        Span("c1", "ebike", 22, 31, "b"),  # the same episode again: duplicate
+        Span("c1", "ebike", 50, 55, "c"),  # nothing there: false alarm
+        Span("c1", "ebike", 203, 206, "d"),  # alerted on a near miss
+        Span("c2", "ebike", 12, 18, "e"),  # other camera: false alarm
+    ]
+    s = score_events(evs, eps, hazards=["vending"])
+    e = s["ebike"]
+    assert (e.episodes, e.detected, e.events, e.true_events) == (2, 1, 5, 1)
+    assert (e.duplicates, e.false_alarms, e.near_miss_alerts, e.near_misses) == (1, 2, 1, 1)
+    assert e.recall == 0.5 and e.precision == 0.2
+    assert s["vending"].recall == 1.0 and math.isnan(s["vending"].delay_mean)
+    table = format_scores(s)
+    assert "ebike" in table and "vending" in table and "1/1" in table
+
+
+def test_one_event_covering_two_episodes_detects_both_once() -> None:
+    eps = episode_spans(
+        "c1",
+        [
+            {"hazard": "near_water", "start": 0, "end": 10},
+            {"hazard": "near_water", "start": 12, "end": 20},
+        ],
+    )
+    s = score_events([Span("c1", "near_water", 2, 22, "a")], eps)["near_water"]
+    assert (s.detected, s.true_events, s.precision) == (2, 1, 1.0)
+    assert s.onset_delays == [2.0]  # the second episode began under an open event: no onset
+
+
+spans = st.lists(
+    st.tuples(st.floats(0, 500), st.floats(0, 60)).map(lambda t: (t[0], t[0] + t[1])),
+    max_size=12,
+)
+
+
+@given(spans, spans)
+def test_counts_are_conserved(evs: list, eps: list) -> None:
+    ev = [Span("c", "fire_lane", a, b, str(i)) for i, (a, b) in enumerate(evs)]
+    ep = [Span("c", "fire_lane", a, b) for a, b in eps]
+    s = score_events(ev, ep).get("fire_lane")
+    if s is None:
+        assert not ev and not ep
+        return
+    assert s.true_events + s.duplicates + s.false_alarms + s.near_miss_alerts == s.events
+    assert 0 <= s.detected <= s.episodes and s.true_events <= s.detected
+    assert 0.0 <= s.recall <= 1.0 and 0.0 <= s.precision <= 1.0
+    assert all(d >= -1.0 for d in s.onset_delays)
