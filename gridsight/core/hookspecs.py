@@ -72,6 +72,18 @@ def gridsight_open_source(uri: str, options: SourceOptions) -> FrameSource | Non
 
 
 @hookspec
+def gridsight_register_source_schemes() -> list[str]:
+    """Register the URI schemes a plugin's ``gridsight_open_source`` handles.
+
+    Used to tell the user which schemes exist when no plugin opens a URI.
+
+    Returns:
+        A list of schemes without ``://`` (e.g. ``["rtsp", "file"]``). Results of all
+        plugins are collected.
+    """
+
+
+@hookspec
 def gridsight_register_sinks() -> list[type[EventSink]]:
     """Register event sink classes (JSONL, SQLite, webhook, ...), each with a unique ``name``.
 
