@@ -1,0 +1,131 @@
+"""Checking each camera's hazard settings against the rules the plugins provide.
+
+The township config is loaded without plugins (so ``gridsight config schema`` and tools
+that only need places work anywhere); the hazard settings are then validated against
+each rule's ``Settings`` model, found through the plugin manager.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from gridsight.core.config.base import Loc, format_loc
+from gridsight.core.config.loader import source_map
+from gridsight.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from gridsight.core.config.township import Township
+    from gridsight.core.hazard import HazardRule, RuleSettings
+
+
+def _where(township: Township, loc: Loc) -> str:
+    smap = source_map(township)
+    if smap is None:
+        return format_loc(loc)
+    return smap.where(loc)
+
+
+def check_camera_hazards(
+    township: Township, rule_classes: dict[str, type[HazardRule]]
+) -> dict[str, dict[str, RuleSettings]]:
+    """Validate every camera's hazard settings with the given rule classes.
+
+    Args:
+        township: a loaded township.
+        rule_classes: ``{hazard id: HazardRule subclass}`` (e.g. from
+            ``gridsight.core.plugins.hazard_rules(pm)``).
+
+    Returns:
+        ``{camera id: {hazard id: validated settings}}``.
+
+    Raises:
+        ConfigError: naming every camera, hazard and field that is wrong (with file and
+            line when the township was loaded from YAML): an unknown hazard id (listing
+            the known ones), settings that do not fit the rule's model, or a zone the
+            settings name that the camera does not define.
+    """
+    known = sorted(rule_classes)
+    problems: list[str] = []
+    out: dict[str, dict[str, RuleSettings]] = {}
+    for c_idx, cam in enumerate(township.cameras):
+        zones = {z.name: z.kind for z in cam.zones}
+        validated: dict[str, RuleSettings] = {}
+        for hazard, raw in cam.hazards.items():
+            base: Loc = ("cameras", c_idx, "hazards", hazard)
+            rule = rule_classes.get(hazard)
+            if rule is None:
+                close = difflib.get_close_matches(hazard, known, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                problems.append(
+                    f"{_where(township, base)}: camera {cam.id!r}: unknown hazard {hazard!r}; "
+                    f"{hint}known hazards: {', '.join(known) or 'none (no hazard plugin loaded)'}"
+                )
+                continue
+            try:
+                settings = rule.Settings.model_validate(raw)
+            except ValidationError as exc:
+                problems.extend(_settings_errors(township, cam.id, hazard, base, exc, rule))
+                continue
+            for zone_name in rule.zone_names(settings):
+                if zone_name not in zones:
+                    problems.append(
+                        f"{_where(township, base)}: camera {cam.id!r}, hazard {hazard!r}: zone "
+                        f"{zone_name!r} is not defined on this camera "
+                        f"(its zones: {', '.join(sorted(zones)) or 'none'})"
+                    )
+            validated[hazard] = settings
+        out[cam.id] = validated
+    if problems:
+        head = f"{len(problems)} hazard setting problem{'s' if len(problems) != 1 else ''}:"
+        raise ConfigError(
+            problems[0] if len(problems) == 1 else head + "\n  " + "\n  ".join(problems)
+        )
+    return out
+
+
+def _settings_errors(
+    township: Township,
+    camera: str,
+    hazard: str,
+    base: Loc,
+    exc: ValidationError,
+    rule: type[HazardRule],
+) -> list[str]:
+    allowed = sorted(rule.Settings.model_fields)
+    out = []
+    for error in exc.errors(include_url=False):
+        loc: Loc = (*base, *error["loc"])
+        field = ".".join(str(p) for p in error["loc"]) or "(settings)"
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            close = difflib.get_close_matches(str(error["loc"][-1]), allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            msg = f"unknown setting {field!r}{hint} (settings of {hazard!r}: {', '.join(allowed)})"
+        elif kind == "missing":
+            msg = f"missing required setting {field!r}"
+        else:
+            msg = f"{field}: {str(error['msg']).removeprefix('Value error, ')}"
+            if kind != "value_error" and "input" in error:
+                msg += f" (got {error['input']!r})"
+        out.append(f"{_where(township, loc)}: camera {camera!r}, hazard {hazard!r}: {msg}")
+    return out
+
+
+def validate_camera_hazards(township: Township, pm: pluggy.PluginManager) -> dict[str, Any]:
+    """Validate every camera's hazard settings against the plugins' rule Settings models.
+
+    Returns:
+        ``{camera id: {hazard id: validated RuleSettings}}``.
+
+    Raises:
+        ConfigError: see :func:`check_camera_hazards`.
+        PluginError: two plugins provide the same hazard id.
+    """
+    from gridsight.core.plugins import hazard_rules
+
+    return check_camera_hazards(township, hazard_rules(pm))
