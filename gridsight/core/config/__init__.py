@@ -85,6 +85,7 @@ __all__ = [
     "RoadGraph",
     "SourceMap",
     "Speeds",
+    "Staff",
     "StrictModel",
     "Township",
     "TravelModel",

@@ -106,9 +106,12 @@ def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node | None, y
         for key, value in _mapping_items(node):
             if isinstance(key, yaml.ScalarNode) and key.value == str(part):
                 return value, key
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-        if 0 <= part < len(node.value):
-            return node.value[part], None
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(part, int)
+        and 0 <= part < len(node.value)
+    ):
+        return node.value[part], None
     return None, None
 
 
@@ -128,9 +131,10 @@ def _duplicate_keys(node: yaml.Node, source: str) -> list[str]:
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if key.value in first:
                         m = key.start_mark
+                        before = first[key.value].start_mark.line + 1
                         out.append(
                             f"{source}:{m.line + 1}:{m.column + 1}: key {key.value!r} is written "
-                            f"twice in one mapping (first on line {first[key.value].start_mark.line + 1}); "
+                            f"twice in one mapping (first on line {before}); "
                             "YAML would silently keep only the last one"
                         )
                     else:
