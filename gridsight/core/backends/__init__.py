@@ -1,1 +1,86 @@
-"""Inference backends: onnxruntime (CPU), opencv (cv2.dnn), tensorrt (GPU)."""
+"""Inference backends: onnxruntime (CPU), opencv (cv2.dnn), tensorrt (GPU).
+
+Backends are plugins: the built-in three register through
+``gridsight.plugins.backends`` like any third-party backend would.
+:func:`select_backend` picks one by name, or the best available one for ``auto``.
+
+Example:
+    >>> cls = select_backend("auto")                 # doctest: +SKIP
+    >>> with cls() as backend:                       # doctest: +SKIP
+    ...     backend.load(Path("model.onnx"))
+    ...     outputs = backend.infer(batch)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gridsight.core.backends.base import Backend
+from gridsight.core.errors import BackendUnavailableError
+
+if TYPE_CHECKING:
+    import pluggy
+
+__all__ = ["Backend", "available_backends", "registered_backends", "select_backend"]
+
+
+def registered_backends(pm: pluggy.PluginManager | None = None) -> dict[str, type[Backend]]:
+    """``{name: Backend class}`` from the plugins (a fresh plugin manager when ``pm`` is None)."""
+    from gridsight.core import plugins
+
+    if pm is None:
+        pm = plugins.build_plugin_manager()
+    return plugins.backends(pm)
+
+
+def available_backends(pm: pluggy.PluginManager | None = None) -> list[str]:
+    """Names of the registered backends that can run here, best first."""
+    found = registered_backends(pm)
+    usable = [cls for cls in found.values() if _is_available(cls)]
+    return [cls.name for cls in sorted(usable, key=lambda c: (-c.priority, c.name))]
+
+
+def _is_available(cls: type[Backend]) -> bool:
+    # A broken third-party backend must not stop the others from being chosen.
+    try:
+        return bool(cls.is_available())
+    except Exception:
+        return False
+
+
+def select_backend(name: str = "auto", pm: pluggy.PluginManager | None = None) -> type[Backend]:
+    """The backend class called ``name``, or the best available one for ``"auto"``.
+
+    ``auto`` prefers higher ``priority``: tensorrt (when importable and a GPU is
+    present), then onnxruntime, then opencv.
+
+    Raises:
+        BackendUnavailableError: ``name`` is unknown, or not usable on this machine, or
+            nothing is available; the message lists the backends that are.
+    """
+    found = registered_backends(pm)
+    available = available_backends(pm)
+    listing = ", ".join(available) or "none"
+    if name == "auto":
+        if not available:
+            registered = ", ".join(sorted(found)) or "none"
+            raise BackendUnavailableError(
+                f"no inference backend is available (registered: {registered}); "
+                "install onnxruntime: pip install onnxruntime"
+            )
+        return found[available[0]]
+    cls = found.get(name)
+    if cls is None:
+        raise BackendUnavailableError(
+            f"unknown backend {name!r}; available here: {listing} (or 'auto')"
+        )
+    if name not in available:
+        hint = (
+            " (install 'gridsight[gpu]' on a machine with an NVIDIA GPU)"
+            if name == "tensorrt"
+            else ""
+        )
+        raise BackendUnavailableError(
+            f"backend {name!r} is not available on this machine{hint}; available here: {listing}"
+        )
+    return cls

@@ -1,0 +1,116 @@
+"""Greedy non-maximum suppression in numpy, with no Python loop over boxes.
+
+Greedy NMS (the torchvision / Ultralytics definition): visit boxes by falling score;
+keep a box unless a box kept before it overlaps it with IoU above the threshold.
+
+The dependency of each decision on earlier *kept* boxes is what usually forces a loop
+per box. Here the boxes are processed in score-ordered blocks. Within a block, with
+``S[i, j]`` = "i outscores and overlaps j", the greedy result is the fixed point of
+``keep[j] = not any(S[i, j] and keep[i])``. Because ``S`` only points forward, iterating
+that vectorised step from ``keep = all True`` is exact after at most (longest chain of
+suppressions + 1) steps, usually two or three, whatever the number of boxes. Boxes of a
+later block are first tested against everything kept so far in one matrix operation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+#: Boxes per block: bounds memory to ``BLOCK**2`` booleans plus ``BLOCK x kept`` IoUs.
+BLOCK = 1024
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> npt.NDArray[np.float64]:
+    """``(n, m)`` IoU of xyxy boxes ``a (n, 4)`` and ``b (m, 4)``; 0 where the union is 0."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    area_a = (a[:, 2] - a[:, 0]).clip(0) * (a[:, 3] - a[:, 1]).clip(0)
+    area_b = (b[:, 2] - b[:, 0]).clip(0) * (b[:, 3] - b[:, 1]).clip(0)
+    iw = (np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])).clip(
+        0
+    )
+    ih = (np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])).clip(
+        0
+    )
+    inter = iw * ih
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = np.where(union > 0, inter / union, 0.0)
+    return iou
+
+
+def _fixed_point(
+    suppress: npt.NDArray[np.bool_], alive: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Greedy keep mask of one block. ``suppress[i, j]`` only for i < j (score order)."""
+    keep = alive.copy()
+    while True:
+        hit = (suppress & keep[:, None]).any(axis=0)
+        new = alive & ~hit
+        if np.array_equal(new, keep):
+            return keep
+        keep = new
+
+
+def nms(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    iou_threshold: float,
+    class_ids: np.ndarray | None = None,
+    max_det: int | None = None,
+) -> npt.NDArray[np.int64]:
+    """Indices of the boxes greedy NMS keeps, by falling score.
+
+    Args:
+        boxes: ``(n, 4)`` xyxy boxes.
+        scores: ``(n,)`` scores.
+        iou_threshold: a box is suppressed by a kept box overlapping it with IoU above this.
+        class_ids: when given, only boxes of the same class suppress each other.
+        max_det: keep at most this many (the highest scoring).
+
+    Returns:
+        ``(k,)`` int64 indices into ``boxes``, highest score first.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores).reshape(-1)
+    n = boxes.shape[0]
+    if n == 0 or (max_det is not None and max_det <= 0):
+        return np.zeros(0, np.int64)
+    # Stable sort: equal scores keep their input order, deterministically.
+    order = np.argsort(-scores, kind="stable")
+    sb = boxes[order]
+    sc = None if class_ids is None else np.asarray(class_ids).reshape(-1)[order]
+    kept_parts: list[npt.NDArray[np.int64]] = []
+    kept_boxes = np.zeros((0, 4))
+    kept_classes = np.zeros(0, dtype=sc.dtype if sc is not None else np.int64)
+    total = 0
+    for start in range(0, n, BLOCK):
+        stop = min(n, start + BLOCK)
+        blk = sb[start:stop]
+        alive = np.ones(stop - start, dtype=bool)
+        if kept_boxes.shape[0]:
+            over = box_iou(kept_boxes, blk) > iou_threshold
+            if sc is not None:
+                over &= kept_classes[:, None] == sc[None, start:stop]
+            alive &= ~over.any(axis=0)
+        suppress = np.triu(box_iou(blk, blk) > iou_threshold, k=1)
+        if sc is not None:
+            blk_cls = sc[start:stop]
+            suppress &= blk_cls[:, None] == blk_cls[None, :]
+        keep = _fixed_point(suppress, alive)
+        idx = np.flatnonzero(keep) + start
+        if idx.size:
+            kept_parts.append(idx)
+            kept_boxes = np.concatenate([kept_boxes, sb[idx]])
+            if sc is not None:
+                kept_classes = np.concatenate([kept_classes, sc[idx]])
+            total += idx.size
+        if max_det is not None and total >= max_det:
+            break
+    if not kept_parts:
+        return np.zeros(0, np.int64)
+    kept = np.concatenate(kept_parts)
+    if max_det is not None:
+        kept = kept[:max_det]
+    return order[kept].astype(np.int64)
