@@ -1,3 +1,19 @@
-"""Built-in sinks plugin (hook implementations are added by the module that owns it)."""
+"""Built-in sinks plugin: where hazard events are written.
+
+Registered through the ``gridsight`` entry-point group like any third-party plugin.
+Each built-in sink module is imported lazily, when the registry is first asked for.
+"""
 
 from __future__ import annotations
+
+from gridsight.core.hookspecs import hookimpl
+from gridsight.core.sinks import EventSink
+
+
+@hookimpl
+def gridsight_register_sinks() -> list[type[EventSink]]:
+    """The built-in sinks, each with a unique ``name`` (``jsonl``, ...)."""
+    from gridsight.core.sink_jsonl import JsonlSink
+
+    sinks: list[type[EventSink]] = [JsonlSink]
+    return sinks

@@ -1,0 +1,285 @@
+"""The hazard event lifecycle: from per-frame observations to start / update / end events.
+
+A rule says, frame by frame, whether its hazard condition holds *now* (an
+:class:`~gridsight.core.hazard.Observation`). People want one alert per real hazard, not
+one per frame, and not a storm of alerts when a detector flickers. :class:`HazardLifecycle`
+is the per-camera, per-hazard state machine that does this:
+
+* **confirmation** — the condition must hold for ``confirm_s`` before ``start``;
+* **gap tolerance** — while confirming, a gap in the condition (missed detections or
+  dropped frames) of at most ``max_gap_s`` does not reset the confirmation clock;
+* **updates** — while active, an ``update`` every ``update_every_s`` and whenever a track
+  id joins the event that was not part of it before (e.g. a second person at the water);
+* **end** — once no active observation has been seen for more than ``end_after_s``;
+* **cooldown** — after an ``end``, no new ``start`` for ``cooldown_s``.
+
+The machine is keyed on the (camera, hazard) *condition*, never on track ids: a tracker
+that switches the id of a parked car every 30 s changes the event's ``track_ids`` but the
+event stays one event with one id.
+
+Time is the stream time ``ts`` of the frames (seconds); gaps are measured between active
+observations, so frames that never arrive and frames where the condition is absent count
+the same. A camera that delivers no frames for longer than ``end_after_s`` therefore ends
+its open events at its next frame: nobody can vouch that the hazard went on meanwhile.
+
+Event ids are ``<camera>:<hazard>:<start ts in ms>:<n>`` where ``n`` counts this
+lifecycle's events from 1; they are unique per camera and hazard within a run and
+reproducible for a replayed stream. Every ``update`` and ``end`` carries its start's id.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from gridsight.core.events import HazardEvent, Phase
+from gridsight.core.hazard import Observation, RuleSettings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default wall clock: the current time in UTC."""
+    return datetime.now(UTC)
+
+
+class LifecycleSettings(RuleSettings):
+    """The lifecycle timing of one hazard on one camera (all in seconds of stream time).
+
+    Every rule's settings model derives from this and sets its own defaults; a camera's
+    config may override any of them per hazard.
+
+    Attributes:
+        confirm_s: how long the condition must hold before ``start`` (default 2.0).
+            0 starts on the first active frame.
+        max_gap_s: the longest gap in the condition tolerated while confirming (default
+            1.0). A longer gap restarts the confirmation.
+        end_after_s: the event ends once the condition has been absent for more than this
+            (default 10.0). Must be at least ``max_gap_s``, so that a gap tolerated while
+            confirming never ends a started event.
+        cooldown_s: after an ``end``, no new ``start`` for this long (default 60.0).
+        update_every_s: periodic ``update`` interval while active (default 60.0); None or 0
+            turns periodic updates off (updates for newly involved tracks still happen).
+    """
+
+    confirm_s: float = Field(default=2.0, ge=0.0)
+    max_gap_s: float = Field(default=1.0, ge=0.0)
+    end_after_s: float = Field(default=10.0, ge=0.0)
+    cooldown_s: float = Field(default=60.0, ge=0.0)
+    update_every_s: float | None = Field(default=60.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _end_after_covers_gap(self) -> LifecycleSettings:
+        if self.end_after_s < self.max_gap_s:
+            raise ValueError(
+                f"end_after_s ({self.end_after_s}) must be >= max_gap_s ({self.max_gap_s}): "
+                "a gap tolerated while confirming must not end a started event"
+            )
+        return self
+
+
+class State(enum.Enum):
+    """Where a lifecycle is: nothing seen, confirming, or an event is open."""
+
+    IDLE = "idle"
+    PENDING = "pending"
+    ACTIVE = "active"
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars/arrays and tuples to plain JSON-able Python values."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _boxes(obs: Observation) -> tuple[tuple[float, float, float, float], ...]:
+    if obs.boxes is None:
+        return ()
+    arr = np.asarray(obs.boxes, dtype=np.float64).reshape(-1, 4)
+    return tuple((float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in arr)
+
+
+class HazardLifecycle:
+    """The event state machine of one hazard on one camera.
+
+    Args:
+        camera: camera id (goes into events and ids).
+        hazard: hazard id.
+        settings: the timing (any :class:`LifecycleSettings`, usually a rule's settings).
+        village: village id of the camera (copied into events).
+        grid: grid id of the camera (copied into events).
+        clock: wall clock for ``wall_time`` (default :func:`utc_now`; inject one in tests).
+
+    Example:
+        >>> lc = HazardLifecycle("cam", "near_water", LifecycleSettings(confirm_s=1))
+        >>> [e.phase for t in (0.0, 0.5, 1.0) for e in lc.step(t, Observation(True, 0.9))]
+        ['start']
+    """
+
+    def __init__(
+        self,
+        camera: str,
+        hazard: str,
+        settings: LifecycleSettings,
+        *,
+        village: str = "",
+        grid: str = "",
+        clock: Clock = utc_now,
+    ) -> None:
+        self.camera = camera
+        self.hazard = hazard
+        self.settings = settings
+        self.village = village
+        self.grid = grid
+        self.clock = clock
+        self.state = State.IDLE
+        self._count = 0
+        self._first_seen = 0.0  # start of the current confirmation / event
+        self._last_seen = 0.0  # last active observation
+        self._last_ts: float | None = None
+        self._cooldown_until = float("-inf")
+        self._max_conf = 0.0
+        # Open event (valid while ACTIVE)
+        self._event_id = ""
+        self._start_ts = 0.0
+        self._last_emit_ts = 0.0
+        self._tracks: set[int] = set()
+        self._updates = 0
+        self._last_obs = Observation.inactive()
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def event_id(self) -> str | None:
+        """Id of the open event, or None when no event is open."""
+        return self._event_id if self.state is State.ACTIVE else None
+
+    def step(self, ts: float, obs: Observation) -> list[HazardEvent]:
+        """Feed one frame's observation; return the events it causes (zero or one).
+
+        Args:
+            ts: stream time of the frame in seconds, non-decreasing across calls.
+            obs: what the rule saw in this frame.
+        """
+        self._last_ts = ts
+        if self.state is State.ACTIVE:
+            return self._step_active(ts, obs)
+        self._step_confirming(ts, obs)
+        if (
+            self.state is State.PENDING
+            and obs.active
+            and ts - self._first_seen >= self.settings.confirm_s
+            and ts >= self._cooldown_until
+        ):
+            return [self._start(ts, obs)]
+        return []
+
+    def flush(self, ts: float | None = None) -> list[HazardEvent]:
+        """End an open event at the end of a stream (``extra.reason = "end_of_stream"``).
+
+        Args:
+            ts: stream time of the end; defaults to the last frame seen.
+        """
+        when = ts if ts is not None else (self._last_ts if self._last_ts is not None else 0.0)
+        if self.state is State.ACTIVE:
+            return [self._end(when, "end_of_stream")]
+        self.state = State.IDLE
+        return []
+
+    # ------------------------------------------------------------------ transitions
+    def _step_confirming(self, ts: float, obs: Observation) -> None:
+        """IDLE / PENDING: track the confirmation clock with gap tolerance."""
+        if obs.active:
+            if self.state is State.IDLE or ts - self._last_seen > self.settings.max_gap_s:
+                self.state = State.PENDING
+                self._first_seen = ts
+                self._max_conf = 0.0
+            self._last_seen = ts
+            self._max_conf = max(self._max_conf, float(obs.confidence))
+        elif self.state is State.PENDING and ts - self._last_seen > self.settings.max_gap_s:
+            self.state = State.IDLE
+
+    def _step_active(self, ts: float, obs: Observation) -> list[HazardEvent]:
+        gone = ts - self._last_seen > self.settings.end_after_s
+        if gone:
+            event = self._end(ts, "cleared")
+            if obs.active:
+                # The hazard is back after a long gap: it may confirm again (cooldown
+                # permitting) as a new occurrence.
+                self._step_confirming(ts, obs)
+            return [event]
+        if not obs.active:
+            return []
+        self._last_seen = ts
+        self._max_conf = max(self._max_conf, float(obs.confidence))
+        self._last_obs = obs
+        new_tracks = set(obs.track_ids) - self._tracks
+        self._tracks |= new_tracks
+        every = self.settings.update_every_s
+        if new_tracks:
+            return [self._emit("update", ts, obs, {"reason": "new_tracks"})]
+        if every and ts - self._last_emit_ts >= every:
+            return [self._emit("update", ts, obs, {"reason": "periodic"})]
+        return []
+
+    def _start(self, ts: float, obs: Observation) -> HazardEvent:
+        self._count += 1
+        self.state = State.ACTIVE
+        self._event_id = f"{self.camera}:{self.hazard}:{round(ts * 1000)}:{self._count}"
+        self._start_ts = ts
+        self._tracks = set(obs.track_ids)
+        self._updates = 0
+        self._last_obs = obs
+        return self._emit("start", ts, obs, {"first_seen_ts": round(self._first_seen, 3)})
+
+    def _end(self, ts: float, reason: str) -> HazardEvent:
+        self.state = State.IDLE
+        self._cooldown_until = ts + self.settings.cooldown_s
+        last = self._last_obs
+        extra = {
+            "reason": reason,
+            "first_seen_ts": round(self._first_seen, 3),
+            "last_seen_ts": round(self._last_seen, 3),
+            "duration_s": round(self._last_seen - self._first_seen, 3),
+            "updates": self._updates,
+        }
+        return self._emit("end", ts, last, extra, track_ids=tuple(sorted(self._tracks)))
+
+    def _emit(
+        self,
+        phase: Phase,
+        ts: float,
+        obs: Observation,
+        extra: dict[str, Any],
+        track_ids: tuple[int, ...] | None = None,
+    ) -> HazardEvent:
+        if phase == "update":
+            self._updates += 1
+        self._last_emit_ts = ts
+        detail = _plain(dict(obs.detail)) if obs.detail else {}
+        detail.update(extra)
+        return HazardEvent(
+            id=self._event_id,
+            camera=self.camera,
+            hazard=self.hazard,
+            phase=phase,
+            ts=float(ts),
+            wall_time=self.clock().isoformat(timespec="milliseconds"),
+            village=self.village,
+            grid=self.grid,
+            confidence=self._max_conf,
+            boxes=_boxes(obs),
+            track_ids=track_ids if track_ids is not None else tuple(int(t) for t in obs.track_ids),
+            extra=detail,
+        )

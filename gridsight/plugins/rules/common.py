@@ -1,0 +1,230 @@
+"""Building blocks shared by the built-in hazard rules (and usable by third-party ones).
+
+* :data:`RoleTuple` — a settings field type accepting role names (``"car"``) or ids.
+* :func:`polygon_zone` / :func:`line_zone` — look up a rule's zones with clear errors.
+* :func:`box_iou` — pairwise IoU of two box arrays.
+* :class:`BoxHistory` — "has something been standing *here* for a while?", answered
+  from the boxes of past frames, regardless of track ids (so a tracker's id switches
+  cannot reset a parked car's stationarity).
+* :class:`DwellTimer` — how long a zone has been continuously occupied, with gap
+  tolerance, plus the time-weighted fraction of a recent window it was occupied.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BeforeValidator, ValidationError
+
+from gridsight.core.errors import ConfigError
+from gridsight.core.hazard import RuleSettings
+from gridsight.core.roles import Role
+from gridsight.core.zones import LineZone, PolygonZone, Zone
+
+Float64Array = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def _parse_roles(value: Any) -> Any:
+    """Accept ``"car"``, ``4``, ``Role.CAR`` or a list of them; names are case-insensitive."""
+    items = [value] if isinstance(value, str | int) else value
+    if not isinstance(items, list | tuple):
+        return value  # let pydantic report the type error
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            try:
+                out.append(Role[item.strip().upper()])
+            except KeyError:
+                names = ", ".join(r.label for r in Role)
+                raise ValueError(f"unknown role {item!r}; expected one of {names}") from None
+        else:
+            out.append(item)
+    return tuple(out)
+
+
+RoleTuple = Annotated[tuple[Role, ...], BeforeValidator(_parse_roles)]
+"""A settings field holding object roles, written in YAML as names: ``[car, stall]``."""
+
+
+S = TypeVar("S", bound=RuleSettings)
+
+
+def expect_settings(settings: RuleSettings, cls: type[S]) -> S:
+    """``settings`` as the rule's own settings model (re-validated if another model)."""
+    if isinstance(settings, cls):
+        return settings
+    try:
+        return cls.model_validate(settings.model_dump())
+    except ValidationError as exc:
+        raise ConfigError(f"{cls.__name__}: {exc}") from exc
+
+
+def _zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> Zone:
+    zone = zones.get(name)
+    if zone is None:
+        have = ", ".join(sorted(zones)) or "none"
+        raise ConfigError(
+            f"hazard {hazard!r}: {field} names zone {name!r}, which this camera does not "
+            f"define (zones: {have}); add it under the camera's zones or fix the name"
+        )
+    return zone
+
+
+def polygon_zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> PolygonZone:
+    """The polygon zone ``name``, or a ConfigError naming the hazard's settings field."""
+    zone = _zone(zones, name, hazard, field)
+    if not isinstance(zone, PolygonZone):
+        raise ConfigError(
+            f"hazard {hazard!r}: {field} must name a polygon zone, but {name!r} is a {zone.kind}"
+        )
+    return zone
+
+
+def line_zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> LineZone:
+    """The line zone ``name``, or a ConfigError naming the hazard's settings field."""
+    zone = _zone(zones, name, hazard, field)
+    if not isinstance(zone, LineZone):
+        raise ConfigError(
+            f"hazard {hazard!r}: {field} must name a line zone, but {name!r} is a {zone.kind}"
+        )
+    return zone
+
+
+def role_mask(class_id: npt.NDArray[np.int64], roles: tuple[Role, ...]) -> BoolArray:
+    """Which detections have one of ``roles``."""
+    if len(roles) == 1:
+        return np.asarray(class_id == int(roles[0]))
+    return np.isin(class_id, np.fromiter((int(r) for r in roles), dtype=np.int64))
+
+
+def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> Float64Array:
+    """Pairwise intersection-over-union of ``(n, 4)`` and ``(m, 4)`` xyxy boxes: ``(n, m)``."""
+    aa = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    bb = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ix1 = np.maximum(aa[:, None, 0], bb[None, :, 0])
+    iy1 = np.maximum(aa[:, None, 1], bb[None, :, 1])
+    ix2 = np.minimum(aa[:, None, 2], bb[None, :, 2])
+    iy2 = np.minimum(aa[:, None, 3], bb[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0.0, None) * np.clip(iy2 - iy1, 0.0, None)
+    area_a = (aa[:, 2] - aa[:, 0]) * (aa[:, 3] - aa[:, 1])
+    area_b = (bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    out: Float64Array = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return out
+
+
+class BoxHistory:
+    """Recent frames' boxes of one kind of object, to judge stationarity without track ids.
+
+    A box is *stationary* when a box of an earlier frame, between ``window_s`` and
+    ``1.5 * window_s`` old, overlaps it with IoU >= the threshold: the object (or one
+    just like it) has stood in the same place for at least ``window_s``. Looking at a
+    span of old frames rather than exactly one makes the test robust to dropped frames
+    and missed detections. Passing traffic moves well over a box width in ``window_s``
+    and never matches itself.
+
+    Args:
+        window_s: how long an object must stay put to count as stationary.
+    """
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = float(window_s)
+        self._span_s = 0.5 * self.window_s
+        self._frames: deque[tuple[float, Float64Array]] = deque()
+
+    def stationary(self, ts: float, boxes: npt.ArrayLike, iou: float) -> BoolArray:
+        """Which of ``boxes`` (this frame, at ``ts``) have stood still for ``window_s``.
+
+        Call before :meth:`push` of the same frame.
+        """
+        cur = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        out = np.zeros(cur.shape[0], dtype=bool)
+        if cur.shape[0] == 0:
+            return out
+        if self.window_s <= 0:
+            out[:] = True
+            return out
+        newest, oldest = ts - self.window_s, ts - self.window_s - self._span_s
+        refs = [b for t, b in self._frames if oldest <= t <= newest and b.shape[0]]
+        if not refs:
+            return out
+        ref = np.concatenate(refs)
+        return np.asarray(box_iou(cur, ref).max(axis=1) >= iou)
+
+    def push(self, ts: float, boxes: npt.ArrayLike) -> None:
+        """Remember this frame's boxes; forget frames too old to be a reference."""
+        self._frames.append((ts, np.asarray(boxes, dtype=np.float64).reshape(-1, 4)))
+        horizon = ts - self.window_s - self._span_s
+        while self._frames and self._frames[0][0] < horizon:
+            self._frames.popleft()
+
+
+class DwellTimer:
+    """How long a zone has been occupied, tolerating short gaps.
+
+    An occupied *run* starts at the first occupied frame (or earlier, at ``since``, when
+    the caller knows the occupant was already there — e.g. a box found stationary has
+    stood there for the stationarity window) and continues while gaps between occupied
+    frames are at most ``max_gap_s``. Alongside, it keeps the time-weighted fraction of
+    the last ``window_s`` during which the zone was occupied (reported, not decided on).
+
+    Args:
+        max_gap_s: the longest gap in occupancy that does not break a run.
+        window_s: the window of the occupancy fraction.
+    """
+
+    def __init__(self, max_gap_s: float, window_s: float) -> None:
+        self.max_gap_s = float(max_gap_s)
+        self.window_s = float(window_s)
+        self._run_start: float | None = None
+        self._last_present = float("-inf")
+        # Sample-and-hold intervals (t0, t1, occupied) covering the recent window, with
+        # running totals so the fraction costs O(1) per frame however long the window.
+        self._intervals: deque[tuple[float, float, bool]] = deque()
+        self._total = 0.0
+        self._on = 0.0
+        self._prev: tuple[float, bool] | None = None
+
+    def update(self, ts: float, present: bool, since: float | None = None) -> float:
+        """Record one frame; return the dwell (seconds of the current run, 0 if none)."""
+        if present:
+            if self._run_start is None or ts - self._last_present > self.max_gap_s:
+                self._run_start = ts if since is None else min(ts, since)
+            self._last_present = ts
+        elif self._run_start is not None and ts - self._last_present > self.max_gap_s:
+            self._run_start = None
+        if self._prev is not None and ts > self._prev[0]:
+            t0, was = self._prev
+            self._intervals.append((t0, ts, was))
+            self._total += ts - t0
+            self._on += (ts - t0) if was else 0.0
+        self._prev = (ts, present)
+        horizon = ts - self.window_s
+        while self._intervals and self._intervals[0][1] <= horizon:
+            t0, t1, was = self._intervals.popleft()
+            self._total -= t1 - t0
+            self._on -= (t1 - t0) if was else 0.0
+        return 0.0 if self._run_start is None else ts - self._run_start
+
+    def occupancy(self) -> float:
+        """Fraction of the last ``window_s`` (as far as frames cover it) that was occupied.
+
+        Each frame's state holds until the next frame (sample-and-hold), so dropped frames
+        do not bias the fraction.
+        """
+        if self._prev is None:
+            return 0.0
+        if not self._intervals:
+            return float(self._prev[1])
+        t0, _, was = self._intervals[0]
+        excess = max(0.0, (self._prev[0] - self.window_s) - t0)
+        total = self._total - excess
+        on = self._on - (excess if was else 0.0)
+        if total <= 1e-12:
+            return float(self._prev[1])
+        return min(1.0, max(0.0, on / total))
