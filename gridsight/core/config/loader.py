@@ -211,8 +211,8 @@ def _describe(error: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
         key = str(loc[-1]) if loc else "?"
         owner = _model_at(model, loc[:-1])
         allowed = sorted(owner.model_fields) if owner is not None else []
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        close = _suggestion(model, loc)
+        hint = f"; did you mean {close!r}?" if close else ""
         listing = f" (allowed keys: {', '.join(allowed)})" if allowed else ""
         return f"unknown key {key!r}{hint}{listing}"
     if kind == "missing":
@@ -224,16 +224,38 @@ def _describe(error: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
     return message
 
 
-def _errors(exc: ValidationError, model: type[BaseModel]) -> Iterator[tuple[Loc, str]]:
-    """``(location, message)`` per problem, expanding invariant violations."""
-    for error in exc.errors(include_url=False):
+def _suggestion(model: type[BaseModel], loc: Loc) -> str | None:
+    """For an unknown key at ``loc``: the closest allowed key of its model, if any."""
+    owner = _model_at(model, loc[:-1])
+    if owner is None or not loc:
+        return None
+    close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _errors(exc: ValidationError, model: type[BaseModel]) -> list[tuple[Loc, str]]:
+    """``(location, message)`` per problem, expanding invariant violations.
+
+    A misspelt key gives pydantic two errors: the unknown key and the missing one it was
+    meant to be. Only the first is reported, since its message already names the second.
+    """
+    raw = exc.errors(include_url=False)
+    misspelt = {
+        (tuple(e["loc"][:-1]), _suggestion(model, tuple(e["loc"])))
+        for e in raw
+        if e["type"] == "extra_forbidden"
+    }
+    out: list[tuple[Loc, str]] = []
+    for error in raw:
         loc: Loc = tuple(error["loc"])
+        if error["type"] == "missing" and loc and (loc[:-1], loc[-1]) in misspelt:
+            continue
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, InvariantViolation):
-            for problem in cause.problems:
-                yield (*loc, *problem.loc), problem.message
+            out.extend(((*loc, *problem.loc), problem.message) for problem in cause.problems)
         else:
-            yield loc, _describe(dict(error), model, loc)
+            out.append((loc, _describe(dict(error), model, loc)))
+    return out
 
 
 def format_validation_error(

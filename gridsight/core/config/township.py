@@ -14,7 +14,9 @@ built, with the path of the offending value so the loader can name the file line
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
+from collections.abc import Collection
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -269,6 +271,16 @@ def _unique(problems: list[Problem], what: str, field: str, ids: list[str], loc_
         )
 
 
+def _unknown(what: str, value: str, known: Collection[str]) -> str:
+    """``'x', which is not defined; did you mean 'y'?`` (or the known ids if none is close)."""
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"{what} {value!r}, which is not defined; did you mean {close[0]!r}?"
+    listed = sorted(known)
+    more = f", ... ({len(listed)} in all)" if len(listed) > 12 else ""
+    return f"{what} {value!r}, which is not defined; known: {', '.join(listed[:12])}{more}"
+
+
 def _inside(problems: list[Problem], loc: Loc, point: PointKm, extent: tuple[float, float]) -> None:
     x, y = point
     if not (0.0 <= x <= extent[0] and 0.0 <= y <= extent[1]):
@@ -296,7 +308,6 @@ def township_problems(t: Township) -> list[Problem]:
     _unique(problems, "team", "id", [m.id for m in t.staff.teams], lambda k: ("staff", "teams", k))
 
     village_ids = {v.id for v in t.villages}
-    village_list = ", ".join(v.id for v in t.villages)
     grid_village = {g.id: g.village for g in t.grids}
 
     _inside(problems, ("command_centre", "position"), t.command_centre.position, t.extent_km)
@@ -307,8 +318,7 @@ def township_problems(t: Township) -> list[Problem]:
             problems.append(
                 Problem(
                     ("grids", k, "village"),
-                    f"grid {g.id!r} is in village {g.village!r}, which is not defined; "
-                    f"known villages: {village_list}",
+                    f"grid {g.id!r} is in " + _unknown("village", g.village, village_ids),
                 )
             )
         _inside(problems, ("grids", k, "position"), g.position, t.extent_km)
@@ -338,8 +348,8 @@ def township_problems(t: Township) -> list[Problem]:
             problems.append(
                 Problem(
                     ("staff", "teams", k, "village"),
-                    f"team {team.id!r} is based in unknown village {team.village!r}; "
-                    f"known villages: {village_list}",
+                    f"team {team.id!r} is based in "
+                    + _unknown("village", team.village, village_ids),
                 )
             )
     for k, cam in enumerate(t.cameras):
@@ -347,18 +357,17 @@ def township_problems(t: Township) -> list[Problem]:
             problems.append(
                 Problem(
                     ("cameras", k, "village"),
-                    f"camera {cam.id!r} is in village {cam.village!r}, which is not defined; "
-                    f"known villages: {village_list}",
+                    f"camera {cam.id!r} is in " + _unknown("village", cam.village, village_ids),
                 )
             )
         if cam.grid not in grid_village:
             problems.append(
                 Problem(
                     ("cameras", k, "grid"),
-                    f"camera {cam.id!r} is in grid {cam.grid!r}, which is not defined",
+                    f"camera {cam.id!r} is in " + _unknown("grid", cam.grid, grid_village),
                 )
             )
-        elif grid_village[cam.grid] != cam.village:
+        elif grid_village[cam.grid] != cam.village and cam.village in village_ids:
             mine = ", ".join(g.id for g in t.grids if g.village == cam.village) or "none"
             problems.append(
                 Problem(
