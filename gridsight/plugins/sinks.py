@@ -12,8 +12,9 @@ from gridsight.core.sinks import EventSink
 
 @hookimpl
 def gridsight_register_sinks() -> list[type[EventSink]]:
-    """The built-in sinks, each with a unique ``name`` (``jsonl``, ...)."""
+    """The built-in sinks, each with a unique ``name`` (``jsonl``, ``sqlite``, ...)."""
     from gridsight.core.sink_jsonl import JsonlSink
+    from gridsight.core.sink_sqlite import SqliteSink
 
-    sinks: list[type[EventSink]] = [JsonlSink]
+    sinks: list[type[EventSink]] = [JsonlSink, SqliteSink]
     return sinks
