@@ -1,0 +1,349 @@
+"""COCO-style accuracy of a detector in the YOLOv8 output layout.
+
+The bundled model is evaluated the way it is deployed: the ONNX file runs in
+onnxruntime on frames letterboxed by the engine's own letterbox, the ``(B, 4 + nc, N)``
+output is decoded (best class per cell, confidence threshold, class-wise NMS) and the
+boxes are mapped back to the frame. pycocotools then computes AP at IoU 0.50 and
+averaged over IoU 0.50:0.95, per class and overall, against the YOLO-txt labels of a
+split (the ``test`` split of ``gridsight world dataset`` holds scenes from seeds never
+seen in training).
+
+The same decode and scoring run on the PyTorch model during training, so the per-epoch
+validation mAP and the final ONNX figures are computed identically.
+
+Example:
+    >>> report = evaluate_onnx(Path("gridsight-synth.onnx"), Path("data"), split="test")
+    >>> print(report.table())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from gridsight.core.errors import DataError, ModelError
+from gridsight.core.nms import nms
+from gridsight.core.preprocess import Letterboxer, LetterboxInfo
+from gridsight.simulator.train.data import (
+    LabelledImage,
+    list_split,
+    read_class_names,
+    read_labelled,
+)
+
+#: Settings that COCO mAP needs: keep low-confidence boxes so the whole PR curve counts.
+EVAL_CONF = 0.001
+EVAL_IOU = 0.6
+EVAL_MAX_DET = 100
+#: Candidates kept per image before NMS (by score), bounding NMS cost at low confidence.
+PRE_NMS_TOPK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePredictions:
+    """Decoded detections of one image in its own pixels."""
+
+    xyxy: npt.NDArray[np.float32]
+    scores: npt.NDArray[np.float32]
+    classes: npt.NDArray[np.int64]
+
+
+def decode_yolo(
+    output: np.ndarray,
+    infos: Sequence[LetterboxInfo],
+    conf: float = EVAL_CONF,
+    iou: float = EVAL_IOU,
+    max_det: int = EVAL_MAX_DET,
+) -> list[ImagePredictions]:
+    """Decode a ``(B, 4 + nc, N)`` YOLOv8-layout output into per-image detections.
+
+    A minimal decoder for evaluation (best class per cell, class-wise NMS); the engine
+    uses ``gridsight.core.decode``.
+
+    Args:
+        output: the model output; rows cx, cy, w, h in input pixels, then class scores.
+        infos: how each image was letterboxed, to map boxes back.
+        conf: minimum class score.
+        iou: NMS IoU threshold.
+        max_det: maximum detections per image.
+    """
+    out = np.asarray(output, dtype=np.float32)
+    if out.ndim != 3 or out.shape[1] < 5 or out.shape[0] != len(infos):
+        raise ModelError(
+            f"expected output (B={len(infos)}, 4+nc, N) in the YOLOv8 layout, got {out.shape}"
+        )
+    results: list[ImagePredictions] = []
+    for b, info in enumerate(infos):
+        rows = out[b]
+        scores_all = rows[4:]
+        classes = scores_all.argmax(0)
+        scores = scores_all[classes, np.arange(rows.shape[1])]
+        keep = np.flatnonzero(scores >= conf)
+        if keep.size > PRE_NMS_TOPK:
+            keep = keep[np.argsort(-scores[keep], kind="stable")[:PRE_NMS_TOPK]]
+        cx, cy, w, h = rows[0, keep], rows[1, keep], rows[2, keep], rows[3, keep]
+        xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+        chosen = nms(xyxy, scores[keep], iou, class_ids=classes[keep], max_det=max_det)
+        results.append(
+            ImagePredictions(
+                xyxy=info.to_original(xyxy[chosen]),
+                scores=scores[keep][chosen].astype(np.float32),
+                classes=classes[keep][chosen].astype(np.int64),
+            )
+        )
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class ClassAccuracy:
+    """AP of one class (NaN where the split has no instance of it)."""
+
+    name: str
+    instances: int
+    ap50: float
+    ap50_95: float
+
+
+@dataclass(frozen=True, slots=True)
+class EvalReport:
+    """COCO-style accuracy of a detector on one split."""
+
+    split: str
+    images: int
+    per_class: tuple[ClassAccuracy, ...]
+    map50: float
+    map50_95: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def table(self) -> str:
+        """A Markdown table: one row per class, then ``all``."""
+        lines = [
+            "| class | instances | mAP50 | mAP50-95 |",
+            "|---|---:|---:|---:|",
+        ]
+        for c in self.per_class:
+            lines.append(f"| {c.name} | {c.instances} | {_fmt(c.ap50)} | {_fmt(c.ap50_95)} |")
+        total = sum(c.instances for c in self.per_class)
+        lines.append(f"| **all** | {total} | {_fmt(self.map50)} | {_fmt(self.map50_95)} |")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for JSON."""
+        return {
+            "split": self.split,
+            "images": self.images,
+            "map50": self.map50,
+            "map50_95": self.map50_95,
+            "per_class": {
+                c.name: {"instances": c.instances, "ap50": c.ap50, "ap50_95": c.ap50_95}
+                for c in self.per_class
+            },
+            **self.extra,
+        }
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+
+def coco_evaluate(
+    items: Sequence[LabelledImage],
+    predictions: Sequence[ImagePredictions],
+    class_names: Sequence[str],
+    split: str = "test",
+) -> EvalReport:
+    """AP50 and AP50-95 per class and overall with pycocotools.
+
+    Args:
+        items: ground truth per image (boxes in image pixels).
+        predictions: detections per image, same order.
+        class_names: names by class id.
+        split: name of the split, for the report.
+
+    Raises:
+        DataError: pycocotools is missing, or the two lists differ in length.
+    """
+    try:
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+    except ImportError as exc:
+        raise DataError("COCO evaluation needs pycocotools: pip install 'gridsight[eval]'") from exc
+    if len(items) != len(predictions):
+        raise DataError(f"{len(items)} images but {len(predictions)} prediction sets")
+    nc = len(class_names)
+    images: list[dict[str, object]] = []
+    annotations: list[dict[str, object]] = []
+    detections: list[dict[str, object]] = []
+    for image_id, (item, pred) in enumerate(zip(items, predictions, strict=True), start=1):
+        h, w = item.shape
+        images.append({"id": image_id, "width": w, "height": h, "file_name": item.path.name})
+        for cls, box in zip(item.classes.tolist(), item.xyxy.tolist(), strict=True):
+            bw, bh = box[2] - box[0], box[3] - box[1]
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": int(cls) + 1,
+                    "bbox": [box[0], box[1], bw, bh],
+                    "area": bw * bh,
+                    "iscrowd": 0,
+                }
+            )
+        for cls, box, score in zip(
+            pred.classes.tolist(), pred.xyxy.tolist(), pred.scores.tolist(), strict=True
+        ):
+            detections.append(
+                {
+                    "image_id": image_id,
+                    "category_id": int(cls) + 1,
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                    "score": float(score),
+                }
+            )
+    categories = [{"id": i + 1, "name": name} for i, name in enumerate(class_names)]
+    instances = np.bincount(
+        np.concatenate([item.classes for item in items]).astype(np.int64), minlength=nc
+    )
+    nan = float("nan")
+    if not detections or not annotations:
+        per_class = tuple(
+            ClassAccuracy(
+                name, int(instances[i]), 0.0 if instances[i] else nan, 0.0 if instances[i] else nan
+            )
+            for i, name in enumerate(class_names)
+        )
+        return EvalReport(split, len(items), per_class, 0.0, 0.0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = {"images": images, "annotations": annotations, "categories": categories}
+        gt.createIndex()
+        dt = gt.loadRes(detections)
+        ev = COCOeval(gt, dt, iouType="bbox")
+        ev.params.maxDets = [1, 10, EVAL_MAX_DET]
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    # precision: [iou thresholds, recall points, classes, area ranges, max dets]
+    precision = ev.eval["precision"][:, :, :, 0, -1]
+    per_class_list: list[ClassAccuracy] = []
+    for k, name in enumerate(class_names):
+        all_iou = precision[:, :, k]
+        at50 = precision[0, :, k]
+        ap = float(all_iou[all_iou > -1].mean()) if (all_iou > -1).any() else nan
+        ap50 = float(at50[at50 > -1].mean()) if (at50 > -1).any() else nan
+        per_class_list.append(ClassAccuracy(name, int(instances[k]), ap50, ap))
+    return EvalReport(
+        split=split,
+        images=len(items),
+        per_class=tuple(per_class_list),
+        map50=float(ev.stats[1]),
+        map50_95=float(ev.stats[0]),
+    )
+
+
+#: ``infer(batch NCHW float32) -> (B, 4 + nc, N)``: the model under evaluation.
+InferFn = Callable[[npt.NDArray[np.float32]], np.ndarray]
+
+
+def predict_split(
+    infer: InferFn,
+    root: Path,
+    split: str,
+    imgsz: tuple[int, int],
+    num_classes: int,
+    batch_size: int = 12,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[LabelledImage], list[ImagePredictions]]:
+    """Run ``infer`` over a split (letterboxed like the engine) and decode its output.
+
+    Args:
+        infer: the model.
+        root: the dataset folder.
+        split: ``train``, ``val`` or ``test``.
+        imgsz: model input ``(h, w)``.
+        num_classes: number of classes the labels may use.
+        batch_size: images per inference call.
+        limit: evaluate only the first ``limit`` images (sorted by name).
+        progress: called with the number of images done after each batch.
+    """
+    pairs = list_split(root, split)
+    if limit is not None:
+        pairs = pairs[:limit]
+    boxer = Letterboxer(imgsz)
+    items: list[LabelledImage] = []
+    preds: list[ImagePredictions] = []
+    for start in range(0, len(pairs), batch_size):
+        frames = []
+        for image_path, label_path in pairs[start : start + batch_size]:
+            frame, item = read_labelled(image_path, label_path, num_classes)
+            frames.append(frame)
+            items.append(item)
+        batch, infos = boxer(frames)
+        preds.extend(decode_yolo(infer(batch), infos))
+        if progress is not None:
+            progress(len(frames))
+    return items, preds
+
+
+def onnx_infer(
+    model_path: Path, threads: int = 2
+) -> tuple[InferFn, tuple[int, int], tuple[str, ...]]:
+    """An onnxruntime CPU session as an :data:`InferFn`, with the model's input size and names.
+
+    Raises:
+        ModelError: the file is missing, not an ONNX model, or lacks ``imgsz``/``names``
+            metadata.
+    """
+    import onnxruntime as ort
+
+    from gridsight.simulator.train.export import read_metadata
+
+    if not model_path.is_file():
+        raise ModelError(f"{model_path}: no such model file")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(
+            str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"{model_path}: onnxruntime cannot load it: {exc}") from exc
+    names, imgsz = read_metadata(session.get_modelmeta().custom_metadata_map, model_path)
+    input_name = session.get_inputs()[0].name
+
+    def infer(batch: npt.NDArray[np.float32]) -> np.ndarray:
+        result: np.ndarray = session.run(None, {input_name: batch})[0]
+        return result
+
+    return infer, imgsz, names
+
+
+def evaluate_onnx(
+    model_path: Path,
+    data: Path,
+    split: str = "test",
+    threads: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> EvalReport:
+    """Evaluate an ONNX detector on a split of a YOLO dataset with onnxruntime.
+
+    Raises:
+        DataError: the dataset's class names differ from the model's.
+    """
+    infer, imgsz, names = onnx_infer(model_path, threads)
+    data_names = read_class_names(data)
+    if tuple(data_names) != tuple(names):
+        raise DataError(
+            f"{data}/data.yaml names {list(data_names)} differ from the model's {list(names)}"
+        )
+    items, preds = predict_split(infer, data, split, imgsz, len(names), progress=progress)
+    return coco_evaluate(items, preds, names, split)
