@@ -178,8 +178,9 @@ class Letterboxer:
             if (new_h, new_w) == image.shape[:2]:
                 region[...] = image
             else:
-                interp = cv2.INTER_AREA if info.scale < 1.0 else cv2.INTER_LINEAR
-                cv2.resize(image, (new_w, new_h), dst=region, interpolation=interp)
+                # Bilinear, as Ultralytics letterboxes at prediction time: the model sees
+                # the same pixels it would in the framework it was trained in.
+                cv2.resize(image, (new_w, new_h), dst=region, interpolation=cv2.INTER_LINEAR)
             infos.append(info)
         # One vectorised pass for the whole batch: BGR->RGB, HWC->CHW, /255.
         rgb_chw = self._canvas[:n, :, :, ::-1].transpose(0, 3, 1, 2)
