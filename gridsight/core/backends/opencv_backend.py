@@ -61,10 +61,9 @@ class OpenCVBackend(Backend):
             net = cv2.dnn.readNetFromONNX(str(path))
         except cv2.error as exc:
             raise ModelError(f"cv2.dnn cannot load model {str(path)!r}: {exc}") from exc
-        if target == "cpu":
-            net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
-            net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
-        elif target in ("cuda", "cuda_fp16"):
+        # "cpu" is OpenCV's default; setting it explicitly only makes OpenCV 5's new
+        # graph engine warn that it ignores targets.
+        if target in ("cuda", "cuda_fp16"):
             if cv2.cuda.getCudaEnabledDeviceCount() == 0:
                 raise BackendUnavailableError(
                     f"opencv backend: target {target!r} needs OpenCV built with CUDA and a GPU"
@@ -73,7 +72,7 @@ class OpenCVBackend(Backend):
             net.setPreferableTarget(
                 cv2.dnn.DNN_TARGET_CUDA if target == "cuda" else cv2.dnn.DNN_TARGET_CUDA_FP16
             )
-        else:
+        elif target != "cpu":
             raise BackendUnavailableError(
                 f"opencv backend: target {target!r} is not one of cpu, cuda, cuda_fp16"
             )
