@@ -42,6 +42,10 @@ from gridsight.core.hazard import Observation, RuleSettings
 
 Clock = Callable[[], datetime]
 
+# Slack in time comparisons, so that frames exactly max_gap_s apart (0.2 s at 5 fps, which
+# is 0.20000000000000018 in binary) count as "at most max_gap_s" apart.
+_EPS = 1e-6
+
 
 def utc_now() -> datetime:
     """The default wall clock: the current time in UTC."""
@@ -166,24 +170,33 @@ class HazardLifecycle:
         return self._event_id if self.state is State.ACTIVE else None
 
     def step(self, ts: float, obs: Observation) -> list[HazardEvent]:
-        """Feed one frame's observation; return the events it causes (zero or one).
+        """Feed one frame's observation; return the events it causes.
+
+        Usually zero or one event; an ``end`` and a new ``start`` when the hazard is back
+        after a gap longer than ``end_after_s`` (and confirmation and cooldown allow).
 
         Args:
             ts: stream time of the frame in seconds, non-decreasing across calls.
             obs: what the rule saw in this frame.
         """
         self._last_ts = ts
+        events: list[HazardEvent] = []
         if self.state is State.ACTIVE:
-            return self._step_active(ts, obs)
+            ended = self._step_active(ts, obs)
+            if ended is None or not obs.active:
+                return [] if ended is None else [ended]
+            # The hazard is back after a gap long enough to end the event: it may confirm
+            # again as a new occurrence (cooldown permitting), starting from this frame.
+            events.append(ended)
         self._step_confirming(ts, obs)
         if (
             self.state is State.PENDING
             and obs.active
-            and ts - self._first_seen >= self.settings.confirm_s
-            and ts >= self._cooldown_until
+            and ts - self._first_seen >= self.settings.confirm_s - _EPS
+            and ts >= self._cooldown_until - _EPS
         ):
-            return [self._start(ts, obs)]
-        return []
+            events.append(self._start(ts, obs))
+        return events
 
     def flush(self, ts: float | None = None) -> list[HazardEvent]:
         """End an open event at the end of a stream (``extra.reason = "end_of_stream"``).
@@ -201,26 +214,21 @@ class HazardLifecycle:
     def _step_confirming(self, ts: float, obs: Observation) -> None:
         """IDLE / PENDING: track the confirmation clock with gap tolerance."""
         if obs.active:
-            if self.state is State.IDLE or ts - self._last_seen > self.settings.max_gap_s:
+            if self.state is State.IDLE or ts - self._last_seen > self.settings.max_gap_s + _EPS:
                 self.state = State.PENDING
                 self._first_seen = ts
                 self._max_conf = 0.0
             self._last_seen = ts
             self._max_conf = max(self._max_conf, float(obs.confidence))
-        elif self.state is State.PENDING and ts - self._last_seen > self.settings.max_gap_s:
+        elif self.state is State.PENDING and ts - self._last_seen > self.settings.max_gap_s + _EPS:
             self.state = State.IDLE
 
-    def _step_active(self, ts: float, obs: Observation) -> list[HazardEvent]:
-        gone = ts - self._last_seen > self.settings.end_after_s
-        if gone:
-            event = self._end(ts, "cleared")
-            if obs.active:
-                # The hazard is back after a long gap: it may confirm again (cooldown
-                # permitting) as a new occurrence.
-                self._step_confirming(ts, obs)
-            return [event]
+    def _step_active(self, ts: float, obs: Observation) -> HazardEvent | None:
+        """ACTIVE: the end (if the condition has been gone too long) or an update."""
+        if ts - self._last_seen > self.settings.end_after_s + _EPS:
+            return self._end(ts, "cleared")
         if not obs.active:
-            return []
+            return None
         self._last_seen = ts
         self._max_conf = max(self._max_conf, float(obs.confidence))
         self._last_obs = obs
@@ -228,10 +236,10 @@ class HazardLifecycle:
         self._tracks |= new_tracks
         every = self.settings.update_every_s
         if new_tracks:
-            return [self._emit("update", ts, obs, {"reason": "new_tracks"})]
-        if every and ts - self._last_emit_ts >= every:
-            return [self._emit("update", ts, obs, {"reason": "periodic"})]
-        return []
+            return self._emit("update", ts, obs, {"reason": "new_tracks"})
+        if every and ts - self._last_emit_ts >= every - _EPS:
+            return self._emit("update", ts, obs, {"reason": "periodic"})
+        return None
 
     def _start(self, ts: float, obs: Observation) -> HazardEvent:
         self._count += 1
