@@ -36,6 +36,17 @@ def _allowed_names() -> set[str] | None:
     return {name.strip() for name in raw.split(",") if name.strip()}
 
 
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> None:
+    """Register one plugin; a hook implementation whose arguments do not match its
+    hookspec (e.g. a misspelt argument name) becomes a PluginError naming the plugin."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(
+            f"plugin {name or plugin!r} does not fit the gridsight hooks: {exc}"
+        ) from exc
+
+
 def build_plugin_manager(
     *, load_entrypoints: bool = True, plugins: Iterable[object] = ()
 ) -> pluggy.PluginManager:
@@ -65,13 +76,15 @@ def build_plugin_manager(
                     f"plugin {ep.name!r} ({ep.value}) failed to import: {exc}. "
                     f"Fix or uninstall it, or exclude it with {ENV_LOAD}."
                 ) from exc
-            pm.register(plugin, name=ep.name)
+            _register(pm, plugin, ep.name)
     for plugin in plugins:
-        pm.register(plugin)
+        _register(pm, plugin, None)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"{exc} (is a hook name misspelt? hooks start with 'gridsight_')") from exc
+        raise PluginError(
+            f"{exc} (is a hook name misspelt? hooks start with 'gridsight_')"
+        ) from exc
     if os.environ.get(ENV_TRACE, "") not in ("", "0"):
         pm.trace.root.setwriter(lambda msg: sys.stderr.write(f"[gridsight-plugins] {msg}"))
         pm.enable_tracing()
