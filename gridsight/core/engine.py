@@ -1,0 +1,506 @@
+"""The engine: camera sources to hazard events, end to end.
+
+::
+
+    CameraReader threads (one per camera; bounded drop-oldest queues)
+      -> Batcher (round-robin across cameras, max batch / max wait)
+      -> Detector: preprocess (letterbox) | infer (backend) | decode + NMS + roles
+      -> per camera: ByteTracker -> CameraHazards (zones, rules, lifecycle)
+      -> events: evidence snapshot on start -> sinks -> ``gridsight_hazard_event`` hook
+
+Isolation. A camera that cannot be opened or dies is retried by its reader and shown as
+``retrying``/``failed`` while the others go on. A sink, a plugin's hook or a rule that
+raises is caught, counted (metrics + status), logged, and the engine goes on; so does a
+failing evidence snapshot (the event is written without one).
+
+Time. ``--fast`` (default for files and synthetic cameras) runs as fast as the CPU
+allows, readers waiting for queue space instead of dropping frames, and ``duration_s``
+is stream time: a camera stops at its first frame at or after it. ``--realtime`` paces
+each source to its clock; ``duration_s`` is then wall time. At the end (duration, all
+sources ended, :meth:`Engine.stop`, or Ctrl-C) open events are ended
+(``CameraHazards.flush``) and written before the sinks close.
+
+Event ids. The hazard lifecycle makes ids unique per camera and hazard within a run
+(``camera:hazard:start_ms:n``) and reproducible for a replayed stream. A restarted
+engine replays nothing but starts its counters and (for live streams) its clock again,
+so the engine appends ``@<run id>`` to every id: a new run never reuses an old run's id
+in the same database, while a retried write within a run stays idempotent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from gridsight.core.batcher import Batcher, BatchItem
+from gridsight.core.detections import Detections
+from gridsight.core.engine_camera import CameraPipeline
+from gridsight.core.errors import ConfigError, ModelError
+from gridsight.core.events import HazardEvent
+from gridsight.core.evidence import EvidenceWriter
+from gridsight.core.metrics import EngineMetrics
+from gridsight.core.plugins import build_plugin_manager, detectors, hazard_rules
+from gridsight.core.sinks import EventSink
+from gridsight.core.sources.base import SourceOptions
+from gridsight.core.sources.reader import BackoffPolicy, CameraReader
+from gridsight.core.status import ENDED, EngineStatus, StatusBoard
+
+if TYPE_CHECKING:
+    from gridsight.core.config.camera import CameraConfig
+    from gridsight.core.config.township import Township
+    from gridsight.core.detector import Detector
+    from gridsight.core.tracker import TrackerSettings
+
+log = logging.getLogger("gridsight.engine")
+
+EventListener = Callable[[HazardEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """How the engine runs.
+
+    Attributes:
+        duration_s: stop after this much stream time (``--fast``) or wall time
+            (``--realtime``); None runs until the sources end or :meth:`Engine.stop`.
+        realtime: pace sources to their clocks (live-like) instead of as fast as possible.
+        max_batch: most frames per inference batch.
+        max_wait_s: a partial batch leaves after its first frame waited this long.
+        queue_size: per-camera frame queue capacity (drop-oldest when full).
+        conf: detector score threshold.
+        iou: NMS IoU threshold.
+        max_det: most detections per frame.
+        snapshots_dir: where evidence JPEGs go; None writes none.
+        blur_faces: blur faces (and person heads) in evidence snapshots.
+        run_id: suffix of every event id; a fresh one per run if None.
+        backoff: camera reconnect policy (the reader's default if None).
+        tracker: ByteTrack parameters (defaults if None).
+        backend_options: passed to the inference backend (threads, precision, ...).
+        keep_events: keep every emitted event in :attr:`Engine.events` (tests, demo).
+    """
+
+    duration_s: float | None = None
+    realtime: bool = False
+    max_batch: int = 12
+    max_wait_s: float = 0.05
+    queue_size: int = 4
+    # ByteTrack's second stage associates boxes down to its low threshold (0.1).
+    conf: float = 0.1
+    iou: float = 0.45
+    max_det: int = 100
+    snapshots_dir: Path | None = None
+    blur_faces: bool = True
+    run_id: str | None = None
+    backoff: BackoffPolicy | None = None
+    tracker: TrackerSettings | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    keep_events: bool = False
+
+    def __post_init__(self) -> None:
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise ConfigError(f"engine duration must be > 0 seconds, got {self.duration_s}")
+        if self.max_batch < 1 or self.queue_size < 1:
+            raise ConfigError(
+                f"engine max_batch and queue_size must be >= 1, got {self.max_batch}, "
+                f"{self.queue_size}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSummary:
+    """What a run did (the end-of-run summary).
+
+    Attributes:
+        status: the final status snapshot.
+        starts: ``{(camera, hazard): number of events started}``.
+        frames: frames processed, all cameras.
+        batches: inference batches.
+        wall_s: wall time of the run.
+        stages: per stage ``{"count", "total_s", "mean_ms"}``.
+        interrupted: the run ended on Ctrl-C / :meth:`Engine.stop` rather than by itself.
+        run_id: the run id appended to event ids.
+    """
+
+    status: EngineStatus
+    starts: dict[tuple[str, str], int]
+    frames: int
+    batches: int
+    wall_s: float
+    stages: dict[str, dict[str, float]]
+    interrupted: bool
+    run_id: str
+
+    @property
+    def fps(self) -> float:
+        """Frames processed per second of wall time, all cameras together."""
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A run id: UTC start time to the second plus 4 random hex digits."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def resolve_model(model: str | Path | None, pm: pluggy.PluginManager) -> tuple[Path, Any]:
+    """The ONNX path (and DetectorSpec, if registered) for ``model``.
+
+    ``None`` or ``bundled`` is the bundled detector; another registered detector name
+    is looked up in the plugins; anything else is a path to an ONNX file.
+    """
+    name = "bundled" if model is None else str(model)
+    specs = detectors(pm)
+    if name in specs:
+        spec = specs[name]
+        return Path(spec.path), spec
+    path = Path(name)
+    if path.suffix.lower() != ".onnx" and not path.exists():
+        known = ", ".join(sorted(specs)) or "none registered"
+        raise ModelError(
+            f"model {name!r} is neither a registered detector ({known}) nor an ONNX file; "
+            "pass --model path/to/model.onnx"
+        )
+    return path, None
+
+
+class Engine:
+    """Runs cameras through detection, tracking and hazard rules to event sinks.
+
+    Args:
+        cameras: a township config (its ``cameras``) or a sequence of camera configs.
+        pm: the plugin manager (a fresh one if None).
+        backend: inference backend name (``auto``, ``onnxruntime``, ``opencv``, ...).
+        model: ONNX path or registered detector name (None: the bundled detector).
+        sinks: event sinks; the engine closes them at the end of :meth:`run`.
+        options: see :class:`EngineOptions`.
+        detector: a ready detector to use instead of building one (tests, benchmarks).
+        listeners: callables receiving every event after the sinks (e.g. a live view).
+
+    Example:
+        >>> town = load_township("configs/jingqiao.yaml")            # doctest: +SKIP
+        >>> summary = Engine(town, options=EngineOptions(duration_s=60)).run()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        cameras: Township | Sequence[CameraConfig],
+        pm: pluggy.PluginManager | None = None,
+        backend: str = "auto",
+        model: str | Path | None = None,
+        sinks: Iterable[EventSink] = (),
+        options: EngineOptions | None = None,
+        *,
+        detector: Detector | None = None,
+        listeners: Iterable[EventListener] = (),
+    ) -> None:
+        self.options = options or EngineOptions()
+        self.pm = pm if pm is not None else build_plugin_manager()
+        camera_list = list(getattr(cameras, "cameras", cameras))
+        if not camera_list:
+            raise ConfigError("the engine needs at least one camera; the config has none")
+        rule_classes = hazard_rules(self.pm)
+        self.cameras: dict[str, CameraPipeline] = {}
+        for cam in camera_list:
+            if cam.id in self.cameras:
+                raise ConfigError(f"camera id {cam.id!r} appears twice")
+            self.cameras[cam.id] = CameraPipeline(cam, rule_classes, self.options.tracker)
+        self.sinks = list(sinks)
+        self.listeners = list(listeners)
+        self.run_id = self.options.run_id or new_run_id()
+        self.metrics = EngineMetrics()
+        self.board = StatusBoard(list(self.cameras), run_id=self.run_id)
+        self.evidence = (
+            EvidenceWriter(self.options.snapshots_dir, blur_faces=self.options.blur_faces)
+            if self.options.snapshots_dir is not None
+            else None
+        )
+        self.events: list[HazardEvent] = []
+        self._starts: Counter[tuple[str, str]] = Counter()
+        self._stop = threading.Event()
+        self._owns_detector = detector is None
+        self.detector = detector if detector is not None else self._build_detector(backend, model)
+        # A batch can never hold more than every queue's worth of frames: waiting for a
+        # bigger one would only add max_wait_s to every batch (few cameras, --fast).
+        max_batch = min(self.options.max_batch, len(self.cameras) * self.options.queue_size)
+        self.batcher = Batcher(max_batch, self.options.max_wait_s)
+        self._synced: dict[str, tuple[int, int]] = {}
+
+    def _build_detector(self, backend: str, model: str | Path | None) -> Detector:
+        from gridsight.core.detector import Detector
+
+        path, spec = resolve_model(model, self.pm)
+        kwargs: dict[str, Any] = dict(
+            conf=self.options.conf,
+            iou=self.options.iou,
+            max_det=self.options.max_det,
+            backend_options=self.options.backend_options,
+            pm=self.pm,
+        )
+        if spec is not None:
+            return Detector.from_spec(spec, backend, **kwargs)
+        return Detector(path, backend, **kwargs)
+
+    # ------------------------------------------------------------------ control
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish (flushing open events); safe from any thread."""
+        self._stop.set()
+
+    def status(self) -> EngineStatus:
+        """A snapshot of per-camera state and counters and of failing components."""
+        return self.board.snapshot()
+
+    # ------------------------------------------------------------------ running
+    def _start_readers(self) -> None:
+        realtime = self.options.realtime
+        for k, pipe in enumerate(self.cameras.values()):
+            cam = pipe.config
+            opts = SourceOptions(
+                fps=cam.fps,
+                realtime=realtime,
+                width=cam.resolution[0],
+                height=cam.resolution[1],
+            )
+            reader = CameraReader(
+                cam.id,
+                cam.source,
+                opts,
+                pm=self.pm,
+                queue=self.batcher.queue(cam.id, self.options.queue_size),
+                backoff=self.options.backoff,
+                # --fast over files/synthetic: wait for queue space, never drop a frame.
+                backpressure=not realtime,
+                seed=k,
+            )
+            pipe.reader = reader
+            reader.start()
+
+    def run(self) -> EngineSummary:
+        """Run until the duration, the end of every source, :meth:`stop` or Ctrl-C."""
+        t0 = time.monotonic()
+        deadline = (
+            t0 + self.options.duration_s
+            if self.options.realtime and self.options.duration_s is not None
+            else math.inf
+        )
+        interrupted = False
+        self._start_readers()
+        last_sync = 0.0
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                with self.metrics.time("read"):
+                    batch = self.batcher.next_batch(timeout=min(0.25, max(0.0, deadline - now)))
+                if batch:
+                    self._process(batch)
+                if now - last_sync >= 0.5 or not batch:
+                    self._sync_status()
+                    last_sync = now
+                if not batch and self._finished():
+                    break
+            interrupted = self._stop.is_set()
+        except KeyboardInterrupt:
+            interrupted = True
+            log.warning("interrupted: ending open events and closing sinks")
+        finally:
+            self._shutdown()
+        status = self.board.snapshot()
+        return EngineSummary(
+            status=status,
+            starts=dict(self._starts),
+            frames=sum(p.frames for p in self.cameras.values()),
+            batches=self.batcher.stats.batches,
+            wall_s=time.monotonic() - t0,
+            stages=self.metrics.stage_summary(),
+            interrupted=interrupted,
+            run_id=self.run_id,
+        )
+
+    def _finished(self) -> bool:
+        """No camera can deliver a frame the run still wants."""
+        for pipe in self.cameras.values():
+            if pipe.done:
+                continue
+            state = pipe.state()
+            # 'retrying' cameras do not hold the run open: in --fast mode a missing file
+            # would otherwise keep the engine waiting for ever.
+            if state in ("starting", "running"):
+                return False
+            if pipe.reader is not None and len(pipe.reader.queue):
+                return False
+        return True
+
+    def _process(self, batch: list[BatchItem]) -> None:
+        duration = self.options.duration_s
+        if duration is not None and not self.options.realtime:
+            kept = []
+            for item in batch:
+                pipe = self.cameras[item.camera_id]
+                if item.frame.ts >= duration:
+                    if not pipe.done:
+                        pipe.done = True
+                        if pipe.reader is not None:
+                            pipe.reader.stop(timeout=0.0)
+                        self.board.update_camera(pipe.id, state=ENDED)
+                    continue
+                if not pipe.done:
+                    kept.append(item)
+            batch = kept
+            if not batch:
+                return
+        m = self.metrics
+        det = self.detector
+        images = [item.frame.image for item in batch]
+        with m.time("preprocess"):
+            tensor, infos = det.preprocess(images)
+        with m.time("infer"):
+            outputs = det.infer(tensor)
+        with m.time("decode"):
+            per_frame = det.postprocess(outputs, infos)
+        m.batch_size.observe(len(batch))
+        counts: Counter[str] = Counter()
+        for item, dets in zip(batch, per_frame, strict=True):
+            pipe = self.cameras[item.camera_id]
+            ts = item.frame.ts
+            if ts < pipe.last_ts:
+                # A source whose clock went backwards: the lifecycle needs order.
+                log.warning(
+                    "camera %s: frame at t=%.3f before t=%.3f dropped", pipe.id, ts, pipe.last_ts
+                )
+                continue
+            with m.time("track"):
+                tracked = pipe.track(ts, dets)
+            with m.time("rules"):
+                try:
+                    events = pipe.rules(ts, tracked)
+                except Exception as exc:
+                    # A hazard rule (plugin code) failed on this frame: count it, go on.
+                    self._component_error(f"rules:{pipe.id}", "plugin", exc)
+                    pipe.last_ts = ts
+                    events = []
+            counts[pipe.id] += 1
+            m.frames.labels(camera=pipe.id).inc()
+            if events:
+                with m.time("sinks"):
+                    for ev in events:
+                        self._emit(pipe, ev, item.frame.image, tracked)
+        for cam_id, n in counts.items():
+            self.board.count_frames(cam_id, n, self.cameras[cam_id].last_ts)
+
+    # ------------------------------------------------------------------ events
+    def _emit(
+        self,
+        pipe: CameraPipeline,
+        event: HazardEvent,
+        image: Any = None,
+        tracked: Detections | None = None,
+    ) -> None:
+        event = dataclasses.replace(event, id=f"{event.id}@{self.run_id}")
+        if event.phase == "start":
+            self._starts[(event.camera, event.hazard)] += 1
+            if self.evidence is not None and image is not None:
+                try:
+                    path = self.evidence.save(event, image, pipe.zone_dicts, tracked)
+                    event = dataclasses.replace(event, snapshot=path)
+                except Exception as exc:
+                    self._component_error("evidence", "evidence", exc)
+        self.metrics.events.labels(hazard=event.hazard, phase=event.phase).inc()
+        self.board.count_event(event.camera, event.hazard, event.phase)
+        if self.options.keep_events:
+            self.events.append(event)
+        for sink in self.sinks:
+            try:
+                sink.write(event)
+            except Exception as exc:
+                name = getattr(sink, "name", type(sink).__name__)
+                self.metrics.sink_errors.labels(sink=name).inc()
+                self._component_error(f"sink:{name}", "sink", exc)
+        self._call_plugins(event)
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception as exc:
+                self._component_error("listener", "listener", exc)
+
+    def _call_plugins(self, event: HazardEvent) -> None:
+        """Call every ``gridsight_hazard_event`` implementation, each in isolation.
+
+        pluggy stops at the first exception of a hook call, so the implementations are
+        called one by one (in pluggy's order: last registered first) instead.
+        """
+        caller = self.pm.hook.gridsight_hazard_event
+        for impl in reversed(caller.get_hookimpls()):
+            if getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
+                continue  # wrappers make no sense for an observer hook
+            try:
+                impl.function(event=event)
+            except Exception as exc:
+                self.metrics.plugin_errors.labels(plugin=impl.plugin_name).inc()
+                self._component_error(f"plugin:{impl.plugin_name}", "plugin", exc)
+
+    def _component_error(self, name: str, kind: str, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        log.warning("%s raised %s; going on", name, message)
+        self.board.component_error(name, kind, message)
+
+    # ------------------------------------------------------------------ status
+    def _sync_status(self) -> None:
+        """Copy reader counters into the status board and the metrics."""
+        for pipe in self.cameras.values():
+            reader = pipe.reader
+            if reader is None:
+                continue
+            snap = reader.snapshot()
+            state = pipe.state()
+            self.board.update_camera(
+                pipe.id,
+                state=state,
+                drops=snap.queue_drops,
+                reconnects=snap.reconnects,
+                errors=snap.errors,
+                last_error=snap.last_error,
+            )
+            drops0, rec0 = self._synced.get(pipe.id, (0, 0))
+            if snap.queue_drops > drops0:
+                self.metrics.drops.labels(camera=pipe.id).inc(snap.queue_drops - drops0)
+            if snap.reconnects > rec0:
+                self.metrics.reconnects.labels(camera=pipe.id).inc(snap.reconnects - rec0)
+            self._synced[pipe.id] = (snap.queue_drops, snap.reconnects)
+            self.metrics.set_camera_state(pipe.id, state)
+            self.metrics.queue_depth.labels(camera=pipe.id).set(snap.queue_len)
+
+    def _shutdown(self) -> None:
+        for pipe in self.cameras.values():
+            if pipe.reader is not None:
+                pipe.reader.stop(timeout=0.0)
+        for pipe in self.cameras.values():
+            if pipe.reader is not None:
+                pipe.reader.stop(timeout=2.0)
+        self._sync_status()
+        for pipe in self.cameras.values():
+            try:
+                for ev in pipe.flush():
+                    self._emit(pipe, ev)
+            except Exception as exc:
+                self._component_error(f"rules:{pipe.id}", "plugin", exc)
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                self._component_error(f"sink:{getattr(sink, 'name', '?')}", "sink", exc)
+        if self._owns_detector:
+            self.detector.close()
+        self.board.stop()

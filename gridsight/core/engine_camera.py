@@ -1,0 +1,107 @@
+"""One camera inside the engine: its reader, tracker, zones and hazard rules.
+
+The engine batches frames of all cameras through one detector; everything after the
+detector is per camera and lives here: :class:`CameraPipeline` takes one frame's role
+detections, tracks them, runs the camera's hazard rules and returns the events.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gridsight.core.detections import Detections
+from gridsight.core.events import HazardEvent
+from gridsight.core.hazard_runner import CameraHazards
+from gridsight.core.sources.reader import CameraReader, CameraState
+from gridsight.core.status import ENDED, FAILED, RETRYING, RUNNING, STARTING, STOPPED
+from gridsight.core.tracker import ByteTracker, TrackerSettings
+from gridsight.core.zones import zones_from_config
+
+if TYPE_CHECKING:
+    from gridsight.core.config.camera import CameraConfig
+    from gridsight.core.hazard import HazardRule
+
+#: Reader state -> the engine's camera state (the status table's words).
+READER_STATES: dict[CameraState, str] = {
+    CameraState.CONNECTING: STARTING,
+    CameraState.RUNNING: RUNNING,
+    CameraState.RECONNECTING: RETRYING,
+    CameraState.ENDED: ENDED,
+    CameraState.FAILED: FAILED,
+    CameraState.STOPPED: STOPPED,
+}
+
+
+@dataclass(slots=True)
+class FrameResult:
+    """What one frame of one camera produced after the detector."""
+
+    tracked: Detections
+    events: list[HazardEvent]
+
+
+class CameraPipeline:
+    """Tracker + hazard rules of one camera, fed frame by frame in stream-time order.
+
+    Args:
+        config: the camera's config.
+        rule_classes: ``{hazard id: HazardRule class}`` from the plugins.
+        tracker_settings: ByteTrack parameters (defaults if None).
+
+    Raises:
+        ConfigError: the camera's zones or hazard settings are invalid (names camera
+            and field).
+    """
+
+    def __init__(
+        self,
+        config: CameraConfig,
+        rule_classes: Mapping[str, type[HazardRule]],
+        tracker_settings: TrackerSettings | None = None,
+    ) -> None:
+        self.config = config
+        self.id = config.id
+        self.zone_dicts: list[dict[str, Any]] = config.zone_dicts()
+        self.hazards = CameraHazards.from_config(
+            config.id,
+            config.village,
+            config.grid,
+            zones_from_config(self.zone_dicts),
+            config.hazards,
+            rule_classes,
+            anchor=config.anchor,
+        )
+        self.tracker = ByteTracker(tracker_settings or TrackerSettings())
+        self.reader: CameraReader | None = None
+        #: Stream time of the last frame processed (-inf before the first).
+        self.last_ts = -math.inf
+        #: The camera reached the run's duration: its frames are no longer wanted.
+        self.done = False
+        self.frames = 0
+
+    def track(self, ts: float, detections: Detections) -> Detections:
+        """Assign track ids to one frame's detections (``ts`` gives the motion model dt)."""
+        return self.tracker.update(detections, ts)
+
+    def rules(self, ts: float, tracked: Detections) -> list[HazardEvent]:
+        """Run the hazard rules on one frame of tracked detections."""
+        self.last_ts = ts
+        self.frames += 1
+        return self.hazards.process(ts, tracked)
+
+    def flush(self) -> list[HazardEvent]:
+        """End the camera's open events at its last frame (end of the run)."""
+        if self.frames == 0:
+            return []
+        return self.hazards.flush(self.last_ts)
+
+    def state(self) -> str:
+        """The camera's state for the status table."""
+        if self.done:
+            return ENDED
+        if self.reader is None:
+            return STARTING
+        return READER_STATES.get(self.reader.snapshot().state, STARTING)
