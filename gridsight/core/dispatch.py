@@ -171,9 +171,12 @@ class DispatchPolicy(ABC):
 
         Returns:
             A worker id from the first tier, at or above ``order.tier``, with an
-            available candidate; None when no tier has one (the caller queues the order).
+            available candidate; failing that, from the lower tiers (escalation adds
+            people, it does not take the grid staff away); None when no tier has one
+            (the caller queues the order).
         """
-        for tier in range(min(order.tier, len(self.tiers) - 1), len(self.tiers)):
+        start = min(order.tier, len(self.tiers) - 1)
+        for tier in (*range(start, len(self.tiers)), *range(start)):
             pool = self.candidates(order, workers, tier)
             if pool:
                 times = {

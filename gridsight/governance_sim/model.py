@@ -1,0 +1,428 @@
+"""The SimPy township model: command centre, dispatch, field work, review and closure.
+
+One :class:`TownModel` is one replication. Alarms and residents' requests are generated
+up front (``arrivals``); the model walks through them, and each becomes a SimPy process:
+
+    alarm -> verification (centre, PriorityResource) -> false: dismissed
+          -> work order -> dispatch policy -> notify -> acknowledge (or time out and
+             escalate) -> travel -> handle on site -> report back -> centre review -> closed
+
+Times recorded per alarm: first notification (dispatch), acknowledgement, arrival on
+site (response, from hazard onset), closure. Workers' positions come from their last
+job, their household visits (generated up front) or their office.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Generator
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import simpy
+
+from gridsight.core.dispatch import DispatchPolicy, WorkerState, WorkOrder, escalate
+from gridsight.governance_sim.arrivals import Alarms, Occurrences, Requests
+from gridsight.governance_sim.params import (
+    DAY_S,
+    HOUR_S,
+    DrawBuffer,
+    SimConfig,
+    Worker,
+)
+
+ALERT_PRIORITY = 10
+# Centre queue priorities (lower is served first): a new alarm before a closure review.
+VERIFY_FIRST = 0
+REVIEW_LATER = 1
+
+
+class TimeAverage:
+    """Time integral of a piecewise-constant level, clipped to an observation window."""
+
+    __slots__ = ("area", "hi", "last_t", "level", "lo")
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo = lo
+        self.hi = hi
+        self.level = 0.0
+        self.last_t = 0.0
+        self.area = 0.0
+
+    def change(self, t: float, delta: float) -> None:
+        """The level changes by ``delta`` at time ``t`` (non-decreasing times)."""
+        a = max(self.last_t, self.lo)
+        b = min(t, self.hi)
+        if b > a:
+            self.area += self.level * (b - a)
+        self.level += delta
+        self.last_t = t
+
+    def mean(self) -> float:
+        """Time-average level over the window (call after the run, flushed to ``hi``)."""
+        self.change(max(self.hi, self.last_t), 0.0)
+        return self.area / (self.hi - self.lo) if self.hi > self.lo else math.nan
+
+
+class WorkerRuntime:
+    """Mutable state of one worker during a run."""
+
+    __slots__ = (
+        "busy",
+        "busy_s",
+        "free_at",
+        "last_x",
+        "last_y",
+        "load_day",
+        "loads",
+        "spec",
+        "v_end",
+        "v_start",
+        "v_x",
+        "v_y",
+    )
+
+    def __init__(self, spec: Worker) -> None:
+        self.spec = spec
+        self.busy = False
+        self.busy_s = 0.0
+        self.free_at = -math.inf
+        self.last_x = spec.x_km
+        self.last_y = spec.y_km
+        self.load_day = -1
+        self.loads = 0
+        self.v_start: list[float] = []
+        self.v_end: list[float] = []
+        self.v_x: list[float] = []
+        self.v_y: list[float] = []
+
+    def visiting(self, t: float) -> int:
+        """Index of the household visit in progress at ``t``, or -1."""
+        i = bisect_right(self.v_start, t) - 1
+        return i if i >= 0 and t < self.v_end[i] else -1
+
+    def position(self, t: float, linger_s: float) -> tuple[float, float]:
+        """Where the worker is at ``t`` (not busy): last job site, a visit, or the office."""
+        if t - self.free_at < linger_s:
+            return self.last_x, self.last_y
+        i = self.visiting(t)
+        if i >= 0:
+            return self.v_x[i], self.v_y[i]
+        return self.spec.x_km, self.spec.y_km
+
+    def load(self, t: float) -> int:
+        """Orders taken today."""
+        day = int(t // DAY_S)
+        if day != self.load_day:
+            self.load_day = day
+            self.loads = 0
+        return self.loads
+
+
+class TownModel:
+    """One replication of the township.
+
+    Args:
+        cfg: the scenario.
+        gens: named generators (``streams.named_generators``).
+        policy: the dispatch policy instance.
+        occ: hazard occurrences (used for onsets, ends and hazard ids).
+        alarms: alarms the centre receives.
+        requests: residents' requests.
+    """
+
+    def __init__(
+        self,
+        cfg: SimConfig,
+        gens: dict[str, np.random.Generator],
+        policy: DispatchPolicy,
+        occ: Occurrences,
+        alarms: Alarms,
+        requests: Requests,
+    ) -> None:
+        self.cfg = cfg
+        self.policy = policy
+        self.occ = occ
+        self.alarms = alarms
+        self.requests = requests
+        self.env = simpy.Environment()
+        self.centre = simpy.PriorityResource(self.env, capacity=cfg.centre.verifiers)
+        self.freed = self.env.event()
+        t = cfg.township
+        self.workers = [WorkerRuntime(w) for w in t.workers]
+        self.by_id = {w.spec.id: w for w in self.workers}
+        self.by_village: dict[str, list[WorkerRuntime]] = {}
+        for w in self.workers:
+            self.by_village.setdefault(w.spec.village, []).append(w)
+        self.cam_xy = [(c.x_km, c.y_km) for c in t.cameras]
+        self.hazard_ids = [h for h, _ in cfg.hazards]
+
+        d = cfg.dispatch
+        self.d_verify = DrawBuffer(cfg.centre.verify, gens["verify"])
+        self.d_review = DrawBuffer(cfg.centre.review, gens["verify"])
+        self.d_ack = DrawBuffer(d.ack, gens["ack"])
+        self.d_ack_visit = DrawBuffer(d.ack_visiting, gens["ack"])
+        self.rng_ack = gens["ack"]
+        self.rng_travel = gens["travel"]
+        self.d_handle = [DrawBuffer(hp.handling, gens["handling"]) for _, hp in cfg.hazards]
+        self.d_report = DrawBuffer(cfg.fieldwork.report, gens["handling"])
+        self.d_gone = DrawBuffer(cfg.fieldwork.check_gone, gens["handling"])
+        self.d_req_handle = [DrawBuffer(rp.handling, gens["requests"]) for rp in cfg.requests]
+        self.d_triage = [DrawBuffer(rp.triage, gens["requests"]) for rp in cfg.requests]
+        tcv = cfg.township.travel.cv
+        self._travel_sigma = math.sqrt(math.log1p(tcv * tcv)) if tcv > 0 else 0.0
+        self._make_visits(gens["visits"])
+
+        n = len(alarms)
+        nan = np.full(n, np.nan)
+        # Per-alarm records (indexed like ``alarms``).
+        self.a_dispatch = nan.copy()
+        self.a_ack = nan.copy()
+        self.a_arrive = nan.copy()
+        self.a_closed = nan.copy()
+        self.a_done = nan.copy()
+        self.a_verify_start = nan.copy()
+        self.a_present = np.zeros(n, dtype=bool)
+        self.a_escalations = np.zeros(n, dtype=np.int64)
+        m = len(requests)
+        self.r_dispatch = np.full(m, np.nan)
+        self.r_closed = np.full(m, np.nan)
+        # Occurrences resolved by a worker end at the worker's arrival.
+        self.occ_end = occ.end.copy()
+
+        h = cfg.horizon
+        self.open_orders = TimeAverage(h.start_s, h.end_s)
+        self.in_system = TimeAverage(h.start_s, h.end_s)
+        self.centre_busy = TimeAverage(h.start_s, h.end_s)
+        self.role_busy: dict[str, float] = {}
+        self.events = 0
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def _make_visits(self, rng: np.random.Generator) -> None:
+        """Household visits of grid staff, drawn for the whole run at once."""
+        cfg = self.cfg
+        days = math.ceil(cfg.horizon.days + cfg.horizon.drain_days)
+        grid_of = {g.id: g for g in cfg.township.grids}
+        for w in self.workers:
+            s = w.spec
+            g = grid_of.get(s.grid)
+            if s.visits_per_day <= 0 or g is None:
+                continue
+            counts = rng.poisson(s.visits_per_day, days)
+            total = int(counts.sum())
+            if total == 0:
+                continue
+            day = np.repeat(np.arange(days), counts)
+            duty = max(s.duty_hours_per_day, 0.5)
+            start = day * DAY_S + (s.shift[0] + rng.random(total) * duty) * HOUR_S
+            dur = cfg.fieldwork.visit.sample(rng, total)
+            r = g.radius_km * np.sqrt(rng.random(total))
+            a = rng.random(total) * 2.0 * np.pi
+            order = np.argsort(start, kind="stable")
+            w.v_start = start[order].tolist()
+            w.v_end = (start + dur)[order].tolist()
+            w.v_x = (g.x_km + r * np.cos(a))[order].tolist()
+            w.v_y = (g.y_km + r * np.sin(a))[order].tolist()
+
+    # -- processes ----------------------------------------------------------------------
+
+    def _feeder(self) -> Generator[simpy.Event, Any, None]:
+        """Starts one process per alarm / request at its time (merged in time order)."""
+        env = self.env
+        at = self.alarms.time.tolist()
+        rt = self.requests.time.tolist()
+        i = j = 0
+        while i < len(at) or j < len(rt):
+            if j >= len(rt) or (i < len(at) and at[i] <= rt[j]):
+                t, kind, k = at[i], 0, i
+                i += 1
+            else:
+                t, kind, k = rt[j], 1, j
+                j += 1
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            env.process(self._alarm(k) if kind == 0 else self._request(k))
+
+    def _alarm(self, k: int) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        al = self.alarms
+        alarm_t = env.now
+        self.in_system.change(alarm_t, 1.0)
+        with self.centre.request(priority=VERIFY_FIRST) as req:
+            yield req
+            self.a_verify_start[k] = env.now
+            dt = self.d_verify.next()
+            self.centre_busy.change(env.now, 1.0)
+            yield env.timeout(dt)
+            self.centre_busy.change(env.now, -1.0)
+        oi = int(al.occurrence[k])
+        if oi < 0:  # dismissed as a false alarm
+            self.in_system.change(env.now, -1.0)
+            self.a_done[k] = env.now
+            return
+        cam = int(al.camera[k])
+        c = self.cfg.township.cameras[cam]
+        x, y = self.cam_xy[cam]
+        hz = int(al.hazard[k])
+        order = WorkOrder(
+            f"a{k}", self.hazard_ids[hz], c.village, c.grid, x, y, alarm_t, ALERT_PRIORITY
+        )
+        self.open_orders.change(env.now, 1.0)
+        res = yield env.process(self._field(order, hz, oi))
+        notified, acked, arrived, present, escalations = res
+        self.a_dispatch[k] = notified
+        self.a_ack[k] = acked
+        self.a_arrive[k] = arrived
+        self.a_present[k] = present
+        self.a_escalations[k] = escalations
+        yield from self._review()
+        self.a_closed[k] = self.a_done[k] = env.now
+        self.open_orders.change(env.now, -1.0)
+        self.in_system.change(env.now, -1.0)
+
+    def _request(self, k: int) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        rq = self.requests
+        s = int(rq.stream[k])
+        rp = self.cfg.requests[s]
+        g = self.cfg.township.grids[int(rq.grid[k])]
+        self.open_orders.change(env.now, 1.0)
+        created = env.now
+        if rp.triage.mean > 0:
+            with self.centre.request(priority=VERIFY_FIRST) as req:
+                yield req
+                dt = self.d_triage[s].next()
+                self.centre_busy.change(env.now, 1.0)
+                yield env.timeout(dt)
+                self.centre_busy.change(env.now, -1.0)
+        order = WorkOrder(
+            f"r{k}", rp.kind, g.village, g.id, float(rq.x_km[k]), float(rq.y_km[k]),
+            created, rp.priority,
+        )  # fmt: skip
+        res = yield env.process(self._field(order, -1 - s, -1))
+        self.r_dispatch[k] = res[0]
+        yield from self._review()
+        self.r_closed[k] = env.now
+        self.open_orders.change(env.now, -1.0)
+
+    def _review(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        with self.centre.request(priority=REVIEW_LATER) as req:
+            yield req
+            dt = self.d_review.next()
+            self.centre_busy.change(env.now, 1.0)
+            yield env.timeout(dt)
+            self.centre_busy.change(env.now, -1.0)
+
+    def _states(self, order: WorkOrder, now: float) -> tuple[list[WorkerState], dict[str, float]]:
+        """Worker states of the order's village and expected travel times of the free ones."""
+        linger = self.cfg.fieldwork.linger_s
+        travel = self.cfg.township.travel
+        states: list[WorkerState] = []
+        times: dict[str, float] = {}
+        for w in self.by_village.get(order.village, ()):
+            s = w.spec
+            on = s.on_duty(now)
+            if w.busy or not on:
+                states.append(
+                    WorkerState(s.id, s.role, s.village, s.grid, s.x_km, s.y_km, s.mode, on, w.busy)
+                )
+                continue
+            x, y = w.position(now, linger)
+            states.append(
+                WorkerState(s.id, s.role, s.village, s.grid, x, y, s.mode, True, False, w.load(now))
+            )
+            times[s.id] = travel.expected_s(math.hypot(order.x_km - x, order.y_km - y), s.mode)
+        return states, times
+
+    def _field(
+        self, order: WorkOrder, hz: int, oi: int
+    ) -> Generator[simpy.Event, Any, tuple[float, float, float, bool, int]]:
+        """Dispatch, acknowledge, travel, handle, report. Returns the recorded times."""
+        env = self.env
+        cfg = self.cfg
+        d = cfg.dispatch
+        if d.decision_s > 0:
+            yield env.timeout(d.decision_s)
+        notified = math.nan
+        escalations = 0
+        while True:
+            states, times = self._states(order, env.now)
+            wid = self.policy.choose(order, states, env.now, times)
+            if wid is None:
+                # Nobody available: wait for a worker to be freed, or a shift to start.
+                # Those who did not acknowledge before may be reachable now: try them again.
+                yield self.freed | env.timeout(d.retry_s)
+                if order.tried:
+                    order = replace(order, tried=frozenset())
+                continue
+            if math.isnan(notified):
+                notified = env.now
+            w = self.by_id[wid]
+            visiting = w.visiting(env.now) >= 0
+            w.busy = True  # reserved while being notified
+            x0, y0 = w.position(env.now, cfg.fieldwork.linger_s)
+            no_ack = self.rng_ack.random() < d.p_no_ack
+            ack = math.inf if no_ack else (self.d_ack_visit if visiting else self.d_ack).next()
+            if ack > d.ack_timeout_s:
+                yield env.timeout(d.ack_timeout_s)
+                self._release(w)
+                order = escalate(order, wid, len(self.policy.tiers))
+                escalations += 1
+                continue
+            yield env.timeout(ack)
+            break
+        acked = env.now
+        w.loads = w.load(acked) + 1
+        mean_travel = cfg.township.travel.expected_s(
+            math.hypot(order.x_km - x0, order.y_km - y0), w.spec.mode
+        )
+        if self._travel_sigma > 0:
+            s = self._travel_sigma
+            mean_travel *= math.exp(self.rng_travel.normal(-s * s / 2.0, s))
+        yield env.timeout(mean_travel)
+        arrived = env.now
+        if hz >= 0:
+            present = arrived < self.occ_end[oi]
+            if present:
+                self.occ_end[oi] = arrived
+            handle = self.d_handle[hz].next() if present else self.d_gone.next()
+        else:
+            present = True
+            handle = self.d_req_handle[-1 - hz].next()
+        yield env.timeout(handle + self.d_report.next())
+        w.last_x, w.last_y = order.x_km, order.y_km
+        self._account_busy(w, acked, env.now)
+        self._release(w)
+        return notified, acked, arrived, present, escalations
+
+    def _account_busy(self, w: WorkerRuntime, a: float, b: float) -> None:
+        h = self.cfg.horizon
+        lo, hi = max(a, h.start_s), min(b, h.end_s)
+        if hi > lo:
+            self.role_busy[w.spec.role] = self.role_busy.get(w.spec.role, 0.0) + hi - lo
+
+    def _release(self, w: WorkerRuntime) -> None:
+        w.busy = False
+        w.free_at = self.env.now
+        freed, self.freed = self.freed, self.env.event()
+        freed.succeed()
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run to the end of the drain period; returns the number of SimPy events processed."""
+        env = self.env
+        env.process(self._feeder())
+        until = (self.cfg.horizon.days + self.cfg.horizon.drain_days) * DAY_S
+        n = 0
+        step = env.step
+        peek = env.peek
+        while peek() < until:
+            step()
+            n += 1
+        self.events = n
+        return n

@@ -1,0 +1,545 @@
+"""Simulation scenarios: the YAML files in configs/sim/, validated at the edge with pydantic.
+
+A scenario names its township config (``township: ../jingqiao.yaml``, relative to the
+scenario file) and adds what only the simulation needs: alert and request rates,
+verification, dispatch and handling times, staffing (shifts, modes, overrides), the
+manual-patrol baseline, run length and targets. Every field has a default; the defaults
+are the baseline assumptions, with sources given in docs/simulation.md and in
+configs/sim/baseline.yaml. Units are in the field names (``_s``, ``_min``, ``_h``).
+
+:func:`load_scenario` reads the YAML with the shared loader (errors name the file, line
+and field); :func:`build_sim_config` turns it and the township into the frozen
+:class:`~gridsight.governance_sim.params.SimConfig` the model runs on, and refuses
+impossible scenarios (nobody on duty, unknown policy) with a :class:`SimulationError`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gridsight.core.errors import ConfigError, SimulationError
+from gridsight.governance_sim import params as P
+
+FLAT24: tuple[float, ...] = (1.0,) * 24
+FLAT12: tuple[float, ...] = (1.0,) * 12
+# Daytime-weighted profile (06-22) used where nothing better is known: an assumption.
+DAYTIME: tuple[float, ...] = (
+    0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.8, 1.2, 1.4, 1.4, 1.4, 1.3,
+    1.2, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.7, 1.5, 1.0, 0.6, 0.3,
+)  # fmt: skip
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DistSpec(_Strict):
+    """A random duration: ``{dist: lognormal, mean: 15, cv: 0.5}`` (mean in the field's unit)."""
+
+    dist: P.DistKind = "lognormal"
+    mean: float = Field(ge=0)
+    cv: float = Field(default=0.5, ge=0, le=5)
+
+    def to(self, scale: float) -> P.Dist:
+        """The distribution in seconds (``scale`` seconds per unit of ``mean``)."""
+        return P.Dist(self.dist, self.mean * scale, self.cv)
+
+
+def _dist(mean: float, cv: float = 0.5, dist: P.DistKind = "lognormal") -> Any:
+    return Field(default_factory=lambda: DistSpec(dist=dist, mean=mean, cv=cv))
+
+
+def _profile(n: int) -> Any:
+    def check(v: tuple[float, ...]) -> tuple[float, ...]:
+        if len(v) != n:
+            raise ValueError(f"expected {n} values, got {len(v)}")
+        if any(x < 0 for x in v) or sum(v) <= 0:
+            raise ValueError("weights must be >= 0 and not all zero")
+        return v
+
+    return check
+
+
+class HazardSpec(_Strict):
+    """Occurrences and handling of one hazard type at the cameras that watch it."""
+
+    rate_per_camera_day: float = Field(default=0.5, ge=0)
+    hour_profile: tuple[float, ...] = DAYTIME
+    season: tuple[float, ...] = FLAT12
+    duration_min: DistSpec = _dist(60.0, 1.0)
+    detect_prob: float = Field(default=0.9, ge=0, le=1)
+    detect_delay_s: float = Field(default=30.0, ge=0)
+    handling_min: DistSpec = _dist(12.0, 0.5)
+    resident_report_prob: float = Field(default=0.2, ge=0, le=1)
+
+    _hours = field_validator("hour_profile")(_profile(24))
+    _months = field_validator("season")(_profile(12))
+
+
+def _default_hazards() -> dict[str, HazardSpec]:
+    return {
+        "fire_lane": HazardSpec(rate_per_camera_day=0.28),
+        "ebike": HazardSpec(rate_per_camera_day=1.0),
+        "vending": HazardSpec(rate_per_camera_day=1.5),
+        "near_water": HazardSpec(rate_per_camera_day=0.4),
+    }
+
+
+class AlertSpec(_Strict):
+    """Alert-level settings common to all hazards."""
+
+    rate_scale: float = Field(default=1.0, ge=0, description="multiplies every hazard rate")
+    false_alarm_fraction: float = Field(default=0.2, ge=0, le=1)
+    camera_count: int | None = Field(
+        default=None, ge=1, description="AI cameras to simulate (default: the township's)"
+    )
+
+
+class RequestSpec(_Strict):
+    """A stream of residents' requests (QR code or 12345 hotline)."""
+
+    rate_per_day: float = Field(default=10.0, ge=0)
+    hour_profile: tuple[float, ...] = DAYTIME
+    handling_min: DistSpec = _dist(25.0, 0.6)
+    triage_min: DistSpec = _dist(0.0, 0.0, "const")
+    priority: int = 1
+
+    _hours = field_validator("hour_profile")(_profile(24))
+
+
+def _default_requests() -> dict[str, RequestSpec]:
+    return {
+        "qr_request": RequestSpec(rate_per_day=20.0),
+        "hotline": RequestSpec(rate_per_day=6.0, triage_min=DistSpec(dist="lognormal", mean=3.0)),
+    }
+
+
+class CentreSpec(_Strict):
+    """Command centre staffing and times."""
+
+    verifiers: int | None = Field(
+        default=None, ge=1, description="default: the township's command_centre.verifiers"
+    )
+    verify_s: DistSpec = _dist(25.0, 0.6)
+    review_min: DistSpec = _dist(2.0, 0.5)
+
+
+class DispatchSpec(_Strict):
+    """Dispatch policy, acknowledgement and escalation."""
+
+    policy: str = "grid_owner_first"
+    decision_s: float = Field(default=2.0, ge=0)
+    ack_s: DistSpec = _dist(20.0, 1.0, "exp")
+    ack_visiting_s: DistSpec = _dist(60.0, 1.0, "exp")
+    p_no_ack: float = Field(default=0.05, ge=0, le=1)
+    ack_timeout_s: float = Field(default=120.0, gt=0)
+    retry_s: float = Field(default=60.0, gt=0)
+
+
+class FieldSpec(_Strict):
+    """Field work besides handling."""
+
+    report_min: DistSpec = _dist(3.0, 0.5)
+    check_gone_min: DistSpec = _dist(4.0, 0.5)
+    visit_min: DistSpec = _dist(30.0, 0.5)
+    linger_min: float = Field(default=20.0, ge=0)
+
+
+Mode = Literal["walk", "ebike", "car"]
+
+
+class RoleSpec(_Strict):
+    """Shift, travel mode and other duties of one role."""
+
+    shift_h: tuple[float, float] = (8.0, 18.0)
+    mode: Mode = "ebike"
+    visits_per_day: float = Field(default=0.0, ge=0)
+    night_share: float = Field(default=0.0, ge=0, le=1, description="share on the night shift")
+    night_shift_h: tuple[float, float] = (18.0, 8.0)
+
+    @field_validator("shift_h", "night_shift_h")
+    @classmethod
+    def _hours(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not (0 <= v[0] <= 24 and 0 <= v[1] <= 24):
+            raise ValueError(f"shift hours must be within [0, 24], got {list(v)}")
+        return v
+
+
+class StaffingSpec(_Strict):
+    """Who can be dispatched, with overrides of the township's staff numbers."""
+
+    grid_worker: RoleSpec = Field(default_factory=lambda: RoleSpec(visits_per_day=3.0))
+    micro_grid_worker: RoleSpec = Field(
+        default_factory=lambda: RoleSpec(mode="walk", visits_per_day=2.0)
+    )
+    cadre: RoleSpec = Field(default_factory=lambda: RoleSpec(shift_h=(0.0, 24.0), mode="car"))
+    volunteer: RoleSpec = Field(default_factory=lambda: RoleSpec(shift_h=(7.0, 21.0), mode="walk"))
+    workers_per_grid: int | None = Field(
+        default=None, ge=0, description="grid staff per grid: 1 grid worker + N-1 micro-grid"
+    )
+    cadres_per_village: int | None = Field(default=None, ge=0)
+    volunteers: int | None = Field(default=None, ge=0, description="town-wide total")
+
+
+class PatrolSpec(_Strict):
+    """The traditional manual-patrol baseline."""
+
+    rounds_per_day: float = Field(default=2.0, ge=0)
+    window_h: tuple[float, float] = (8.0, 18.0)
+    round_min: float = Field(default=90.0, ge=0)
+    report_delay_min: DistSpec = _dist(30.0, 1.0)
+    hotline_delay_min: DistSpec = _dist(120.0, 0.8)
+
+
+class HorizonSpec(_Strict):
+    """Run length."""
+
+    days: float = Field(default=30.0, gt=0)
+    warmup_days: float = Field(default=1.0, ge=0)
+    drain_days: float = Field(default=2.0, ge=0)
+    start_month: int = Field(default=7, ge=1, le=12)
+
+
+class TargetSpec(_Strict):
+    """The published targets (SEED_FACTS.md) and the attainment level they are judged at."""
+
+    dispatch_s: float = Field(default=60.0, gt=0)
+    closure_min: float = Field(default=55.0, gt=0)
+    response_reduction: float = Field(default=0.80, ge=0, le=1)
+    attainment: float = Field(default=0.90, gt=0, le=1)
+
+
+class Scenario(_Strict):
+    """A simulation scenario (one YAML file in configs/sim/)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    township: str = Field(description="township config, relative to this file")
+    seed: int = Field(default=20240501, ge=0)
+    replications: int = Field(default=30, ge=1)
+    horizon: HorizonSpec = Field(default_factory=HorizonSpec)
+    targets: TargetSpec = Field(default_factory=TargetSpec)
+    alerts: AlertSpec = Field(default_factory=AlertSpec)
+    hazards: dict[str, HazardSpec] = Field(default_factory=_default_hazards)
+    requests: dict[str, RequestSpec] = Field(default_factory=_default_requests)
+    centre: CentreSpec = Field(default_factory=CentreSpec)
+    dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
+    field: FieldSpec = Field(default_factory=FieldSpec)
+    staffing: StaffingSpec = Field(default_factory=StaffingSpec)
+    patrol: PatrolSpec = Field(default_factory=PatrolSpec)
+
+    @field_validator("horizon")
+    @classmethod
+    def _warmup_inside(cls, v: HorizonSpec) -> HorizonSpec:
+        if v.warmup_days >= v.days:
+            raise ValueError(
+                f"warmup_days ({v.warmup_days:g}) must be shorter than days ({v.days:g})"
+            )
+        return v
+
+
+def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
+    """Load a scenario YAML; returns it and the resolved township path.
+
+    Raises:
+        ConfigError: the file does not fit the model (file:line: field: message).
+    """
+    from gridsight.core.config import load_yaml_model
+
+    p = Path(path)
+    scenario = load_yaml_model(p, Scenario)
+    town = (p.parent / scenario.township).resolve()
+    if not town.exists():
+        raise ConfigError(
+            f"{p}: township: {scenario.township!r} does not exist (looked for {town}); "
+            "the path is relative to the scenario file"
+        )
+    return scenario, town
+
+
+def scenario_with(scenario: Scenario, dotted: str, value: Any) -> Scenario:
+    """A copy of ``scenario`` with one field (``centre.verifiers``) set, re-validated.
+
+    Raises:
+        ConfigError: the path names no field or the value does not fit it.
+    """
+    data = scenario.model_dump()
+    node: Any = data
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            raise ConfigError(f"--vary {dotted}: no field {part!r} in the scenario")
+        if node[part] is None:
+            node[part] = {}
+        node = node[part]
+    if not isinstance(node, dict) or parts[-1] not in node:
+        raise ConfigError(f"--vary {dotted}: no field {parts[-1]!r} in the scenario")
+    node[parts[-1]] = value
+    try:
+        return Scenario.model_validate(data)
+    except Exception as exc:
+        raise ConfigError(f"--vary {dotted}={value!r}: {exc}") from exc
+
+
+# -- from config models to the simulation's frozen view ------------------------------------
+
+
+def _ring(cx: float, cy: float, k: int, n: int, r: float) -> tuple[float, float]:
+    """The k-th of n points on a circle (deterministic placement of people and cameras)."""
+    if n <= 1 or r <= 0:
+        return cx, cy
+    a = 2.0 * math.pi * k / n
+    return cx + r * math.cos(a), cy + r * math.sin(a)
+
+
+def _shift(role: RoleSpec, k: int) -> tuple[float, float]:
+    # Spread the night shift evenly: worker k is on nights when floor(k * share) steps up.
+    share = role.night_share
+    if share > 0 and math.floor((k + 1) * share + 1e-9) > math.floor(k * share + 1e-9):
+        return role.night_shift_h
+    return role.shift_h
+
+
+def township_view(town: Any, sc: Scenario) -> P.Township:
+    """The simulation's view of a loaded township config, with the scenario's staffing.
+
+    Args:
+        town: a ``gridsight.core.config.Township``.
+        sc: the scenario (staffing overrides, camera count).
+    """
+    st = sc.staffing
+    tm = town.travel
+    w, h = town.extent_km
+    radius = math.sqrt(w * h / max(len(town.grids), 1) / math.pi)
+    grids: list[P.Grid] = []
+    workers: list[P.Worker] = []
+    counters = {r: 0 for r in P.ROLES}
+
+    def add(role: str, village: str, grid: str, x: float, y: float) -> None:
+        spec: RoleSpec = getattr(st, role)
+        k = counters[role]
+        counters[role] += 1
+        workers.append(
+            P.Worker(
+                id=f"{role}-{k:04d}", role=role, village=village, grid=grid, x_km=x, y_km=y,
+                mode=spec.mode, shift=_shift(spec, k), visits_per_day=spec.visits_per_day,
+            )
+        )  # fmt: skip
+
+    for g in town.grids:
+        gx, gy = g.position
+        grids.append(P.Grid(g.id, g.village, gx, gy, radius, max(len(g.micro_grids), 1)))
+        if st.workers_per_grid is None:
+            for _ in range(g.workers):
+                add("grid_worker", g.village, g.id, gx, gy)
+            mg = [m for m in g.micro_grids for _ in range(m.workers)]
+            for i, m in enumerate(mg):
+                x, y = (
+                    m.position if m.position is not None else _ring(gx, gy, i, len(mg), radius / 2)
+                )
+                add("micro_grid_worker", g.village, g.id, x, y)
+        elif st.workers_per_grid > 0:
+            add("grid_worker", g.village, g.id, gx, gy)
+            n = st.workers_per_grid - 1
+            for i in range(n):
+                x, y = _ring(gx, gy, i, n, radius / 2)
+                add("micro_grid_worker", g.village, g.id, x, y)
+    for v in town.villages:
+        vx, vy = v.position
+        n = v.stationed_cadres if st.cadres_per_village is None else st.cadres_per_village
+        for _ in range(n):
+            add("cadre", v.id, "", vx, vy)
+    total_vol = town.staff.safety_volunteers if st.volunteers is None else st.volunteers
+    n_v = len(town.villages)
+    for i in range(total_vol):
+        v = town.villages[i % n_v]
+        x, y = _ring(v.position[0], v.position[1], i // n_v, max(total_vol // n_v, 1), radius / 2)
+        add("volunteer", v.id, "", x, y)
+
+    cams: list[P.Camera] = []
+    for c in town.cameras:
+        x, y = town.camera_position(c)
+        cams.append(P.Camera(c.id, c.village, c.grid, x, y, tuple(sorted(c.hazards))))
+    cams = _scale_cameras(cams, grids, sc.alerts.camera_count, radius)
+
+    speeds = tm.speeds_kmh
+    travel = P.Travel(
+        speed_kmh=(("walk", speeds.walk), ("ebike", speeds.ebike), ("car", speeds.car)),
+        detour=tm.detour_factor,
+        overhead_s=tm.setup_min * 60.0 + 60.0,
+        cv=0.25,
+    )
+    return P.Township(
+        name=town.id,
+        villages=tuple(v.id for v in town.villages),
+        grids=tuple(grids),
+        workers=tuple(workers),
+        cameras=tuple(cams),
+        travel=travel,
+    )
+
+
+def _scale_cameras(
+    cams: list[P.Camera], grids: list[P.Grid], count: int | None, radius: float
+) -> list[P.Camera]:
+    """Keep the first ``count`` cameras, or add cameras (same hazard mix, spread over grids)."""
+    if count is None or count == len(cams):
+        return cams
+    if count < len(cams):
+        return cams[:count]
+    if not cams:
+        raise SimulationError(
+            "alerts.camera_count: the township has no cameras to take the hazard mix from"
+        )
+    out = list(cams)
+    for k in range(count - len(cams)):
+        proto = cams[k % len(cams)]
+        g = grids[k % len(grids)]
+        x, y = _ring(g.x_km, g.y_km, k // len(grids), 7, radius * 0.7)
+        out.append(P.Camera(f"sim-cam-{k + 1:04d}", g.village, g.id, x, y, proto.hazards))
+    return out
+
+
+def build_sim_config(
+    sc: Scenario,
+    town: Any,
+    *,
+    policies: dict[str, Any] | None = None,
+    days: float | None = None,
+    trace: tuple[tuple[float, str, str, float], ...] | None = None,
+) -> P.SimConfig:
+    """The frozen simulation config of a scenario and its loaded township.
+
+    Args:
+        sc: the scenario.
+        town: the ``gridsight.core.config.Township`` it names.
+        policies: known dispatch policies ``{name: class}`` (to check the name).
+        days: override of ``horizon.days``.
+        trace: replayed alerts ``(time_s, camera, hazard, duration_s)``.
+
+    Raises:
+        SimulationError: the scenario cannot run (unknown policy, nobody on duty in a
+            village at some hour, a camera hazard without parameters).
+    """
+    if policies is not None and sc.dispatch.policy not in policies:
+        raise SimulationError(
+            f"dispatch.policy: unknown policy {sc.dispatch.policy!r}; "
+            f"known: {', '.join(sorted(policies))}"
+        )
+    view = township_view(town, sc)
+    hz = sc.hazards
+    for c in view.cameras:
+        for h in c.hazards:
+            if h not in hz:
+                raise SimulationError(
+                    f"hazards: camera {c.id!r} watches {h!r} but the scenario has no "
+                    f"parameters for it; add hazards.{h} (known: {', '.join(sorted(hz))})"
+                )
+    hs = sc.horizon
+    horizon = P.Horizon(
+        days=hs.days if days is None else days,
+        warmup_days=min(hs.warmup_days, (hs.days if days is None else days) / 2),
+        drain_days=hs.drain_days,
+        start_month=hs.start_month,
+    )
+    cfg = P.SimConfig(
+        name=sc.name,
+        township=view,
+        hazards=tuple(
+            (
+                name,
+                P.HazardParams(
+                    rate_per_camera_day=h.rate_per_camera_day,
+                    hour_profile=h.hour_profile,
+                    season=h.season,
+                    duration=h.duration_min.to(60.0),
+                    detect_prob=h.detect_prob,
+                    detect_delay_s=h.detect_delay_s,
+                    handling=h.handling_min.to(60.0),
+                    patrol_report_prob=h.resident_report_prob,
+                ),
+            )
+            for name, h in sorted(hz.items())
+        ),
+        false_alarm_fraction=sc.alerts.false_alarm_fraction,
+        rate_scale=sc.alerts.rate_scale,
+        requests=tuple(
+            P.RequestParams(
+                kind=name,
+                rate_per_day=r.rate_per_day,
+                hour_profile=r.hour_profile,
+                handling=r.handling_min.to(60.0),
+                triage=r.triage_min.to(60.0),
+                priority=r.priority,
+            )
+            for name, r in sorted(sc.requests.items())
+        ),
+        centre=P.CentreParams(
+            verifiers=sc.centre.verifiers or town.command_centre.verifiers,
+            verify=sc.centre.verify_s.to(1.0),
+            review=sc.centre.review_min.to(60.0),
+        ),
+        dispatch=P.DispatchParams(
+            policy=sc.dispatch.policy,
+            decision_s=sc.dispatch.decision_s,
+            ack=sc.dispatch.ack_s.to(1.0),
+            ack_visiting=sc.dispatch.ack_visiting_s.to(1.0),
+            p_no_ack=sc.dispatch.p_no_ack,
+            ack_timeout_s=sc.dispatch.ack_timeout_s,
+            retry_s=sc.dispatch.retry_s,
+        ),
+        fieldwork=P.FieldParams(
+            report=sc.field.report_min.to(60.0),
+            check_gone=sc.field.check_gone_min.to(60.0),
+            visit=sc.field.visit_min.to(60.0),
+            linger_s=sc.field.linger_min * 60.0,
+        ),
+        patrol=P.PatrolParams(
+            rounds_per_day=sc.patrol.rounds_per_day,
+            window=sc.patrol.window_h,
+            round_s=sc.patrol.round_min * 60.0,
+            report_delay=sc.patrol.report_delay_min.to(60.0),
+            hotline_delay=sc.patrol.hotline_delay_min.to(60.0),
+        ),
+        horizon=horizon,
+        targets=P.Targets(
+            dispatch_s=sc.targets.dispatch_s,
+            closure_s=sc.targets.closure_min * 60.0,
+            reduction=sc.targets.response_reduction,
+            attainment=sc.targets.attainment,
+        ),
+        trace=trace,
+    )
+    check_staffing(cfg)
+    return cfg
+
+
+def check_staffing(cfg: P.SimConfig) -> None:
+    """Refuse a scenario where some village with work has nobody on duty at some hour.
+
+    Raises:
+        SimulationError: naming the village, the hour and the fields to change.
+    """
+    if not cfg.township.workers:
+        raise SimulationError(
+            "staffing: no workers at all (the township has no staff, or staffing overrides "
+            "set them to 0); set staffing.workers_per_grid or the township's grid workers"
+        )
+    villages = {c.village for c in cfg.township.cameras}
+    if any(r.rate_per_day > 0 for r in cfg.requests):
+        villages |= {g.village for g in cfg.township.grids}
+    for v in sorted(villages):
+        staff = [w for w in cfg.township.workers if w.village == v]
+        for hour in range(24):
+            t = hour * P.HOUR_S + 1.0
+            if not any(w.on_duty(t) for w in staff):
+                raise SimulationError(
+                    f"staffing: nobody of village {v!r} is on duty at {hour:02d}:00 "
+                    f"({len(staff)} staff there), so its work orders would wait forever; "
+                    "give a role a shift covering that hour (staffing.<role>.shift_h, "
+                    "staffing.<role>.night_share) or add cadres (staffing.cadres_per_village)"
+                )
