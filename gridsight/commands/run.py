@@ -1,0 +1,279 @@
+"""``gridsight run``: run the engine on a township config's cameras, with a live status table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+import pluggy
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from gridsight.core.engine import Engine, EngineOptions, EngineSummary
+from gridsight.core.errors import ConfigError
+from gridsight.core.sinks import EventSink
+from gridsight.core.status import EngineStatus
+
+DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
+
+_STATE_STYLE = {
+    "running": "green",
+    "starting": "cyan",
+    "retrying": "yellow",
+    "failed": "bold red",
+    "ended": "dim",
+    "stopped": "dim",
+}
+
+
+def status_table(status: EngineStatus, title: str = "gridsight") -> Group:
+    """The live view: one row per camera, then any failing sink/plugin."""
+    table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
+    for name, justify in (
+        ("camera", "left"),
+        ("state", "left"),
+        ("t (s)", "right"),
+        ("fps", "right"),
+        ("frames", "right"),
+        ("drops", "right"),
+        ("events", "right"),
+        ("reconn", "right"),
+        ("last error", "left"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=name != "last error")  # type: ignore[arg-type]
+    for cam in status.cameras:
+        table.add_row(
+            cam.camera,
+            Text(cam.state, style=_STATE_STYLE.get(cam.state, "")),
+            f"{cam.stream_ts:.1f}",
+            f"{cam.fps:.1f}",
+            str(cam.frames),
+            str(cam.drops),
+            str(cam.events),
+            str(cam.reconnects),
+            Text((cam.last_error or "")[:70], style="red" if cam.last_error else ""),
+        )
+    parts: list[Table | Text] = [table]
+    if status.components:
+        comps = Table(title="failing components", title_justify="left")
+        comps.add_column("name")
+        comps.add_column("errors", justify="right")
+        comps.add_column("last error")
+        for comp in status.components:
+            comps.add_row(comp.name, str(comp.errors), (comp.last_error or "")[:90])
+        parts.append(comps)
+    parts.append(Text(f"run {status.run_id}  elapsed {status.elapsed_s:.0f} s", style="dim"))
+    return Group(*parts)
+
+
+def summary_tables(summary: EngineSummary) -> Group:
+    """End-of-run summary: per camera and hazard, and per pipeline stage."""
+    events = Table(title="events started, per camera and hazard", title_justify="left")
+    events.add_column("camera")
+    events.add_column("hazard")
+    events.add_column("starts", justify="right")
+    events.add_column("frames", justify="right")
+    events.add_column("drops", justify="right")
+    events.add_column("state")
+    for cam in summary.status.cameras:
+        hazards = sorted(h for (c, h) in summary.starts if c == cam.camera) or ["-"]
+        for h in hazards:
+            events.add_row(
+                cam.camera,
+                h,
+                str(summary.starts.get((cam.camera, h), 0)),
+                str(cam.frames),
+                str(cam.drops),
+                cam.state,
+            )
+    per_hazard: dict[str, int] = {}
+    for (_, h), n in summary.starts.items():
+        per_hazard[h] = per_hazard.get(h, 0) + n
+    totals = Table(title="events started, per hazard", title_justify="left")
+    totals.add_column("hazard")
+    totals.add_column("starts", justify="right")
+    for h, n in sorted(per_hazard.items()):
+        totals.add_row(h, str(n))
+    stages = Table(title="pipeline stages", title_justify="left")
+    stages.add_column("stage")
+    stages.add_column("calls", justify="right")
+    stages.add_column("mean ms", justify="right")
+    stages.add_column("total s", justify="right")
+    for name, s in summary.stages.items():
+        stages.add_row(name, f"{s['count']:.0f}", f"{s['mean_ms']:.2f}", f"{s['total_s']:.2f}")
+    line = Text(
+        f"{summary.frames} frames in {summary.wall_s:.1f} s ({summary.fps:.1f} frames/s, "
+        f"{summary.batches} batches); run id {summary.run_id}"
+        + ("; interrupted" if summary.interrupted else "")
+    )
+    return Group(events, totals, stages, line)
+
+
+def build_sinks(pm: pluggy.PluginManager, alerts: Path | None, db: Path | None) -> list[EventSink]:
+    """JSONL and SQLite sinks from the plugin registry (so a plugin may replace them)."""
+    from gridsight.core.plugins import sinks as sink_registry
+
+    registry = sink_registry(pm)
+    out: list[EventSink] = []
+    if alerts is not None:
+        out.append(registry["jsonl"](alerts))
+    if db is not None:
+        out.append(registry["sqlite"](db))
+    return out
+
+
+def run_engine(
+    config: Path,
+    *,
+    duration: float | None,
+    realtime: bool,
+    alerts: Path | None,
+    db: Path | None,
+    snapshots: Path | None,
+    backend: str,
+    model: str | None,
+    blur_faces: bool = True,
+    live: bool = True,
+    console: Console | None = None,
+    cameras: Iterable[str] = (),
+) -> EngineSummary:
+    """Load ``config``, run the engine with a live table, print the summary."""
+    from gridsight.core.config import load_township
+    from gridsight.core.plugins import build_plugin_manager
+
+    console = console or Console()
+    if not config.exists():
+        raise ConfigError(
+            f"{config}: no such config file; pass one (gridsight run path/to/town.yaml) or "
+            f"run from the repository root, where {DEFAULT_CONFIG} is"
+        )
+    pm = build_plugin_manager()
+    town = load_township(config, pm)
+    cams = list(town.cameras)
+    wanted = set(cameras)
+    if wanted:
+        unknown = wanted - {c.id for c in cams}
+        if unknown:
+            raise ConfigError(f"{config}: no camera(s) {', '.join(sorted(unknown))}")
+        cams = [c for c in cams if c.id in wanted]
+    options = EngineOptions(
+        duration_s=duration, realtime=realtime, snapshots_dir=snapshots, blur_faces=blur_faces
+    )
+    engine = Engine(
+        cams,
+        pm,
+        backend=backend,
+        model=model,
+        sinks=build_sinks(pm, alerts, db),
+        options=options,
+    )
+    mode = "realtime" if realtime else "fast"
+    backend_name = getattr(engine.detector, "backend_name", backend)
+    title = f"gridsight run {config} — {len(cams)} cameras, {mode}, backend {backend_name}"
+    if live and console.is_terminal:
+        with Live(
+            get_renderable=lambda: status_table(engine.status(), title),
+            console=console,
+            refresh_per_second=2,
+            transient=False,
+        ):
+            summary = engine.run()
+    else:
+        console.print(title)
+        summary = engine.run()
+        console.print(status_table(summary.status, title))
+    console.print(summary_tables(summary))
+    if alerts is not None:
+        console.print(f"alerts (JSONL): {alerts}")
+    if db is not None:
+        console.print(f"alerts + work orders (SQLite): {db}")
+    return summary
+
+
+@click.command("run")
+@click.argument("config", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, required=False)
+@click.option(
+    "--duration",
+    type=float,
+    default=None,
+    help="Seconds of stream time (--fast) or wall time (--realtime).",
+)
+@click.option(
+    "--realtime/--fast",
+    default=False,
+    help="Pace sources to their clocks, or run as fast as possible (default).",
+)
+@click.option(
+    "--alerts",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write events to this JSONL file.",
+)
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write events and work orders to this SQLite file.",
+)
+@click.option(
+    "--snapshots",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write an evidence JPEG per event start here.",
+)
+@click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots.")
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "onnxruntime", "opencv", "tensorrt"]),
+    default="auto",
+    show_default=True,
+)
+@click.option(
+    "--model",
+    default=None,
+    help="ONNX file or registered detector name (default: the bundled detector).",
+)
+@click.option("--camera", "cameras", multiple=True, help="Run only this camera id (repeatable).")
+@click.option("--no-live", is_flag=True, help="No live table (plain output, e.g. in CI logs).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log warnings (camera errors, failing sinks) to stderr."
+)
+def run(
+    config: Path,
+    duration: float | None,
+    realtime: bool,
+    alerts: Path | None,
+    db: Path | None,
+    snapshots: Path | None,
+    no_blur: bool,
+    backend: str,
+    model: str | None,
+    cameras: tuple[str, ...],
+    no_live: bool,
+    verbose: bool,
+) -> None:
+    """Run the engine on CONFIG's cameras (default configs/jingqiao.yaml: 12 synthetic cameras).
+
+    \b
+    Examples:
+      gridsight run --duration 120 --alerts alerts.jsonl --db alerts.sqlite
+      gridsight run town.yaml --realtime --snapshots evidence/
+    """
+    logging.basicConfig(level=logging.WARNING if verbose else logging.ERROR)
+    run_engine(
+        config,
+        duration=duration,
+        realtime=realtime,
+        alerts=alerts,
+        db=db,
+        snapshots=snapshots,
+        backend=backend,
+        model=model,
+        blur_faces=not no_blur,
+        live=not no_live,
+        cameras=cameras,
+    )
