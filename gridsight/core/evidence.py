@@ -79,7 +79,8 @@ def _pixelate(region: np.ndarray, cells: int = 6) -> np.ndarray:
     h, w = region.shape[:2]
     if h < 2 or w < 2:
         return region
-    small = cv2.resize(region, (max(1, min(cells, w)), max(1, min(cells, h))), cv2.INTER_AREA)
+    size = (max(1, min(cells, w)), max(1, min(cells, h)))
+    small = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
     mosaic = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
     k = max(3, (min(h, w) // 4) | 1)
     blurred: np.ndarray = cv2.GaussianBlur(mosaic, (k, k), 0)
