@@ -60,7 +60,8 @@ def _provided(pm: pluggy.PluginManager, plugin: object) -> dict[str, Any]:
             if impl.plugin is not plugin:
                 continue
             try:
-                items = impl.function() or []
+                result: Any = impl.function()  # registration hooks take no arguments
+                items = list(result or [])
                 out[category] = sorted(name_of(item) for item in items)
             except Exception as exc:  # a broken plugin must not hide the others
                 out[category] = {"error": f"{type(exc).__name__}: {exc}"}

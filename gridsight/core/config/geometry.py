@@ -7,10 +7,8 @@ at once with numpy rather than in a double Python loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 
@@ -19,12 +17,12 @@ FloatArray = NDArray[np.float64]
 _EPS = 1e-9
 
 
-def as_points(points: Sequence[Sequence[float]]) -> FloatArray:
+def as_points(points: ArrayLike) -> FloatArray:
     """``(n, 2)`` float64 array of the given points."""
     return np.asarray(points, dtype=np.float64).reshape(-1, 2)
 
 
-def signed_area(points: Sequence[Sequence[float]]) -> float:
+def signed_area(points: ArrayLike) -> float:
     """Signed area of a closed polygon (shoelace formula); positive when counter-clockwise
     in a y-up frame (so clockwise on screen, where y grows downwards)."""
     p = as_points(points)
@@ -49,7 +47,7 @@ def _on_segment(a: FloatArray, b: FloatArray, p: FloatArray) -> NDArray[np.bool_
     return inside
 
 
-def self_intersections(points: Sequence[Sequence[float]]) -> list[tuple[int, int]]:
+def self_intersections(points: ArrayLike) -> list[tuple[int, int]]:
     """Pairs ``(i, j)`` of polygon edges that touch or cross although they are not neighbours.
 
     Edge ``i`` runs from vertex ``i`` to vertex ``i + 1`` (the last one closes the ring).
@@ -88,7 +86,7 @@ def self_intersections(points: Sequence[Sequence[float]]) -> list[tuple[int, int
     return [(int(x), int(y)) for x, y in zip(i[bad], j[bad], strict=True)]
 
 
-def polygon_problem(points: Sequence[Sequence[float]]) -> str | None:
+def polygon_problem(points: ArrayLike) -> str | None:
     """Why these points are not a valid simple polygon, or None if they are.
 
     A valid zone polygon has at least 3 vertices, no repeated consecutive vertex, a
@@ -122,7 +120,7 @@ def polygon_problem(points: Sequence[Sequence[float]]) -> str | None:
 
 
 def outside_image(
-    points: Sequence[Sequence[float]], width: int, height: int
+    points: ArrayLike, width: int, height: int
 ) -> list[tuple[int, tuple[float, float]]]:
     """``(index, point)`` of the points outside the image ``[0, width] x [0, height]``."""
     p = as_points(points)

@@ -103,6 +103,8 @@ def refresh_zones_text(
     """
     parse_yaml_model(text, Township, source=source)  # refuse to edit a broken file
     root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return text, []
     cameras = next(
         (v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "cameras"),
         None,
