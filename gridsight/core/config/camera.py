@@ -92,12 +92,14 @@ def _zone_refs(settings: dict[str, Any]) -> list[tuple[str, str]]:
 
     Before the plugins are loaded we cannot know a rule's settings model, so this follows
     the naming convention every rule uses: a key ``zone`` or ``*_zone`` holds one zone
-    name, ``zones`` or ``*_zones`` a list of them. The plugins' own ``zone_names`` is
-    checked later by ``validate_camera_hazards``.
+    name (so do ``line`` and ``*_line``, naming a line zone), ``zones`` or ``*_zones`` a
+    list of them. The plugins' own ``zone_names`` is checked later by
+    ``validate_camera_hazards``.
     """
     refs: list[tuple[str, str]] = []
     for key, value in settings.items():
-        if (key == "zone" or key.endswith("_zone")) and isinstance(value, str):
+        single = key in ("zone", "line") or key.endswith(("_zone", "_line"))
+        if single and isinstance(value, str):
             refs.append((key, value))
         elif (key == "zones" or key.endswith("_zones")) and isinstance(value, list | tuple):
             refs.extend((key, v) for v in value if isinstance(v, str))

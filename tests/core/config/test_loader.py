@@ -130,6 +130,9 @@ def test_hazard_refers_to_missing_zone(write_yaml, small_town_text):
     assert (
         "cameras[0].hazards.near_water.zone: hazard 'near_water' refers to zone 'shore'" in message
     )
+    text = small_town_text.replace("near_water: {zone: water_edge}", "ebike: {line: gate}")
+    message = error_of(write_yaml(text))
+    assert "cameras[0].hazards.ebike.line: hazard 'ebike' refers to zone 'gate'" in message
 
 
 def test_duplicate_ids(write_yaml, small_town_text):
