@@ -1,3 +1,23 @@
-"""Built-in synthetic plugin (hook implementations are added by the module that owns it)."""
+"""Built-in synthetic plugin: opens ``synthetic://<scene>?seed=N&fps=F&w=W&h=H`` sources."""
 
 from __future__ import annotations
+
+from gridsight.core.hookspecs import hookimpl
+from gridsight.core.sources.base import FrameSource, SourceOptions
+
+
+@hookimpl
+def gridsight_open_source(uri: str, options: SourceOptions) -> FrameSource | None:
+    """Open a synthetic camera; None for every other scheme.
+
+    Raises:
+        SourceError: a synthetic URI with an unknown scene or a bad query parameter.
+    """
+    from gridsight.simulator.uri import is_synthetic_uri
+
+    if not is_synthetic_uri(uri):
+        return None
+    # Imported here so loading the plugin does not import OpenCV drawing code.
+    from gridsight.simulator.source import SyntheticSource
+
+    return SyntheticSource(uri, options)
