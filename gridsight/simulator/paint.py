@@ -6,6 +6,8 @@ speed; per-frame work lives in :mod:`gridsight.simulator.render`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -59,6 +61,26 @@ def poly_mask(h: int, w: int, pix: np.ndarray) -> np.ndarray:
     return mask > 0
 
 
+@dataclass(frozen=True, slots=True)
+class Tex:
+    """A texture to fill a region with (generated only over the region's bounding box).
+
+    Attributes:
+        colour: base colour (BGR).
+        coarse: amplitude of the smooth blotches.
+        fine: amplitude of the per-pixel grain.
+        cells: blotch frequency, in cells across the full frame width.
+    """
+
+    colour: Colour
+    coarse: float = 18.0
+    fine: float = 8.0
+    cells: int = 10
+
+
+Source = np.ndarray | Colour | Tex
+
+
 class Canvas:
     """A background being painted, with the camera that maps the world onto it."""
 
@@ -68,26 +90,52 @@ class Canvas:
         self.h, self.w = camera.height, camera.width
         self.image: np.ndarray = np.zeros((self.h, self.w, 3), np.uint8)
 
-    def fill_mask(self, mask: np.ndarray, source: np.ndarray | Colour) -> None:
-        """Paint ``source`` (an image or a colour) where ``mask`` is True."""
-        if isinstance(source, np.ndarray):
-            self.image[mask] = source[mask]
+    def fill_polygon(self, pix: np.ndarray, source: Source) -> np.ndarray:
+        """Paint a pixel polygon with ``source``; returns its full-frame boolean mask.
+
+        Work is confined to the polygon's bounding box: a facade's texture is drawn for
+        the facade, not for the whole frame.
+        """
+        mask = np.zeros((self.h, self.w), bool)
+        if len(pix) < 3:
+            return mask
+        x0 = max(0, int(np.floor(pix[:, 0].min())))
+        y0 = max(0, int(np.floor(pix[:, 1].min())))
+        x1 = min(self.w, int(np.ceil(pix[:, 0].max())) + 1)
+        y1 = min(self.h, int(np.ceil(pix[:, 1].max())) + 1)
+        if x1 <= x0 or y1 <= y0:
+            return mask
+        sub = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        pts = np.round((pix - [x0, y0]) * 4).astype(np.int32).reshape(-1, 1, 2)
+        cv2.fillPoly(sub, [pts], 255, cv2.LINE_8, 2)
+        inside = sub > 0
+        mask[y0:y1, x0:x1] = inside
+        region = self.image[y0:y1, x0:x1]
+        if isinstance(source, Tex):
+            cells = max(2, round(source.cells * (x1 - x0) / self.w))
+            tex = texture(
+                self.rng,
+                y1 - y0,
+                x1 - x0,
+                source.colour,
+                coarse=source.coarse,
+                fine=source.fine,
+                cells=cells,
+            )
+            region[inside] = tex[inside]
+        elif isinstance(source, np.ndarray):
+            region[inside] = source[y0:y1, x0:x1][inside]
         else:
-            self.image[mask] = np.asarray(source, np.uint8)
+            region[inside] = np.asarray(source, np.uint8)
+        return mask
 
-    def ground(self, xz: np.ndarray, source: np.ndarray | Colour) -> np.ndarray:
+    def ground(self, xz: np.ndarray, source: Source) -> np.ndarray:
         """Paint a ground polygon (X, Z metres); returns its mask."""
-        pix = project_ground_polygon(self.camera, xz, clip_image=False)
-        mask = poly_mask(self.h, self.w, pix)
-        self.fill_mask(mask, source)
-        return mask
+        return self.fill_polygon(project_ground_polygon(self.camera, xz, clip_image=False), source)
 
-    def wall(self, xyz: np.ndarray, source: np.ndarray | Colour) -> np.ndarray:
+    def wall(self, xyz: np.ndarray, source: Source) -> np.ndarray:
         """Paint a planar 3-D polygon (a facade, a wall, a door); returns its mask."""
-        pix = project_polygon_3d(self.camera, xyz)
-        mask = poly_mask(self.h, self.w, pix)
-        self.fill_mask(mask, source)
-        return mask
+        return self.fill_polygon(project_polygon_3d(self.camera, xyz), source)
 
     def texture(self, colour: Colour, **kw: float) -> np.ndarray:
         """A full-frame texture in ``colour`` (see :func:`texture`)."""
@@ -102,17 +150,25 @@ class Canvas:
         pix = project_polygon_3d(self.camera, corners)
         if len(pix) != 4:
             return  # partly behind the camera: skip the decoration
+        x0 = max(0, int(np.floor(pix[:, 0].min())))
+        y0 = max(0, int(np.floor(pix[:, 1].min())))
+        x1 = min(self.w, int(np.ceil(pix[:, 0].max())) + 1)
+        y1 = min(self.h, int(np.ceil(pix[:, 1].max())) + 1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
         font, scale, thick = cv2.FONT_HERSHEY_DUPLEX, 2.0, 4
         (tw, th), base = cv2.getTextSize(text, font, scale, thick)
         flat = np.zeros((th + base + 8, tw + 8), np.uint8)
         cv2.putText(flat, text, (4, th + 4), font, scale, 255, thick, cv2.LINE_AA)
         fh, fw = flat.shape
         src = np.array([[0, fh], [fw, fh], [fw, 0], [0, 0]], np.float32)
-        homography = cv2.getPerspectiveTransform(src, pix.astype(np.float32))
-        warped = cv2.warpPerspective(flat, homography, (self.w, self.h), flags=cv2.INTER_LINEAR)
+        dst = (pix - [x0, y0]).astype(np.float32)
+        homography = cv2.getPerspectiveTransform(src, dst)
+        warped = cv2.warpPerspective(flat, homography, (x1 - x0, y1 - y0), flags=cv2.INTER_AREA)
         alpha = (warped.astype(np.float32) / 255.0)[..., None]
-        blended = self.image * (1 - alpha) + np.asarray(colour, np.float32) * alpha
-        self.image = blended.astype(np.uint8)
+        region = self.image[y0:y1, x0:x1]
+        blended = region * (1 - alpha) + np.asarray(colour, np.float32) * alpha
+        region[:] = blended.astype(np.uint8)
 
 
 def jitter_colour(rng: np.random.Generator, colour: Colour, amount: int = 20) -> Colour:

@@ -32,7 +32,7 @@ from gridsight.simulator.layout import (
     line_zone_entry,
     polygon_zone_entry,
 )
-from gridsight.simulator.paint import Canvas, Colour, jitter_colour, noise_field, sky
+from gridsight.simulator.paint import Canvas, Colour, Tex, jitter_colour, noise_field, sky
 
 _SKY_DAY = ((235, 200, 150), (245, 230, 215))
 _SKY_DUSK = ((150, 110, 110), (120, 170, 240))
@@ -98,7 +98,7 @@ def _facade(
 ) -> None:
     """A building: wall, window grid (lit at night) and a door or shop front."""
     rng = canvas.rng
-    canvas.wall(strip.wall(a0, a1, s, 0.0, height), canvas.texture(colour, coarse=10, fine=5))
+    canvas.wall(strip.wall(a0, a1, s, 0.0, height), Tex(colour, coarse=10, fine=5))
     glass_day = jitter_colour(rng, (110, 95, 80), 15)
     floor_h = 3.0
     first = 1 if shop else 0
@@ -194,18 +194,26 @@ def build_reservoir(
     top = np.column_stack([base[:, 0], tops, base[:, 1]])
     bottom = np.column_stack([base[:, 0], np.zeros_like(a), base[:, 1]])
     shore = np.vstack([bottom, top[::-1]])
-    canvas.wall(shore, canvas.texture(jitter_colour(rng, (50, 90, 55), 15), coarse=25, fine=8))
+    canvas.wall(shore, Tex(jitter_colour(rng, (50, 90, 55), 15), coarse=25, fine=8))
     water = jitter_colour(rng, (120, 110, 70), 20)
-    tex = canvas.texture(water, coarse=14, fine=4, cells=4)
-    ripple = (noise_field(paint, h, w, 60) > 0.55)[..., None]
-    tex = np.where(ripple, np.clip(tex.astype(np.int16) + 35, 0, 255).astype(np.uint8), tex)
-    canvas.ground(strip.band(water_s, far_s), tex)
+    tex = canvas.texture(water, coarse=14, fine=3, cells=4).astype(np.int16)
+    # Ripples: thin horizontal streaks (noise stretched sideways), brighter where they
+    # catch the sky, and the water lighter towards the far shore.
+    streaks = cv2.resize(
+        paint.standard_normal((max(h // 3, 2), 6)).astype(np.float32),
+        (w, h),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    tex += (np.clip(streaks - 0.9, 0, None) * 45).astype(np.int16)[..., None]
+    rows = np.linspace(25, -10, h, dtype=np.float32).astype(np.int16).reshape(h, 1, 1)
+    tex += rows
+    canvas.ground(strip.band(water_s, far_s), np.clip(tex, 0, 255).astype(np.uint8))
     grass = jitter_colour(rng, (60, 130, 90), 20)
-    canvas.ground(strip.band(-40.0, water_s), canvas.texture(grass, coarse=25, fine=12))
+    canvas.ground(strip.band(-40.0, water_s), Tex(grass, coarse=25, fine=12))
     mud = jitter_colour(rng, (80, 110, 125), 15)
-    canvas.ground(strip.band(water_s - 0.6, water_s), canvas.texture(mud, coarse=15, fine=10))
+    canvas.ground(strip.band(water_s - 0.6, water_s), Tex(mud, coarse=15, fine=10))
     gravel = jitter_colour(rng, (150, 165, 175), 20)
-    canvas.ground(strip.band(0.0, path_w), canvas.texture(gravel, coarse=10, fine=14))
+    canvas.ground(strip.band(0.0, path_w), Tex(gravel, coarse=10, fine=14))
     _ground_line(canvas, strip, 0.0, 0.12, (120, 125, 130))
     _ground_line(canvas, strip, path_w, 0.12, (120, 125, 130))
     # A warning sign on the bank ("deep water").
@@ -254,13 +262,13 @@ def build_fire_lane(
     _sky(canvas, lighting)
     _buildings(canvas, strip, facade_s, lighting, shops=False)
     concrete = jitter_colour(rng, (165, 170, 170), 15)
-    canvas.ground(strip.band(-40.0, 0.0), canvas.texture(concrete, coarse=12, fine=9))
+    canvas.ground(strip.band(-40.0, 0.0), Tex(concrete, coarse=12, fine=9))
     for a in np.arange(-80.0, 80.0, 2.6):  # parking bays along the lane
         canvas.ground(strip.band(-5.5, -0.6, a, a + 0.12), (235, 235, 235))
     asphalt = jitter_colour(rng, (85, 85, 90), 12)
-    canvas.ground(strip.band(0.0, lane_w), canvas.texture(asphalt, coarse=10, fine=10))
+    canvas.ground(strip.band(0.0, lane_w), Tex(asphalt, coarse=10, fine=10))
     paving = jitter_colour(rng, (150, 160, 175), 15)
-    canvas.ground(strip.band(lane_w, facade_s), canvas.texture(paving, coarse=8, fine=8))
+    canvas.ground(strip.band(lane_w, facade_s), Tex(paving, coarse=8, fine=8))
     lane_colour: Colour = (0, 200, 240) if rng.random() < 0.6 else (40, 40, 220)
     _ground_line(canvas, strip, 0.15, 0.18, lane_colour)
     _ground_line(canvas, strip, lane_w - 0.15, 0.18, lane_colour)
@@ -306,11 +314,11 @@ def build_street(
     _sky(canvas, lighting)
     _buildings(canvas, strip, pave_w, lighting, shops=True)
     asphalt = jitter_colour(rng, (80, 80, 85), 12)
-    canvas.ground(strip.band(-40.0, 0.0), canvas.texture(asphalt, coarse=12, fine=10))
+    canvas.ground(strip.band(-40.0, 0.0), Tex(asphalt, coarse=12, fine=10))
     _ground_line(canvas, strip, -road_w / 2, 0.15, (230, 230, 230), dash=(3.0, 4.0))
     _ground_line(canvas, strip, -road_w + 0.2, 0.15, (230, 230, 230))
     tiles = jitter_colour(rng, (160, 175, 190), 20)
-    canvas.ground(strip.band(0.0, pave_w), canvas.texture(tiles, coarse=8, fine=8))
+    canvas.ground(strip.band(0.0, pave_w), Tex(tiles, coarse=8, fine=8))
     for a in np.arange(-80.0, 80.0, 1.2):
         canvas.ground(strip.band(0.0, pave_w, a, a + 0.05), jitter_colour(rng, tiles, 3))
     _ground_line(canvas, strip, 0.1, 0.2, (205, 205, 205))  # kerb
@@ -351,7 +359,7 @@ def build_stairwell(
     canvas = Canvas(camera, paint)
     # The outside seen through the door: sky, ground and shrubs, painted full-frame first.
     _sky(canvas, lighting)
-    outside = canvas.texture(jitter_colour(rng, (120, 150, 140), 20), coarse=20, fine=10)
+    outside = Tex(jitter_colour(rng, (120, 150, 140), 20), coarse=20, fine=10)
     canvas.ground(
         np.array([[-60.0, back], [60.0, back], [60.0, back + 60], [-60.0, back + 60]]), outside
     )
@@ -363,10 +371,10 @@ def build_stairwell(
             [-30.0, 1.6, back + 8],
         ]
     )
-    canvas.wall(hedge, canvas.texture(jitter_colour(rng, (50, 110, 60), 15), coarse=30))
+    canvas.wall(hedge, Tex(jitter_colour(rng, (50, 110, 60), 15), coarse=30))
     door_opening = np.zeros((h, w), bool)
     wall_colour = jitter_colour(rng, (200, 210, 215), 20)
-    wall_tex = canvas.texture(wall_colour, coarse=8, fine=4)
+    wall_tex = Tex(wall_colour, coarse=8, fine=4)
     # Back wall with the door cut out: paint the wall, then the opening shows the outside.
     outdoor_image = canvas.image.copy()
     canvas.wall(
@@ -405,7 +413,7 @@ def build_stairwell(
         ),
         frame_c,
     )
-    side = canvas.texture(jitter_colour(rng, wall_colour, 12), coarse=8, fine=4)
+    side = Tex(jitter_colour(rng, wall_colour, 12), coarse=8, fine=4)
     for x in (left, right):
         canvas.wall(
             np.array([[x, 0, 0.3], [x, 0, back], [x, ceiling, back], [x, ceiling, 0.3]]), side
@@ -436,7 +444,7 @@ def build_stairwell(
     floor_c = jitter_colour(rng, (150, 165, 180), 25)
     canvas.ground(
         np.array([[left, 0.3], [right, 0.3], [right, back], [left, back]]),
-        canvas.texture(floor_c, coarse=10, fine=6),
+        Tex(floor_c, coarse=10, fine=6),
     )
     tile = float(rng.uniform(0.6, 1.0))
     grout = jitter_colour(rng, (110, 120, 130), 10)
