@@ -58,7 +58,7 @@ def simulator_scene_zones() -> SceneZones:
 
 
 def _number(value: float) -> str:
-    rounded = round(float(value), 1)
+    rounded = round(float(value), 1) + 0.0  # + 0.0 turns -0.0 into 0.0
     return f"{rounded:g}"
 
 
@@ -125,7 +125,12 @@ def refresh_zones_text(
                 f"{source}:{cam_node.start_mark.line + 1}: camera {cam_id!r} is written in flow "
                 "style; write it as a block mapping to refresh its zones"
             )
-        new_zones = [dict(z) for z in scene_zones(str(uri))]
+        try:
+            new_zones = [dict(z) for z in scene_zones(str(uri))]
+        except Exception as exc:  # the simulator's own failure, reported per camera
+            raise ConfigError(
+                f"camera {cam_id!r}: scene_zones({uri!r}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
         names = [k for k, _, _ in pairs]
         indent = " " * pairs[0][1].start_mark.column
         body = (

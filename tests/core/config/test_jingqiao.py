@@ -80,3 +80,27 @@ def test_jingqiao_validates_against_its_json_schema(town):
     data = yaml.safe_load(JINGQIAO.read_text(encoding="utf-8"))
     jsonschema.validate(data, township_json_schema())
     json.dumps(data, ensure_ascii=False)
+
+
+def test_zones_match_the_simulator_scenes(town):
+    """The synthetic cameras' zones are the scenes' own (else the demo scores nonsense)."""
+    simulator = pytest.importorskip("gridsight.simulator")
+    scene_zones = getattr(simulator, "scene_zones", None)
+    if scene_zones is None:
+        pytest.skip("gridsight.simulator has no scene_zones")
+    import numpy as np
+
+    stale = []
+    for cam in town.cameras:
+        want = {z["name"]: z for z in scene_zones(cam.source)}
+        have = {z.name: z for z in cam.zones}
+        if set(want) != set(have) or any(
+            not np.allclose(np.asarray(want[n]["points"], float), have[n].points, atol=0.051)
+            or want[n].get("inward", "left") != getattr(have[n], "inward", "left")
+            for n in want
+        ):
+            stale.append(cam.id)
+    assert not stale, (
+        f"zones of {stale} differ from the simulator's scenes; run "
+        "`gridsight config refresh-zones configs/jingqiao.yaml --write`"
+    )
