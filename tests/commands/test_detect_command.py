@@ -1,0 +1,107 @@
+"""``gridsight detect`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from gridsight.cli import cli
+from gridsight.core.detector import Detector
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+MODEL = FIXTURES / "yolo11n-160.onnx"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("imgs")
+    with np.load(FIXTURES / "yolo11n-160.npz") as ref:
+        paths = []
+        for i in range(3):
+            path = folder / f"frame{i}.png"
+            cv2.imwrite(str(path), ref[f"image{i}"])
+            paths.append(path)
+    return paths
+
+
+def test_json_output_matches_the_detector(images: list[Path]) -> None:
+    result = CliRunner().invoke(
+        cli, ["detect", *map(str, images), "--model", str(MODEL), "--conf", "0.3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["backend"] in ("onnxruntime", "tensorrt")
+    with Detector(MODEL, conf=0.3) as det:
+        expected = det.detect_model_classes([cv2.imread(str(p)) for p in images])
+    assert [img["image"] for img in doc["images"]] == [str(p) for p in images]
+    for entry, exp in zip(doc["images"], expected, strict=True):
+        assert len(entry["detections"]) == len(exp) > 0
+        first = entry["detections"][0]
+        assert first["class_name"] == det.class_names[first["class_id"]]
+        np.testing.assert_allclose(first["xyxy"], exp.xyxy[0], atol=0.01)
+        roles = {d["class_name"]: d["role"] for d in entry["detections"]}
+        if "truck" in roles:
+            assert roles["truck"] == "car"
+        if "frisbee" in roles:
+            assert roles["frisbee"] is None
+
+
+def test_text_output_and_annotated_images(images: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "annotated"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "detect",
+            str(images[0].parent),
+            "-m",
+            str(MODEL),
+            "--conf",
+            "0.4",
+            "--out",
+            str(out),
+            "--backend",
+            "opencv",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "(opencv, input 160x160, 80 classes)" in result.output
+    assert f"{images[1]} (128x72):" in result.output
+    saved = sorted(p.name for p in out.iterdir())
+    assert saved == ["frame0.jpg", "frame1.jpg", "frame2.jpg"]
+    annotated = cv2.imread(str(out / "frame1.jpg"))
+    assert annotated.shape == (72, 128, 3)
+    original = cv2.imread(str(images[1]))
+    assert np.abs(annotated.astype(int) - original.astype(int)).max() > 100  # boxes drawn
+
+
+def test_errors_are_clear(images: list[Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["detect", str(tmp_path / "nope.png"), "-m", str(MODEL)])
+    assert missing.exit_code != 0 and "does not exist" in missing.output
+    bad_backend = runner.invoke(cli, ["detect", str(images[0]), "-m", str(MODEL), "--backend", "x"])
+    assert bad_backend.exit_code != 0
+    assert "unknown backend 'x'" in str(bad_backend.exception) + bad_backend.output
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("hello")
+    unreadable = runner.invoke(cli, ["detect", str(not_image), "-m", str(MODEL)])
+    assert "cannot read image" in str(unreadable.exception) + unreadable.output
+
+
+def test_no_model_and_no_bundled_model_says_what_to_do(
+    images: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gridsight.models as models
+    from gridsight.core.errors import ModelError
+
+    def missing() -> Path:
+        raise ModelError("the bundled model is missing")
+
+    monkeypatch.setattr(models, "bundled_model_path", missing)
+    result = CliRunner().invoke(cli, ["detect", str(images[0])])
+    assert result.exit_code == 2
+    assert "pass --model PATH" in result.output
