@@ -33,22 +33,32 @@ def _frames() -> list[np.ndarray]:
     return [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(48, 64), (64, 20)]]
 
 
-def test_stages_equal_detect(tiny: Path) -> None:
-    with Detector(tiny, backend="onnxruntime", conf=0.0, iou=0.5) as det:
-        assert det.input_size == (32, 32)
-        assert det.class_names == {0: "person", 1: "dog"}
-        frames = _frames()
+def test_stages_equal_detect() -> None:
+    frames = _frames()
+    with Detector(YOLO, backend="onnxruntime", conf=0.3, iou=0.5) as det:
+        assert det.input_size == (160, 160)
+        assert det.class_names[0] == "person" and len(det.class_names) == 80
         batch, infos = det.preprocess(frames)
-        assert batch.shape == (2, 3, 32, 32)
+        assert batch.shape == (2, 3, 160, 160)
         staged = det.postprocess(det.infer(batch), infos)
         direct = det.detect(frames)
+        raw = det.detect_model_classes(frames)
         assert det.detect([]) == []
     assert sum(len(d) for d in direct) > 0
-    for a, b, frame in zip(staged, direct, frames, strict=True):
+    for a, b, r, frame in zip(staged, direct, raw, frames, strict=True):
         np.testing.assert_array_equal(a.xyxy, b.xyxy)
-        assert set(a.class_id.tolist()) <= {int(Role.PERSON)}  # 'dog' has no role
+        np.testing.assert_array_equal(a.class_id, b.class_id)
+        assert set(a.class_id.tolist()) <= {int(role) for role in Role}
+        assert len(a) <= len(r)  # classes without a role were dropped
         h, w = frame.shape[:2]  # boxes are in the frame's own pixels, clipped to it
         assert np.all((a.xyxy >= 0) & (a.xyxy <= [w, h, w, h]))
+
+
+def test_tiny_model_names_and_size(tiny: Path) -> None:
+    with Detector(tiny, backend="onnxruntime") as det:
+        assert det.input_size == (32, 32)
+        assert det.class_names == {0: "person", 1: "dog"}
+        assert det.mapper.role_of(1) is None
 
 
 def test_opencv_and_onnxruntime_detectors_agree() -> None:
