@@ -105,12 +105,21 @@ def summary_tables(summary: EngineSummary) -> Group:
     stages.add_column("total s", justify="right")
     for name, s in summary.stages.items():
         stages.add_row(name, f"{s['count']:.0f}", f"{s['mean_ms']:.2f}", f"{s['total_s']:.2f}")
+    problems = [
+        Text(f"{cam.camera} ({cam.state}, {cam.errors} errors): {cam.last_error}", style="red")
+        for cam in summary.status.cameras
+        if cam.last_error
+    ]
+    problems += [
+        Text(f"{c.name}: {c.errors} errors, last: {c.last_error}", style="red")
+        for c in summary.status.components
+    ]
     line = Text(
         f"{summary.frames} frames in {summary.wall_s:.1f} s ({summary.fps:.1f} frames/s, "
         f"{summary.batches} batches); run id {summary.run_id}"
         + ("; interrupted" if summary.interrupted else "")
     )
-    return Group(events, totals, stages, line)
+    return Group(events, totals, stages, *problems, line)
 
 
 def build_sinks(pm: pluggy.PluginManager, alerts: Path | None, db: Path | None) -> list[EventSink]:
