@@ -51,6 +51,10 @@ Float64Array = npt.NDArray[np.float64]
 # crossing test (a few of them, 8 bytes per element) to tens of MB however many points a
 # caller passes; a frame's 50 anchors are always one block.
 _BLOCK_ELEMENTS = 1 << 20
+# Up to this many (points x edges) pairs, every point is tested directly; above it the
+# bounding-box prefilter pays for itself (measured: 50 anchors x 5 edges is faster
+# without it, 50 x 64 faster with it).
+_DIRECT_MAX = 512
 
 
 def _points_array(points: Any, what: str) -> Float64Array:
@@ -138,28 +142,33 @@ class PolygonZone:
             DataError: ``points`` is not ``(n, 2)``.
         """
         pts = _points_array(points, f"zone {self.name!r}")
-        n = pts.shape[0]
+        n, m = pts.shape[0], self._ex.size
+        if n == 0 or m == 0:
+            return np.zeros(n, dtype=bool)
+        if n * m <= _DIRECT_MAX:
+            # A frame's few anchors against a small polygon: testing every point costs
+            # less than selecting candidates and scattering results back.
+            return self._parity(pts[:, 0:1], pts[:, 1:2])
         out = np.zeros(n, dtype=bool)
-        if n == 0 or self._ex.size == 0:
-            return out
         x0, y0, x1, y1 = self.bbox
         px, py = pts[:, 0], pts[:, 1]
         # Cheap reject first: most anchors of a frame are far from any one zone.
         candidates = np.flatnonzero((px >= x0) & (px <= x1) & (py >= y0) & (py < y1))
-        if candidates.size == 0:
-            return out
-        step = max(1, _BLOCK_ELEMENTS // self._ex.size)
+        step = max(1, _BLOCK_ELEMENTS // m)
         for lo in range(0, candidates.size, step):
             idx = candidates[lo : lo + step]
-            cy = py[idx, None]
-            # A horizontal ray from the point to +x crosses edge e when the edge straddles
-            # the ray's y (half-open: lower end included, upper end excluded) and the edge's
-            # x at that y lies strictly right of the point.
-            straddle = (self._ey1 <= cy) & (cy < self._ey2)
-            x_at = self._ex + (cy - self._ey1) * self._slope
-            crossings = np.count_nonzero(straddle & (px[idx, None] < x_at), axis=1)
-            out[idx] = (crossings & 1).astype(bool)
+            out[idx] = self._parity(px[idx, None], py[idx, None])
         return out
+
+    def _parity(self, px: Float64Array, py: Float64Array) -> BoolArray:
+        """Even-odd test of ``(k, 1)`` point columns against all edges: ``(k,)`` bool."""
+        # A horizontal ray from the point to +x crosses edge e when the edge straddles the
+        # ray's y (half-open: upper end included, lower end excluded, in image terms) and
+        # the edge's x at that y lies strictly right of the point.
+        crosses = (
+            (self._ey1 <= py) & (py < self._ey2) & (px < self._ex + (py - self._ey1) * self._slope)
+        )
+        return (np.count_nonzero(crosses, axis=1) & 1).astype(bool)
 
 
 class LineZone:

@@ -97,9 +97,13 @@ def line_zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> 
 
 def role_mask(class_id: npt.NDArray[np.int64], roles: tuple[Role, ...]) -> BoolArray:
     """Which detections have one of ``roles``."""
-    if len(roles) == 1:
-        return np.asarray(class_id == int(roles[0]))
-    return np.isin(class_id, np.fromiter((int(r) for r in roles), dtype=np.int64))
+    if not roles:
+        return np.zeros(class_id.shape[0], dtype=bool)
+    # A rule names one to three roles: a few comparisons beat np.isin's sort by far.
+    mask = class_id == int(roles[0])
+    for role in roles[1:]:
+        mask |= class_id == int(role)
+    return np.asarray(mask)
 
 
 def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> Float64Array:
@@ -121,20 +125,25 @@ def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> Float64Array:
 class BoxHistory:
     """Recent frames' boxes of one kind of object, to judge stationarity without track ids.
 
-    A box is *stationary* when a box of an earlier frame, between ``window_s`` and
-    ``1.5 * window_s`` old, overlaps it with IoU >= the threshold: the object (or one
-    just like it) has stood in the same place for at least ``window_s``. Looking at a
-    span of old frames rather than exactly one makes the test robust to dropped frames
-    and missed detections. Passing traffic moves well over a box width in ``window_s``
-    and never matches itself.
+    A box is *stationary* when, at each of ``checks`` moments spread over the last
+    ``window_s`` (ages ``window_s * i / checks``, i = 1..checks), some box of that time
+    overlaps it with IoU >= the threshold: the object (or one just like it) has stood in
+    the same place all along. Passing traffic moves well over a box width in the window
+    and never matches; a regular stream of look-alikes (pedestrians every 15 s along the
+    same line) could match at one moment by chance, but not at all of them. Each check
+    looks at the frames in a short span (``window_s / (2 * checks)``) of ages, so dropped
+    frames and missed detections do not break it; a check without any frame is skipped,
+    except the oldest, which proves the object was there ``window_s`` ago.
 
     Args:
         window_s: how long an object must stay put to count as stationary.
+        checks: how many moments of the window the box must match (default 3).
     """
 
-    def __init__(self, window_s: float) -> None:
+    def __init__(self, window_s: float, checks: int = 3) -> None:
         self.window_s = float(window_s)
-        self._span_s = 0.5 * self.window_s
+        self.checks = max(1, int(checks))
+        self._span_s = self.window_s / (2 * self.checks)
         self._frames: deque[tuple[float, Float64Array]] = deque()
 
     def stationary(self, ts: float, boxes: npt.ArrayLike, iou: float) -> BoolArray:
@@ -143,18 +152,24 @@ class BoxHistory:
         Call before :meth:`push` of the same frame.
         """
         cur = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        out = np.zeros(cur.shape[0], dtype=bool)
-        if cur.shape[0] == 0:
-            return out
+        n = cur.shape[0]
+        if n == 0:
+            return np.zeros(0, dtype=bool)
         if self.window_s <= 0:
-            out[:] = True
-            return out
-        newest, oldest = ts - self.window_s, ts - self.window_s - self._span_s
-        refs = [b for t, b in self._frames if oldest <= t <= newest and b.shape[0]]
-        if not refs:
-            return out
-        ref = np.concatenate(refs)
-        return np.asarray(box_iou(cur, ref).max(axis=1) >= iou)
+            return np.ones(n, dtype=bool)
+        out = np.ones(n, dtype=bool)
+        for i in range(self.checks, 0, -1):  # oldest first: it may settle the answer
+            newest = ts - self.window_s * i / self.checks
+            oldest = newest - self._span_s
+            refs = [b for t, b in self._frames if oldest <= t <= newest and b.shape[0]]
+            if not refs:
+                if i == self.checks:
+                    return np.zeros(n, dtype=bool)
+                continue
+            out &= box_iou(cur, np.concatenate(refs)).max(axis=1) >= iou
+            if not out.any():
+                break
+        return out
 
     def push(self, ts: float, boxes: npt.ArrayLike) -> None:
         """Remember this frame's boxes; forget frames too old to be a reference."""

@@ -206,8 +206,9 @@ class VendingRule(HazardRule):
             stalls = stalls[self.zone.contains(anchors[stalls])]
         still = self._stalls.stationary(ts, detections.xyxy[stalls], cfg.stall_iou)
         self._stalls.push(ts, detections.xyxy[stalls])
-        stalls = stalls[still]
 
+        # People at any stall in the zone (stationary or not yet): their history must
+        # build up while the stall's does, or the vendor would be judged a window late.
         people = np.flatnonzero(role_mask(detections.class_id, cfg.person_roles) & conf_ok)
         near = np.zeros((people.size, stalls.size), dtype=bool)
         if people.size and stalls.size:
@@ -224,9 +225,11 @@ class VendingRule(HazardRule):
         people, near = people[at_stall], near[at_stall]
         still_p = self._people.stationary(ts, detections.xyxy[people], cfg.person_iou)
         self._people.push(ts, detections.xyxy[people])
-        people, near = people[still_p], near[still_p]
+        # Vendors: stationary people next to a stationary stall.
+        near = near[still_p][:, still]
+        people, stalls = people[still_p], stalls[still]
         manned = near.sum(axis=0) >= cfg.min_people
-        vendors = people[near[:, manned].any(axis=1)] if people.size else people
+        vendors = people[near[:, manned].any(axis=1)]
         return stalls[manned], vendors
 
     def observe(self, ts: float, detections: Detections) -> Observation:

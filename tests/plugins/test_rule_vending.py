@@ -1,0 +1,157 @@
+"""Scenario tests of the ``vending`` rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from gridsight.core.hazard_runner import CameraHazards
+from gridsight.core.roles import Role
+from gridsight.plugins.rules.vending import (
+    VendingRule,
+    VendingSettings,
+    in_hours,
+    parse_hours,
+    parse_time_of_day,
+)
+
+from .rule_scenarios import Actor, phases, run, starts, stay, stream
+
+ROAD = [
+    {
+        "name": "no_vending",
+        "kind": "polygon",
+        "points": [[0, 200], [640, 200], [640, 360], [0, 360]],
+    }
+]
+STALL = (80.0, 60.0)
+PERSON = (30.0, 80.0)
+FPS = 2.0
+
+
+def scene(with_vendor: bool = True, stall_y: float = 280) -> list[Actor]:
+    """A stall set up at t=5 and a vendor beside it, both there until t=605."""
+    actors = [Actor(Role.STALL, STALL, stay(340, stall_y, 5, 605), track=1, jitter=1.0)]
+    if with_vendor:
+        actors.append(
+            Actor(Role.PERSON, PERSON, stay(395, stall_y - 10, 5, 605), track=2, jitter=3.0)
+        )
+    return actors
+
+
+def passers_by() -> list[Actor]:
+    return [
+        Actor(Role.PERSON, PERSON, [(t, -20, 330), (t + 20, 660, 330)], track=100 + k)
+        for k, t in enumerate(range(0, 600, 15))
+    ]
+
+
+def test_stall_outside_allowed_hours_is_one_event() -> None:
+    settings = {"allowed_hours": ["06:00-08:00"], "clock_start": "10:00:00"}
+    events = run(VendingRule, ROAD, settings, stream(scene() + passers_by(), 700, fps=FPS))
+    assert phases(events).count("start") == 1 and phases(events).count("end") == 1
+    (start,) = starts(events)
+    # Set up at t=5, default dwell 120 s.
+    assert start.ts == pytest.approx(125.0, abs=1.0)
+    assert set(start.track_ids) == {1, 2}  # the stall and its vendor, not the passers-by
+    assert start.extra["time_of_day"] == "10:02:05"
+    assert start.extra["stalls"] == 1 and start.extra["people"] == 1
+
+
+def test_stall_inside_allowed_hours_is_not_an_alert() -> None:
+    settings = {"allowed_hours": ["06:00-08:00"], "clock_start": "06:30"}
+    assert run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS)) == []
+
+
+@pytest.mark.parametrize(("clock", "alerts"), [("23:55", False), ("01:59", True), ("21:00", True)])
+def test_allowed_hours_over_midnight(clock: str, alerts: bool) -> None:
+    settings = {"allowed_hours": ["22:00-02:00"], "clock_start": clock}
+    events = run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS))
+    assert (phases(events).count("start") == 1) is alerts
+    assert phases(events).count("start") <= 1
+
+
+def test_stall_staying_past_the_allowed_hours_alerts_when_they_end() -> None:
+    settings = {"allowed_hours": ["06:00-08:00"], "clock_start": "07:55:00"}
+    events = run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS))
+    assert phases(events) == ["start", "update", "end"]
+    assert starts(events)[0].ts == pytest.approx(300.0)  # 08:00:00, dwell long past
+    assert starts(events)[0].extra["time_of_day"] == "08:00:00"
+
+
+def test_unattended_stall_needs_min_people_zero() -> None:
+    settings = {"clock_start": "10:00"}
+    assert run(VendingRule, ROAD, settings, stream(scene(with_vendor=False), 700, fps=FPS)) == []
+    settings["min_people"] = 0  # type: ignore[assignment]
+    events = run(VendingRule, ROAD, settings, stream(scene(with_vendor=False), 700, fps=FPS))
+    assert phases(events).count("start") == 1
+
+
+def test_passers_by_do_not_man_a_stall() -> None:
+    settings = {"clock_start": "10:00"}
+    events = run(
+        VendingRule, ROAD, settings, stream(scene(with_vendor=False) + passers_by(), 700, fps=FPS)
+    )
+    assert events == []
+
+
+def test_stall_off_the_road_is_not_an_alert() -> None:
+    settings = {"clock_start": "10:00"}
+    assert run(VendingRule, ROAD, settings, stream(scene(stall_y=190), 700, fps=FPS)) == []
+
+
+def test_wall_clock_with_utc_offset() -> None:
+    def at(hour_utc: int):  # noqa: ANN202
+        def setup(cam: CameraHazards) -> None:
+            rule = cam.rules[0]
+            assert isinstance(rule, VendingRule)
+            rule.now = lambda: datetime(2025, 3, 1, hour_utc, 0, 0, tzinfo=UTC)
+
+        return setup
+
+    settings = {"allowed_hours": ["06:00-08:00"]}
+    # 23:00 UTC is 07:00 in Jingqiao (UTC+8): allowed. 02:00 UTC is 10:00: not allowed.
+    assert run(VendingRule, ROAD, settings, stream(scene(), 300, fps=FPS), setup=at(23)) == []
+    events = run(VendingRule, ROAD, settings, stream(scene(), 300, fps=FPS), setup=at(2))
+    assert phases(events) == ["start", "end"]
+
+
+def test_parse_and_match_hours() -> None:
+    assert parse_time_of_day("7:05") == 7 * 3600 + 300
+    assert parse_time_of_day("23:59:59") == 86_399
+    assert parse_hours(["06:00-08:00", "22:00-02:00", "00:00-24:00"]) == [
+        (21_600, 28_800),
+        (79_200, 7_200),
+        (0, 86_400),
+    ]
+    night = parse_hours(["22:00-02:00"])
+    assert [in_hours(h * 3600, night) for h in (21, 22, 23, 0, 1, 2, 3)] == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert in_hours(12 * 3600, parse_hours(["00:00-24:00"]))
+    assert not in_hours(12 * 3600, [])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"allowed_hours": ["06:00-06:00"]}, "starts where it ends"),
+        ({"allowed_hours": ["0600-0800"]}, "HH:MM"),
+        ({"allowed_hours": ["25:00-26:00"]}, "out of range"),
+        ({"allowed_hours": ["06:00-08:00-09:00"]}, "range"),
+        ({"clock_start": "7am"}, "HH:MM"),
+        ({"min_people": -1}, "min_people"),
+        ({"stall_roles": ["kiosk"]}, "unknown role"),
+    ],
+)
+def test_settings_validation(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        VendingSettings(**kwargs)
