@@ -79,7 +79,9 @@ def test_ebike_taken_back_out_cancels_the_crossing() -> None:
     box_out = np.array([[300, 320, 340, 380]], np.float32)  # anchor y=380: outside
     box_in = np.array([[300, 230, 340, 290]], np.float32)  # anchor y=290: inside
     seq = [box_out, box_in, box_out]
-    active = [rule.observe(t, _det(b, tid=5)).active for t, b in zip([0.0, 0.2, 0.4], seq)]
+    active = [
+        rule.observe(t, _det(b, tid=5)).active for t, b in zip([0.0, 0.2, 0.4], seq, strict=True)
+    ]
     assert active == [False, True, False]
 
 
@@ -103,7 +105,7 @@ def test_settings_and_zone_checks() -> None:
         run(EbikeRule, ZONES, {"zone": "hall"}, iter([]))
 
 
-def _zones():  # noqa: ANN202
+def _zones():
     from gridsight.core.zones import zones_from_config
 
     return zones_from_config(ZONES)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-from .rule_scenarios import Actor, phases, run, starts, stay, stream
 
 from gridsight.core.errors import ConfigError
 from gridsight.core.roles import Role
 from gridsight.plugins.rules.fire_lane import FireLaneRule, FireLaneSettings
+
+from .rule_scenarios import Actor, phases, run, starts, stay, stream
 
 LANE = [
     {
@@ -130,7 +131,7 @@ def test_settings() -> None:
         FireLaneRule(FireLaneSettings(zone="gate"), {"gate": _line()})
 
 
-def _line():  # noqa: ANN202
+def _line():
     from gridsight.core.zones import LineZone
 
     return LineZone("gate", (0, 0), (10, 0))

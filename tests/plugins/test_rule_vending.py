@@ -103,7 +103,7 @@ def test_stall_off_the_road_is_not_an_alert() -> None:
 
 
 def test_wall_clock_with_utc_offset() -> None:
-    def at(hour_utc: int):  # noqa: ANN202
+    def at(hour_utc: int):
         def setup(cam: CameraHazards) -> None:
             rule = cam.rules[0]
             assert isinstance(rule, VendingRule)
