@@ -274,8 +274,8 @@ class Decoder:
         if nc < 1:
             raise ModelError(f"yolov8 layout needs at least one class row, got shape {pred.shape}")
         scores = pred[4:]
-        best = scores.argmax(axis=0)
-        best_score = np.take_along_axis(scores, best[None, :], axis=0)[0]
+        # One pass for the best score of every anchor; the argmax only for candidates.
+        best_score = scores.max(axis=0)
         cand = np.flatnonzero(best_score > conf)
         if cand.size == 0:
             return Detections.empty()
@@ -284,7 +284,7 @@ class Decoder:
             cand = cand[top]
         boxes = _cxcywh_to_xyxy(pred[:4, cand].T.astype(np.float32))
         sc = best_score[cand].astype(np.float32)
-        cls = best[cand].astype(np.int64)
+        cls = scores[:, cand].argmax(axis=0).astype(np.int64)
         keep = nms(boxes, sc, iou, None if self.agnostic else cls, max_det)
         return Detections(xyxy=boxes[keep], confidence=sc[keep], class_id=cls[keep])
 

@@ -4,12 +4,18 @@ Greedy NMS (the torchvision / Ultralytics definition): visit boxes by falling sc
 keep a box unless a box kept before it overlaps it with IoU above the threshold.
 
 The dependency of each decision on earlier *kept* boxes is what usually forces a loop
-per box. Here the boxes are processed in score-ordered blocks. Within a block, with
-``S[i, j]`` = "i outscores and overlaps j", the greedy result is the fixed point of
-``keep[j] = not any(S[i, j] and keep[i])``. Because ``S`` only points forward, iterating
-that vectorised step from ``keep = all True`` is exact after at most (longest chain of
-suppressions + 1) steps, usually two or three, whatever the number of boxes. Boxes of a
-later block are first tested against everything kept so far in one matrix operation.
+per box. Here, with the suppression edges ``i -> j`` ("i outscores j, same class, IoU
+above the threshold"), the greedy result is the fixed point of
+``keep[j] = not any(keep[i] for edges i -> j)``. Edges only point from higher to lower
+scores, so iterating that vectorised step from ``keep = all True`` is exact after at
+most (longest chain of suppressions + 1) steps, usually two or three, whatever the
+number of boxes.
+
+Only pairs that can suppress each other are ever compared: boxes are grouped by class
+and the within-class pairs are enumerated with array arithmetic (a few thousand pairs
+for a typical frame, instead of an n x n matrix). When there are too many pairs (one
+class with thousands of candidates) the boxes are processed in score-ordered blocks
+instead, each block checked against everything kept so far in one matrix operation.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import numpy.typing as npt
 
 #: Boxes per block: bounds memory to ``BLOCK**2`` booleans plus ``BLOCK x kept`` IoUs.
 BLOCK = 1024
+#: Above this many same-class pairs the block method is used (bounds memory).
+MAX_PAIRS = 2_000_000
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> npt.NDArray[np.float64]:
@@ -38,6 +46,53 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> npt.NDArray[np.float64]:
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = np.where(union > 0, inter / union, 0.0)
     return iou
+
+
+def pair_iou(a: np.ndarray, b: np.ndarray) -> npt.NDArray[np.float64]:
+    """``(m,)`` IoU of corresponding rows of xyxy boxes ``a (m, 4)`` and ``b (m, 4)``."""
+    iw = (np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])).clip(0)
+    ih = (np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])).clip(0)
+    inter = iw * ih
+    area_a = (a[:, 2] - a[:, 0]).clip(0) * (a[:, 3] - a[:, 1]).clip(0)
+    area_b = (b[:, 2] - b[:, 0]).clip(0) * (b[:, 3] - b[:, 1]).clip(0)
+    union = area_a + area_b - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
+def _same_class_pairs(
+    classes_sorted: np.ndarray,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """All ``(i, j)``, i < j, with equal class, for an array sorted by class (then score).
+
+    Returns None when there are more than :data:`MAX_PAIRS` of them.
+    """
+    n = classes_sorted.shape[0]
+    idx = np.arange(n)
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    np.not_equal(classes_sorted[1:], classes_sorted[:-1], out=new_group[1:])
+    group_id = np.cumsum(new_group) - 1
+    group_start = np.flatnonzero(new_group)
+    group_end = np.append(group_start[1:], n)
+    partners = group_end[group_id] - idx - 1  # later members of my group
+    total = int(partners.sum())
+    if total > MAX_PAIRS:
+        return None
+    first = np.repeat(idx, partners)
+    offset = np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners)
+    return first, first + 1 + offset
+
+
+def _fixed_point_edges(n: int, src: np.ndarray, dst: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Greedy keep mask from suppression edges ``src -> dst`` (src earlier in score order)."""
+    keep = np.ones(n, dtype=bool)
+    while True:
+        new = np.ones(n, dtype=bool)
+        new[dst[keep[src]]] = False
+        if np.array_equal(new, keep):
+            return keep
+        keep = new
 
 
 def _fixed_point(
@@ -79,6 +134,33 @@ def nms(
         return np.zeros(0, np.int64)
     # Stable sort: equal scores keep their input order, deterministically.
     order = np.argsort(-scores, kind="stable")
+    classes = np.zeros(n, np.int64) if class_ids is None else np.asarray(class_ids).reshape(-1)
+    # Group by class, keeping score order inside each group (a stable sort).
+    grouped = order[np.argsort(classes[order], kind="stable")]
+    pairs = _same_class_pairs(classes[grouped])
+    if pairs is not None:
+        gb = boxes[grouped]
+        first, second = pairs
+        over = pair_iou(gb[first], gb[second]) > iou_threshold
+        keep = _fixed_point_edges(n, first[over], second[over])
+        rank = np.empty(n, np.int64)
+        rank[order] = np.arange(n)
+        kept = grouped[keep]
+        kept = kept[np.argsort(rank[kept], kind="stable")]
+        return (kept if max_det is None else kept[:max_det]).astype(np.int64)
+    return _nms_blocks(boxes, scores, order, class_ids, iou_threshold, max_det)
+
+
+def _nms_blocks(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    order: np.ndarray,
+    class_ids: np.ndarray | None,
+    iou_threshold: float,
+    max_det: int | None,
+) -> npt.NDArray[np.int64]:
+    """The block method (see the module docstring) for inputs with very many pairs."""
+    n = boxes.shape[0]
     sb = boxes[order]
     sc = None if class_ids is None else np.asarray(class_ids).reshape(-1)[order]
     kept_parts: list[npt.NDArray[np.int64]] = []

@@ -65,15 +65,18 @@ def test_matches_reference(data, thr: float) -> None:  # type: ignore[no-untyped
 @settings(max_examples=60, deadline=None)
 @given(data=clustered_boxes(), thr=st.sampled_from([0.3, 0.5]))
 def test_matches_reference_across_blocks(data, thr: float) -> None:  # type: ignore[no-untyped-def]
-    """Small blocks exercise the 'suppressed by an earlier block' path."""
+    """The block method (used when there are very many pairs), with small blocks so
+    that the 'suppressed by an earlier block' path runs."""
     boxes, scores, classes = data
-    old = nms_mod.BLOCK
+    old = nms_mod.BLOCK, nms_mod.MAX_PAIRS
     try:
-        nms_mod.BLOCK = 4
+        nms_mod.BLOCK, nms_mod.MAX_PAIRS = 4, 0
         got = nms(boxes, scores, thr, classes).tolist()
+        got_agnostic = nms(boxes, scores, thr, max_det=5).tolist()
     finally:
-        nms_mod.BLOCK = old
+        nms_mod.BLOCK, nms_mod.MAX_PAIRS = old
     assert got == reference_nms(boxes, scores, thr, classes)
+    assert got_agnostic == reference_nms(boxes, scores, thr, None, 5)
 
 
 def test_suppression_chain_is_greedy_not_fast_nms() -> None:
