@@ -9,8 +9,9 @@ Layout (what ``gridsight world dataset --out DIR`` writes)::
 
 Images are split **by world seed**: every frame of one synthetic camera goes to the same
 split, so validation and test measure generalisation to unseen layouts, colours and
-camera placements, not to other frames of a scene seen in training. Each scene kind is
-split separately, so every split holds all four.
+camera placements, not to other frames of a scene seen in training. Worlds are dealt to
+the held-out splits scene by scene, so with four or more held-out worlds every split holds
+all four scene kinds.
 
 Frames are drawn half at random times and half inside labelled intervals (episodes and
 near misses), so e-bikes in lobbies and parked stalls are common enough to learn; the
@@ -108,18 +109,23 @@ def plan_worlds(opts: DatasetOptions) -> list[tuple[str, WorldSpec]]:
     by_scene: dict[str, list[int]] = {scene: [] for scene in SCENES}
     for i in range(n_worlds):
         by_scene[SCENES[i % len(SCENES)]].append(i)
-    split_of: dict[int, str] = {}
-    for indices in by_scene.values():
-        order = [indices[j] for j in rng.permutation(len(indices))]
-        k = len(order)
-        n_test = round(k * opts.test_frac)
-        n_val = round(k * opts.val_frac)
-        # Worlds enough for three splits get at least one in each requested split.
-        if k >= 3:
-            n_test = max(n_test, 1 if opts.test_frac > 0 else 0)
-            n_val = max(n_val, 1 if opts.val_frac > 0 else 0)
-        for j, idx in enumerate(order):
-            split_of[idx] = "test" if j < n_test else "val" if j < n_test + n_val else "train"
+    # Deal the worlds out scene by scene (each scene's worlds in random order), so the
+    # held-out splits take worlds of every scene in turn, not all of one scene.
+    queues = [[idx[j] for j in rng.permutation(len(idx))] for idx in by_scene.values()]
+    dealt: list[int] = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                dealt.append(queue.pop())
+    n_test = round(n_worlds * opts.test_frac)
+    n_val = round(n_worlds * opts.val_frac)
+    if n_worlds >= 3:  # enough worlds: every requested split gets at least one
+        n_test = max(n_test, 1 if opts.test_frac > 0 else 0)
+        n_val = max(n_val, 1 if opts.val_frac > 0 else 0)
+    split_of = {
+        idx: "test" if j < n_test else "val" if j < n_test + n_val else "train"
+        for j, idx in enumerate(dealt)
+    }
     out = []
     for i in range(n_worlds):
         spec = WorldSpec(

@@ -139,17 +139,24 @@ class World:
         return self.layout.zones
 
     def compose(
-        self, t: float, *, effects: bool = True
+        self, t: float, *, pixels: bool = True
     ) -> tuple[np.ndarray, list[tuple[Role, int, np.ndarray, float]]]:
-        """Draw the scene at time ``t``.
+        """Draw the scene at time ``t``, before sensor effects (noise, blur, shake...).
+
+        Args:
+            t: stream time in seconds.
+            pixels: paint colours; False only tracks which actor covers which pixel
+                (enough for the truth, and faster).
 
         Returns:
             The frame, and per drawn part ``(role, track id, xyxy box, visible fraction)``
-            before the shake (used by :meth:`render`; tests use it with ``effects=False``).
+            with boxes in unshaken frame pixels (x2, y2 exclusive), unclipped.
         """
         h, w = self.spec.height, self.spec.width
         cam = self.layout.camera
-        frame = self.background.copy()
+        # Without pixels nothing paints the frame (restoring the wall copies background onto
+        # itself), so the background is not copied.
+        frame = self.background.copy() if pixels else self.background
         owner = np.full((h, w), -1, np.int32)
         placed: list[tuple[Patch, int, float]] = []
         plans = self.schedule.active(t)
@@ -176,7 +183,7 @@ class World:
                     continue
                 idx = len(placed)
                 placed.append((patch, plan.track_ids[k], float(n_pixels)))
-                self._paste(frame, owner, patch, idx)
+                self._paste(frame, owner, patch, idx, pixels)
                 if not restored:
                     behind.append(patch)
         if not restored:
@@ -212,7 +219,9 @@ class World:
         np.copyto(frame[y0:y1, x0:x1], self.background[y0:y1, x0:x1], where=wall[..., None])
         owner[y0:y1, x0:x1][wall] = -1
 
-    def _paste(self, frame: np.ndarray, owner: np.ndarray, patch: Patch, idx: int) -> None:
+    def _paste(
+        self, frame: np.ndarray, owner: np.ndarray, patch: Patch, idx: int, pixels: bool
+    ) -> None:
         h, w = frame.shape[:2]
         ph, pw = patch.mask.shape
         x0, y0 = max(patch.x0, 0), max(patch.y0, 0)
@@ -220,16 +229,16 @@ class World:
         if x1 <= x0 or y1 <= y0:
             return
         sub_mask = patch.mask[y0 - patch.y0 : y1 - patch.y0, x0 - patch.x0 : x1 - patch.x0] > 0
-        sub_img = patch.image[y0 - patch.y0 : y1 - patch.y0, x0 - patch.x0 : x1 - patch.x0]
-        lit = self.lighting.apply(sub_img, x0, y0)
-        region = frame[y0:y1, x0:x1]
-        region[sub_mask] = lit[sub_mask]
         owner[y0:y1, x0:x1][sub_mask] = idx
+        if pixels:
+            sub_img = patch.image[y0 - patch.y0 : y1 - patch.y0, x0 - patch.x0 : x1 - patch.x0]
+            lit = self.lighting.apply(sub_img, x0, y0)
+            frame[y0:y1, x0:x1][sub_mask] = lit[sub_mask]
 
-    def render_at(self, t: float, index: int = 0) -> tuple[np.ndarray, FrameTruth]:
-        """The frame at stream time ``t`` and its truth."""
-        frame, parts = self.compose(t)
-        image, dx, dy = self.sensor(frame, t, index)
+    def _truth(
+        self, parts: list[tuple[Role, int, np.ndarray, float]], t: float, index: int
+    ) -> FrameTruth:
+        dx, dy = self.effects.shake(t)
         h, w = self.spec.height, self.spec.width
         boxes, roles, ids, vis = [], [], [], []
         for role, track_id, box, visible in parts:
@@ -243,7 +252,7 @@ class World:
             roles.append(int(role))
             ids.append(track_id)
             vis.append(visible)
-        truth = FrameTruth(
+        return FrameTruth(
             index=index,
             ts=t,
             boxes=np.array(boxes, np.float32).reshape(-1, 4),
@@ -251,7 +260,17 @@ class World:
             track_ids=np.array(ids, np.int64),
             visible=np.array(vis, np.float32),
         )
-        return image, truth
+
+    def render_at(self, t: float, index: int = 0) -> tuple[np.ndarray, FrameTruth]:
+        """The frame at stream time ``t`` and its truth."""
+        frame, parts = self.compose(t)
+        image, _, _ = self.sensor(frame, t, index)
+        return image, self._truth(parts, t, index)
+
+    def truth_at(self, t: float, index: int = 0) -> FrameTruth:
+        """The truth of the frame at ``t`` without rendering its pixels (same boxes)."""
+        _, parts = self.compose(t, pixels=False)
+        return self._truth(parts, t, index)
 
     def render(self, index: int) -> tuple[np.ndarray, FrameTruth]:
         """Frame number ``index`` of the stream (at ``index / fps`` seconds)."""
@@ -291,13 +310,9 @@ class World:
         }
         if frames:
             out["frames"] = [
-                self.compose_truth(i).to_dict() for i in range(round(duration * self.fps))
+                self.truth_at(i / self.fps, i).to_dict() for i in range(round(duration * self.fps))
             ]
         return out
-
-    def compose_truth(self, index: int) -> FrameTruth:
-        """Truth of frame ``index`` (renders it: truth is what is drawn)."""
-        return self.render(index)[1]
 
 
 def open_world(uri: str | WorldSpec) -> World:
