@@ -102,7 +102,7 @@ class FakeCudart:
         self.fail = fail
         self.device: dict[int, Any] = {}
         self.host: dict[int, Any] = {}
-        self.streams: set[str] = set()
+        self.streams: set[int] = set()
         self.copies: list[tuple[str, int]] = []
         self.gpu_name = b"Fake GPU 9000\x00\x00\x00"
 
@@ -147,18 +147,18 @@ class FakeCudart:
         return self._r("cudaFreeHost")
 
     def cudaStreamCreate(self) -> tuple[Any, ...]:
-        self.streams.add("s0")
-        return self._r("cudaStreamCreate", "s0")
+        self.streams.add(0xC0FFEE)
+        return self._r("cudaStreamCreate", 0xC0FFEE)
 
-    def cudaStreamDestroy(self, stream: str) -> tuple[Any, ...]:
+    def cudaStreamDestroy(self, stream: int) -> tuple[Any, ...]:
         self.streams.discard(stream)
         return self._r("cudaStreamDestroy")
 
-    def cudaStreamSynchronize(self, stream: str) -> tuple[Any, ...]:
+    def cudaStreamSynchronize(self, stream: int) -> tuple[Any, ...]:
         return self._r("cudaStreamSynchronize")
 
     def cudaMemcpyAsync(
-        self, dst: int, src: int, n: int, kind: Any, stream: str
+        self, dst: int, src: int, n: int, kind: Any, stream: int
     ) -> tuple[Any, ...]:
         assert stream in self.streams
         ctypes.memmove(dst, src, n)
@@ -329,6 +329,8 @@ class FakeTRT:
             return True
 
         def execute_async_v3(self, stream: Any) -> bool:
+            if not isinstance(stream, int):
+                return False  # the real binding wants the integer handle
             n = int(np.prod(self.shape))
             x = np.frombuffer((ctypes.c_float * n).from_address(self.addr["images"]), np.float32)
             y = tiny_math(x.reshape(self.shape)).astype(np.float32)

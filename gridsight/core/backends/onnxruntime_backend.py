@@ -58,6 +58,13 @@ class OnnxRuntimeBackend(Backend):
     def is_available(cls) -> bool:
         return importlib.util.find_spec("onnxruntime") is not None
 
+    @property
+    def session(self) -> Any:
+        """The ``onnxruntime.InferenceSession`` (e.g. to time bare ``session.run``)."""
+        if self._session is None:
+            raise ModelError("onnxruntime backend: no session before load()")
+        return self._session
+
     def load(
         self,
         model_path: Path,

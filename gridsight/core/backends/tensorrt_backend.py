@@ -452,7 +452,8 @@ class TensorRTBackend(Backend):
                     cudart.cudaMemcpyAsync(b.device_ptr, b.host_ptr, flat.nbytes, h2d, stream),
                     f"cudaMemcpyAsync(host->device, {b.name})",
                 )
-        if not context.execute_async_v3(stream):
+        # TensorRT takes the raw cudaStream_t handle as an integer.
+        if not context.execute_async_v3(int(stream)):
             raise ModelError("TensorRT execute_async_v3 failed; see the TensorRT log")
         results: list[tuple[_Binding, tuple[int, ...]]] = []
         for b in self._bindings:
