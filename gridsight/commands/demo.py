@@ -19,11 +19,12 @@ scored (``late``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -37,6 +38,9 @@ from gridsight.core.engine_eval import (
     score_events,
 )
 from gridsight.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gridsight.core.config.camera import CameraConfig
 
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 DEFAULT_DURATION_S = 360.0
@@ -60,9 +64,14 @@ def run_demo(
     model: str | None = None,
     fps: dict[str, float] | None = None,
     snapshots: bool = True,
+    seeds_from: int | None = None,
     console: Console | None = None,
 ) -> dict[str, HazardScore]:
-    """Run the demo and return the scores per hazard (also printed)."""
+    """Run the demo and return the scores per hazard (also printed).
+
+    ``seeds_from`` replaces the config's world seeds with ``seeds_from + k`` for the k-th
+    synthetic camera: held-out worlds nobody tuned or trained on.
+    """
     from gridsight.core.config import load_township
     from gridsight.core.engine_synthetic import (
         align_synthetic_camera,
@@ -82,13 +91,16 @@ def run_demo(
     town = load_township(config, pm)
     rules = hazard_rules(pm)
     rates = {**DEMO_FPS, **(fps or {})}
-    cams = []
+    cams: list[CameraConfig] = []
     for cam in town.cameras:
         if not is_synthetic(cam):
             console.print(f"[yellow]skipping {cam.id}: not a synthetic camera (no truth)")
             continue
-        scene = parse_world_uri(cam.source).scene
-        cams.append(align_synthetic_camera(cam, rules, fps=rates.get(scene)))
+        spec = parse_world_uri(cam.source)
+        if seeds_from is not None:
+            spec = dataclasses.replace(spec, seed=seeds_from + len(cams))
+            cam = cam.model_copy(update={"source": spec.uri()})
+        cams.append(align_synthetic_camera(cam, rules, fps=rates.get(spec.scene)))
     if not cams:
         raise ConfigError(f"{config}: no synthetic cameras to run the demo on")
 
@@ -155,6 +167,13 @@ def run_demo(
         "duration_s": duration,
         "fps": rates,
         "cameras": [c.id for c in cams],
+        "sources": [c.source for c in cams],
+        "required_s": {
+            h: _required_s(r.settings)
+            for p in engine.cameras.values()
+            for r in p.hazards.rules
+            for h in [r.hazard]
+        },
         "frames": summary.frames,
         "wall_s": round(wall, 2),
         "stages": summary.stages,
@@ -194,6 +213,12 @@ def run_demo(
     "--model", default=None, help="ONNX file or registered detector name (default: bundled)."
 )
 @click.option("--no-snapshots", is_flag=True, help="Do not write evidence JPEGs.")
+@click.option(
+    "--seeds-from",
+    type=int,
+    default=None,
+    help="Held-out worlds: camera k gets seed N+k instead of the config's.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log warnings to stderr.")
 def demo(
     config: Path,
@@ -202,6 +227,7 @@ def demo(
     backend: str,
     model: str | None,
     no_snapshots: bool,
+    seeds_from: int | None,
     verbose: bool,
 ) -> None:
     """Run the 12 synthetic cameras with the bundled detector and score the events.
@@ -218,4 +244,5 @@ def demo(
         backend=backend,
         model=model,
         snapshots=not no_snapshots,
+        seeds_from=seeds_from,
     )
