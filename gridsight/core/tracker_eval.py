@@ -102,8 +102,8 @@ def moving_boxes(
     frames = []
     for f in range(n_frames):
         for _ in range(rng.poisson(arrivals_per_frame)):
-            k = kinds[int(rng.integers(len(kinds)))]
-            w0, w1, h0, h1, s0, s1 = _KINDS[k]
+            kind = kinds[int(rng.integers(len(kinds)))]
+            w0, w1, h0, h1, s0, s1 = _KINDS[kind]
             w, h = rng.uniform(w0, w1), rng.uniform(h0, h1)
             speed = rng.uniform(s0, s1)
             from_left = rng.random() < 0.5
@@ -112,18 +112,18 @@ def moving_boxes(
             angle = rng.normal(0.0, 0.25)
             vx = speed * math.cos(angle) * (1 if from_left else -1)
             vy = speed * math.sin(angle)
-            objs.append([k, w, h, x, y, vx, vy, next_id])
+            objs.append([kind, w, h, x, y, vx, vy, next_id])
             next_id += 1
         alive = []
         boxes, classes, ids = [], [], []
         for o in objs:
-            k, w, h, x, y, vx, vy, oid = o
+            cls, w, h, x, y, vx, vy, oid = o
             x1, y1 = max(x, 0.0), max(y, 0.0)
             x2, y2 = min(x + w, width), min(y + h, height)
             if x2 - x1 >= 4 and y2 - y1 >= 4:
                 boxes.append([x1, y1, x2, y2])
-                classes.append(k)
-                ids.append(oid)
+                classes.append(int(cls))
+                ids.append(int(oid))
             # Gentle turns: rotate the velocity a few degrees.
             turn = rng.normal(0.0, 0.05)
             c, s = math.cos(turn), math.sin(turn)
@@ -154,7 +154,7 @@ def world_truth(uri: str, n_frames: int, *, min_visible: float = 0.5) -> list[Tr
     world = open_world(uri)
     frames = []
     for i in range(n_frames):
-        t = world.compose_truth(i)
+        t = world.truth_at(i / world.fps, i)
         keep = np.asarray(t.visible) >= min_visible
         frames.append(
             TruthFrame(
@@ -330,7 +330,7 @@ def supervision_bytetrack() -> Track:
         )
         tid = np.asarray(out.tracker_id if out.tracker_id is not None else [], np.int64)
         return Detections(
-            xyxy=out.xyxy.reshape(-1, 4),
+            xyxy=np.asarray(out.xyxy, np.float32).reshape(-1, 4),
             confidence=np.asarray(out.confidence, np.float32).reshape(-1),
             class_id=np.asarray(out.class_id, np.int64).reshape(-1),
             tracker_id=tid.reshape(-1),
