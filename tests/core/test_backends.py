@@ -138,7 +138,13 @@ def test_run_in_chunks_pads_and_trims() -> None:
 
 def test_onnxruntime_options(tiny_dynamic: Path) -> None:
     backend = OnnxRuntimeBackend()
-    backend.load(tiny_dynamic, intra_op_threads=1, inter_op_threads=1, graph_optimization="basic")
+    backend.load(
+        tiny_dynamic,
+        intra_op_threads=1,
+        inter_op_threads=1,
+        graph_optimization="basic",
+        allow_spinning=False,
+    )
     assert backend.providers == ["CPUExecutionProvider"]
     with pytest.raises(BackendUnavailableError, match="graph_optimization"):
         OnnxRuntimeBackend().load(tiny_dynamic, graph_optimization="max")

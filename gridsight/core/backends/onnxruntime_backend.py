@@ -7,6 +7,9 @@ Options (passed to :meth:`OnnxRuntimeBackend.load`):
     graph_optimization: ``disable`` | ``basic`` | ``extended`` | ``all`` (default ``all``).
     providers: execution providers in order of preference; by default CUDA when
         onnxruntime-gpu is installed, then CPU. Unknown providers are dropped.
+    allow_spinning: let idle worker threads spin (onnxruntime's default). On a machine
+        shared with other busy processes, False (or ``intra_op_threads=1``) is faster:
+        spinning threads fight the other processes for the cores.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class OnnxRuntimeBackend(Backend):
         inter_op_threads: int = 0,
         graph_optimization: str = "all",
         providers: list[str] | tuple[str, ...] | None = None,
+        allow_spinning: bool = True,
         **options: Any,
     ) -> None:
         """Create the inference session.
@@ -84,7 +88,8 @@ class OnnxRuntimeBackend(Backend):
         if options:
             raise BackendUnavailableError(
                 f"onnxruntime backend: unknown options {sorted(options)}; known: "
-                "intra_op_threads, inter_op_threads, graph_optimization, providers"
+                "intra_op_threads, inter_op_threads, graph_optimization, providers, "
+                "allow_spinning"
             )
         path = check_model_file(model_path)
         try:
@@ -106,6 +111,9 @@ class OnnxRuntimeBackend(Backend):
         if inter_op_threads > 1:
             so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
         so.log_severity_level = 3
+        if not allow_spinning:
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            so.add_session_config_entry("session.inter_op.allow_spinning", "0")
         installed = set(ort.get_available_providers())
         wanted = list(providers) if providers else list(DEFAULT_PROVIDERS)
         chosen = [p for p in wanted if p in installed]
