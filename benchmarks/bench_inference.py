@@ -4,15 +4,16 @@ Run: ``.venv/bin/pytest benchmarks/bench_inference.py --benchmark-columns=min,me
 
 Groups (compare within a group; all timings are per call = per batch):
     preprocess  letterbox 12 frames of 640x360 into a 640x640 batch: our reusing
-                Letterboxer, the one-shot letterbox_batch, and as a floor OpenCV's
+                Letterboxer, the one-shot letterbox_batch, and for reference OpenCV's
                 blobFromImages (which stretches instead of letterboxing).
     decode      decode + class-aware NMS of a (12, 84, 8400) YOLO output holding ~50
                 detections per frame (~400 candidates): ours against the usual numpy
                 decode (argmax and max over all anchors, loop over kept boxes).
     nms         NMS alone on one frame's ~400 candidates: our same-class pair
                 fixed-point NMS against the classic numpy loop over kept boxes.
-    backend     onnxruntime vs cv2.dnn on the same batch of 12 frames, on the genuine
-                YOLO11n fixture (160x160) and on the bundled model when it is installed.
+    backend     onnxruntime (default threads, and 1 thread) vs cv2.dnn on the same batch
+                of 12 frames, on the genuine YOLO11n fixture (160x160) and on the bundled
+                model when it is installed.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def test_letterbox_one_shot(benchmark, frames) -> None:  # type: ignore[no-untyp
 
 
 @pytest.mark.benchmark(group="preprocess")
-def test_opencv_blob_stretch_floor(benchmark, frames) -> None:  # type: ignore[no-untyped-def]
+def test_opencv_blob_stretch_reference(benchmark, frames) -> None:  # type: ignore[no-untyped-def]
     blob = benchmark(cv2.dnn.blobFromImages, frames, 1 / 255.0, (640, 640), swapRB=True)
     assert blob.shape == (N_FRAMES, 3, 640, 640)
 
@@ -173,14 +174,20 @@ def _models() -> list[Path]:
     return models
 
 
+BACKENDS = {
+    "onnxruntime": (OnnxRuntimeBackend, {}),
+    "onnxruntime-1thread": (OnnxRuntimeBackend, {"intra_op_threads": 1}),
+    "opencv": (OpenCVBackend, {}),
+}
+
+
 @pytest.mark.parametrize("model", _models(), ids=lambda p: p.stem)
-@pytest.mark.parametrize(
-    "backend_cls", [OnnxRuntimeBackend, OpenCVBackend], ids=["onnxruntime", "opencv"]
-)
+@pytest.mark.parametrize("backend_name", list(BACKENDS))
 @pytest.mark.benchmark(group="backend")
-def test_backend_infer(benchmark, frames, model: Path, backend_cls) -> None:  # type: ignore[no-untyped-def]
+def test_backend_infer(benchmark, frames, model: Path, backend_name: str) -> None:  # type: ignore[no-untyped-def]
+    backend_cls, options = BACKENDS[backend_name]
     with backend_cls() as backend:
-        backend.load(model)
+        backend.load(model, **options)
         size = backend.model_info.input_hw or (640, 640)
         batch, _ = letterbox_batch(frames, size)
         outs = benchmark(backend.infer, batch)
