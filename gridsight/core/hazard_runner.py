@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -172,7 +173,11 @@ class CameraHazards:
             )
         self._last_ts = ts
         if len(detections):
-            detections = detections.with_data(**{ANCHOR_DATA_KEY: detections.anchors(self.anchor)})
+            # A shallow copy with one more data array: the caller's object is untouched and
+            # the arrays, validated when the detections were built, are not checked again.
+            shared = copy.copy(detections)
+            shared.data = {**detections.data, ANCHOR_DATA_KEY: detections.anchors(self.anchor)}
+            detections = shared
         events: list[HazardEvent] = []
         for slot in self._slots:
             events.extend(slot.lifecycle.step(ts, slot.rule.observe(ts, detections)))

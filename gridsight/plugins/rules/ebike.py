@@ -124,7 +124,12 @@ class EbikeRule(HazardRule):
                 out[found] = self.entrance.crossings(self._mem_pts[pos[found]], pts[found])
         # Memory = this frame's tracks + remembered tracks not seen now and not stale.
         uniq, first = np.unique(ids, return_index=True)
-        keep = ~np.isin(mem_ids, uniq) & (ts - self._mem_ts <= self.cfg.track_memory_s)
+        if uniq.size and mem_ids.size:
+            at = np.clip(np.searchsorted(uniq, mem_ids), 0, uniq.size - 1)
+            seen_now = uniq[at] == mem_ids
+        else:
+            seen_now = np.zeros(mem_ids.size, dtype=bool)
+        keep = ~seen_now & (ts - self._mem_ts <= self.cfg.track_memory_s)
         all_ids = np.concatenate([mem_ids[keep], uniq])
         order = np.argsort(all_ids, kind="stable")
         self._mem_ids = all_ids[order]
