@@ -26,6 +26,7 @@ prints the process's peak RSS after 1 minute and at the end.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -120,7 +121,9 @@ def prerendered() -> tuple[list[Any], dict[str, list[np.ndarray]]]:
 
 @pytest.fixture(scope="module")
 def model_path() -> Path:
-    path = _bundled_model()
+    # GRIDSIGHT_BENCH_MODEL=path.onnx measures another model (e.g. your own export).
+    override = os.environ.get("GRIDSIGHT_BENCH_MODEL")
+    path = Path(override) if override else _bundled_model()
     if path is None:
         pytest.skip("the bundled model is not installed (gridsight world train --install)")
     return path
@@ -173,6 +176,12 @@ def test_bare_onnxruntime_same_batches(benchmark, prerendered, model_path) -> No
     so.log_severity_level = 3
     session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
+    # A model exported with a fixed batch size takes its batches in chunks, as the
+    # onnxruntime backend does.
+    fixed = info.fixed_batch
+    if fixed:
+        batches = [b[k : k + fixed] for b in batches for k in range(0, b.shape[0], fixed)]
+        batches = [np.ascontiguousarray(b) for b in batches if b.shape[0] == fixed]
 
     def run_all() -> int:
         n = 0
