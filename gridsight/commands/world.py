@@ -214,12 +214,21 @@ def zones(uri: str) -> None:
     default=None,
     help="Stream time of the frame (default: inside the first episode).",
 )
-def sample(out: Path, seed: int, at_s: float | None) -> None:
+@click.option(
+    "--width",
+    type=int,
+    default=480,
+    show_default=True,
+    help="Image width (small, so the docs' PNGs stay small).",
+)
+@click.option("--height", type=int, default=270, show_default=True)
+def sample(out: Path, seed: int, at_s: float | None, width: int, height: int) -> None:
     """Write a PNG of each scene by day and by night with truth boxes and zones drawn."""
     out.mkdir(parents=True, exist_ok=True)
     for scene in SCENES:
         for lighting in ("day", "night"):
-            w = open_world(f"synthetic://{scene}?seed={seed}&time={lighting}&density=2")
+            uri = f"synthetic://{scene}?seed={seed}&w={width}&h={height}&time={lighting}"
+            w = open_world(f"{uri}&density=2")
             t = at_s
             if t is None:
                 episodes, _ = w.labels(1800.0)

@@ -119,7 +119,8 @@ def polygon_zone_entry(name: str, camera: Camera, ground: np.ndarray) -> dict[st
     pix = dedupe_polygon(project_ground_polygon(camera, ground, clip_image=True))
     if len(pix) < 3:
         raise ValueError(f"zone {name!r} is out of view")  # a layout bug, not user input
-    points = [[round(float(x), 1), round(float(y), 1)] for x, y in pix]
+    # "+ 0.0" turns the -0.0 that clipping can leave into 0.0, for tidy YAML.
+    points = [[round(float(x), 1) + 0.0, round(float(y), 1) + 0.0] for x, y in pix]
     return {"name": name, "kind": "polygon", "points": points}
 
 
@@ -132,8 +133,8 @@ def line_zone_entry(
 ) -> dict[str, Any]:
     """A line zone in config form whose ``inward`` side is the one holding ``inside_xz``."""
     pix = camera.ground(np.array([start_xz, end_xz, inside_xz]))
-    start = [round(float(pix[0, 0]), 1), round(float(pix[0, 1]), 1)]
-    end = [round(float(pix[1, 0]), 1), round(float(pix[1, 1]), 1)]
+    start = [round(float(pix[0, 0]), 1) + 0.0, round(float(pix[0, 1]), 1) + 0.0]
+    end = [round(float(pix[1, 0]), 1) + 0.0, round(float(pix[1, 1]), 1) + 0.0]
     probe = LineZone(name, tuple(start), tuple(end), inward="left")
     inward = "left" if bool(probe.on_inward_side(pix[2:3])[0]) else "right"
     return {"name": name, "kind": "line", "points": [start, end], "inward": inward}

@@ -515,6 +515,7 @@ def build_stairwell(
             "door_x1": door_x1,
             "near_z": near,
             "outside_z": back + float(rng.uniform(2, 4)),
+            "ebike_side": -1.0 if rng.random() < 0.5 else 1.0,
         },
         occluder=occluder,
         outdoor=False,

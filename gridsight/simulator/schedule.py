@@ -243,14 +243,17 @@ def reservoir_traffic(ctx: Ctx) -> Iterator[Group]:
 # --------------------------------------------------------------------------- stairwell
 
 
-def _lobby_visit(ctx: Ctx, t: float, kind: str) -> tuple[list[Plan], Plan, float]:
-    """A two-wheeler pushed in through the door, parked, later fetched and pushed out."""
+def _lobby_visit(ctx: Ctx, t: float, kind: str, side: int) -> tuple[list[Plan], Plan, float]:
+    """A two-wheeler pushed in through the door, parked, later fetched and pushed out.
+
+    ``side`` (-1 left, +1 right) is the wall it is parked along: e-bikes and bicycles use
+    opposite walls, so two parked at once stand apart instead of inside each other.
+    """
     lanes = ctx.layout.lanes
     back, door_mid = lanes["back_z"], (lanes["door_x0"] + lanes["door_x1"]) / 2
     outside = (door_mid + ctx.u(-6.0, 6.0), lanes["outside_z"])
     door_out = (door_mid, back + 0.6)
     door_in = (door_mid, back - 0.8)
-    side = -1 if ctx.rng.random() < 0.5 else 1
     wall_x = lanes["left_x"] if side < 0 else lanes["right_x"]
     park = (
         wall_x - side * ctx.u(0.9, 1.4),
@@ -291,7 +294,7 @@ def stairwell_hazards(ctx: Ctx) -> Iterator[Group]:
     lobby = ctx.layout.ground_zones["lobby"]
     t = ctx.u(5.0, 40.0)
     while True:
-        plans, bike, _ = _lobby_visit(ctx, t, "ebike")
+        plans, bike, _ = _lobby_visit(ctx, t, "ebike", int(ctx.layout.lanes["ebike_side"]))
         group = Group(t, plans)
         spans = bike.intervals_in(lobby)
         if spans:
@@ -308,7 +311,8 @@ def stairwell_near_misses(ctx: Ctx) -> Iterator[Group]:
     while True:
         roll = ctx.rng.random()
         if roll < 0.3:  # a bicycle parked in the lobby is not an e-bike
-            plans, bike, _ = _lobby_visit(ctx, t, "bicycle")
+            side = -int(ctx.layout.lanes["ebike_side"])
+            plans, bike, _ = _lobby_visit(ctx, t, "bicycle", side)
             label = _interval_label(
                 "near_miss",
                 bike.t0,
