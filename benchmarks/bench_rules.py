@@ -206,6 +206,7 @@ def test_rules_one_camera(benchmark, rule_classes: dict, scene: str) -> None:
 @dataclass
 class PipCase:
     boxes: list[np.ndarray]  # per camera (50, 4) float32
+    dets: list[Detections]  # the same boxes as the rules receive them
     ours: list[PolygonZone]
     shapely: list[shapely.Polygon]
     sv_zones: list[sv.PolygonZone]
@@ -215,11 +216,13 @@ class PipCase:
 
 @pytest.fixture(scope="module")
 def pip() -> PipCase:
-    boxes, ours, shp, svz, svd, mpl = [], [], [], [], [], []
+    boxes, dets, ours, shp, svz, svd, mpl = [], [], [], [], [], [], []
     for k, scene in enumerate(TOWN):
         poly = np.asarray(SCENES[scene]["zones"][0]["points"], dtype=np.float64)
-        xyxy = scene_frames(scene, seed=2000 + k)[0].xyxy
+        det = scene_frames(scene, seed=2000 + k)[0]
+        xyxy = det.xyxy
         boxes.append(xyxy)
+        dets.append(det)
         ours.append(PolygonZone("z", poly))
         p = shapely.Polygon(poly)
         shapely.prepare(p)
@@ -227,7 +230,7 @@ def pip() -> PipCase:
         svz.append(sv.PolygonZone(polygon=poly.astype(np.int64)))
         svd.append(sv.Detections(xyxy=xyxy.astype(np.float32)))
         mpl.append(MplPath(poly))
-    case = PipCase(boxes, ours, shp, svz, svd, mpl)
+    case = PipCase(boxes, dets, ours, shp, svz, svd, mpl)
     # The four must agree (supervision's mask is pixel-rasterised: allow edge pixels).
     a, b, c, d = run_ours(case), run_shapely(case), run_sv(case), run_mpl(case)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
@@ -243,11 +246,9 @@ def _anchors(xyxy: np.ndarray) -> np.ndarray:
 
 
 def run_ours(case: PipCase) -> list[np.ndarray]:
-    out = []
-    for zone, xyxy in zip(case.ours, case.boxes, strict=True):
-        det = Detections(xyxy=xyxy, confidence=np.ones(len(xyxy)), class_id=np.zeros(len(xyxy)))
-        out.append(zone.contains(det.anchors("bottom_center")))
-    return out
+    return [
+        z.contains(d.anchors("bottom_center")) for z, d in zip(case.ours, case.dets, strict=True)
+    ]
 
 
 def run_ours_anchors_given(case: PipCase) -> list[np.ndarray]:

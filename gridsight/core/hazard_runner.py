@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gridsight.core.detections import ANCHORS, Detections
-from gridsight.core.errors import ConfigError, DataError
+from gridsight.core.errors import ConfigError, DataError, GridsightError, PluginError
 from gridsight.core.events import HazardEvent
 from gridsight.core.hazard import HazardRule
 from gridsight.core.lifecycle import Clock, HazardLifecycle, LifecycleSettings, utc_now
@@ -165,6 +165,8 @@ class CameraHazards:
 
         Raises:
             DataError: ``ts`` goes backwards.
+            PluginError: a rule raised an unexpected exception (the message names the
+                camera, the hazard and the rule's class; the original is chained).
         """
         if self._last_ts is not None and ts < self._last_ts:
             raise DataError(
@@ -180,7 +182,17 @@ class CameraHazards:
             detections = shared
         events: list[HazardEvent] = []
         for slot in self._slots:
-            events.extend(slot.lifecycle.step(ts, slot.rule.observe(ts, detections)))
+            try:
+                obs = slot.rule.observe(ts, detections)
+            except GridsightError:
+                raise
+            except Exception as exc:
+                rule = type(slot.rule)
+                raise PluginError(
+                    f"camera {self.camera!r}: hazard rule {slot.rule.hazard!r} "
+                    f"({rule.__module__}.{rule.__qualname__}) failed at ts={ts}: {exc!r}"
+                ) from exc
+            events.extend(slot.lifecycle.step(ts, obs))
         return events
 
     def flush(self, ts: float | None = None) -> list[HazardEvent]:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from gridsight.core.detections import Detections
-from gridsight.core.errors import ConfigError, DataError
+from gridsight.core.errors import ConfigError, DataError, PluginError
 from gridsight.core.hazard import HazardRule, Observation, RuleSettings
 from gridsight.core.hazard_runner import CameraHazards
+from gridsight.core.lifecycle import LifecycleSettings
 from gridsight.core.plugins import build_plugin_manager, hazard_rules
 from gridsight.core.roles import Role
 from gridsight.core.zones import ANCHOR_DATA_KEY, zones_from_config
@@ -181,3 +182,18 @@ def test_third_party_rule_needs_lifecycle_settings() -> None:
 
     with pytest.raises(ConfigError, match=r"must derive from .*LifecycleSettings"):
         CameraHazards.from_config("c", "v", "g", {}, {"plain": {}}, {"plain": Plain})
+
+
+def test_a_failing_rule_is_reported_with_camera_and_hazard() -> None:
+    class Broken(HazardRule):
+        hazard = "broken"
+        Settings = LifecycleSettings
+
+        def observe(self, ts: float, detections: Detections) -> Observation:
+            raise ZeroDivisionError("oops")
+
+    cam = CameraHazards.from_config("cam-9", "v", "g", {}, {"broken": {}}, {"broken": Broken})
+    with pytest.raises(
+        PluginError, match=r"camera 'cam-9': hazard rule 'broken' .*Broken.*ts=1\.5"
+    ):
+        cam.process(1.5, Detections.empty())
