@@ -50,10 +50,11 @@ def _require_torch() -> None:
 
 def _build_dataset(out: Path, n: int, seed: int) -> list[str]:
     """Render the synthetic dataset with engineer C's exporter; returns card lines."""
-    from gridsight.simulator import dataset as world_dataset
+    from gridsight.simulator.dataset import describe, export_dataset
 
-    summary = world_dataset.export_dataset(out, n=n, seed=seed)
-    return world_dataset.describe(summary)
+    summary = export_dataset(out, n=n, seed=seed)
+    # describe() writes Markdown bullets; the card adds its own.
+    return [line.removeprefix("- ") for line in describe(summary)]
 
 
 @click.command("train")

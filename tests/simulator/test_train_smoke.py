@@ -29,7 +29,6 @@ from gridsight.simulator.train.export import (  # noqa: E402
     build_metadata,
     count_flops,
     export_onnx,
-    read_metadata,
 )
 from gridsight.simulator.train.model import GridDetector, ModelSize  # noqa: E402
 from gridsight.simulator.train.trainer import TrainConfig, train  # noqa: E402
@@ -131,21 +130,14 @@ def test_flop_count_matches_torch_conv_hooks(tmp_path: Path) -> None:
     assert count_flops(path).macs == macs
 
 
-def test_metadata_round_trip_and_errors() -> None:
+def test_metadata_parses_with_the_engine_decoder() -> None:
+    from gridsight.core.decode import class_names_from_metadata, imgsz_from_metadata
+
     meta = build_metadata(ROLE_NAMES, (224, 384), 32, "d")
     assert meta["names"].startswith("{0: 'person', 1: 'bicycle'")
-    assert read_metadata(meta, "m") == (ROLE_NAMES, (224, 384))
-    # JSON written by other exporters parses too.
-    assert read_metadata({"names": '{"0": "a", "1": "b"}', "imgsz": "640"}, "m") == (
-        ("a", "b"),
-        (640, 640),
-    )
-    from gridsight.core.errors import ModelError
-
-    with pytest.raises(ModelError, match="no 'names'"):
-        read_metadata({"imgsz": "[1, 2]"}, "m")
-    with pytest.raises(ModelError, match="not literals"):
-        read_metadata({"names": "__import__('os')", "imgsz": "[1, 2]"}, "m")
+    assert class_names_from_metadata(meta) == dict(enumerate(ROLE_NAMES))
+    assert imgsz_from_metadata(meta) == (224, 384)
+    assert meta["task"] == "detect" and meta["stride"] == "32"
 
 
 def test_cli_train_then_evaluate(box_data: Path, tmp_path: Path) -> None:

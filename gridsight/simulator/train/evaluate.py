@@ -1,9 +1,10 @@
 """COCO-style accuracy of a detector in the YOLOv8 output layout.
 
 The bundled model is evaluated the way it is deployed: the ONNX file runs in
-onnxruntime on frames letterboxed by the engine's own letterbox, the ``(B, 4 + nc, N)``
-output is decoded (best class per cell, confidence threshold, class-wise NMS) and the
-boxes are mapped back to the frame. pycocotools then computes AP at IoU 0.50 and
+onnxruntime on frames letterboxed by the engine's own letterbox, and the ``(B, 4 + nc, N)``
+output is decoded by the engine's own decoder (:class:`gridsight.core.decode.Decoder`:
+best class per cell, class-wise NMS, boxes mapped back to the frame), only with the low
+confidence threshold that COCO mAP needs. pycocotools then computes AP at IoU 0.50 and
 averaged over IoU 0.50:0.95, per class and overall, against the YOLO-txt labels of a
 split (the ``test`` split of ``gridsight world dataset`` holds scenes from seeds never
 seen in training).
@@ -28,8 +29,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from gridsight.core.decode import (
+    Decoder,
+    OutputLayout,
+    class_names_from_metadata,
+    imgsz_from_metadata,
+)
+from gridsight.core.detections import Detections
 from gridsight.core.errors import DataError, ModelError
-from gridsight.core.nms import nms
 from gridsight.core.preprocess import Letterboxer, LetterboxInfo
 from gridsight.simulator.train.data import (
     LabelledImage,
@@ -42,63 +49,14 @@ from gridsight.simulator.train.data import (
 EVAL_CONF = 0.001
 EVAL_IOU = 0.6
 EVAL_MAX_DET = 100
-#: Candidates kept per image before NMS (by score), bounding NMS cost at low confidence.
-PRE_NMS_TOPK = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class ImagePredictions:
-    """Decoded detections of one image in its own pixels."""
-
-    xyxy: npt.NDArray[np.float32]
-    scores: npt.NDArray[np.float32]
-    classes: npt.NDArray[np.int64]
-
-
-def decode_yolo(
-    output: np.ndarray,
-    infos: Sequence[LetterboxInfo],
-    conf: float = EVAL_CONF,
-    iou: float = EVAL_IOU,
-    max_det: int = EVAL_MAX_DET,
-) -> list[ImagePredictions]:
-    """Decode a ``(B, 4 + nc, N)`` YOLOv8-layout output into per-image detections.
-
-    A minimal decoder for evaluation (best class per cell, class-wise NMS); the engine
-    uses ``gridsight.core.decode``.
-
-    Args:
-        output: the model output; rows cx, cy, w, h in input pixels, then class scores.
-        infos: how each image was letterboxed, to map boxes back.
-        conf: minimum class score.
-        iou: NMS IoU threshold.
-        max_det: maximum detections per image.
-    """
-    out = np.asarray(output, dtype=np.float32)
-    if out.ndim != 3 or out.shape[1] < 5 or out.shape[0] != len(infos):
-        raise ModelError(
-            f"expected output (B={len(infos)}, 4+nc, N) in the YOLOv8 layout, got {out.shape}"
-        )
-    results: list[ImagePredictions] = []
-    for b, info in enumerate(infos):
-        rows = out[b]
-        scores_all = rows[4:]
-        classes = scores_all.argmax(0)
-        scores = scores_all[classes, np.arange(rows.shape[1])]
-        keep = np.flatnonzero(scores >= conf)
-        if keep.size > PRE_NMS_TOPK:
-            keep = keep[np.argsort(-scores[keep], kind="stable")[:PRE_NMS_TOPK]]
-        cx, cy, w, h = rows[0, keep], rows[1, keep], rows[2, keep], rows[3, keep]
-        xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-        chosen = nms(xyxy, scores[keep], iou, class_ids=classes[keep], max_det=max_det)
-        results.append(
-            ImagePredictions(
-                xyxy=info.to_original(xyxy[chosen]),
-                scores=scores[keep][chosen].astype(np.float32),
-                classes=classes[keep][chosen].astype(np.int64),
-            )
-        )
-    return results
+def decode_for_eval(
+    output: np.ndarray, infos: Sequence[LetterboxInfo], class_names: Sequence[str]
+) -> list[Detections]:
+    """Decode a ``(B, 4 + nc, N)`` output with the engine's decoder at evaluation settings."""
+    decoder = Decoder(dict(enumerate(class_names)), layout=OutputLayout.YOLOV8)
+    return decoder.decode([output], infos, conf=EVAL_CONF, iou=EVAL_IOU, max_det=EVAL_MAX_DET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +113,7 @@ def _fmt(value: float) -> str:
 
 def coco_evaluate(
     items: Sequence[LabelledImage],
-    predictions: Sequence[ImagePredictions],
+    predictions: Sequence[Detections],
     class_names: Sequence[str],
     split: str = "test",
 ) -> EvalReport:
@@ -197,7 +155,7 @@ def coco_evaluate(
                 }
             )
         for cls, box, score in zip(
-            pred.classes.tolist(), pred.xyxy.tolist(), pred.scores.tolist(), strict=True
+            pred.class_id.tolist(), pred.xyxy.tolist(), pred.confidence.tolist(), strict=True
         ):
             detections.append(
                 {
@@ -257,11 +215,11 @@ def predict_split(
     root: Path,
     split: str,
     imgsz: tuple[int, int],
-    num_classes: int,
+    class_names: Sequence[str],
     batch_size: int = 12,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[list[LabelledImage], list[ImagePredictions]]:
+) -> tuple[list[LabelledImage], list[Detections]]:
     """Run ``infer`` over a split (letterboxed like the engine) and decode its output.
 
     Args:
@@ -269,7 +227,7 @@ def predict_split(
         root: the dataset folder.
         split: ``train``, ``val`` or ``test``.
         imgsz: model input ``(h, w)``.
-        num_classes: number of classes the labels may use.
+        class_names: the model's classes (labels may use ids below their count).
         batch_size: images per inference call.
         limit: evaluate only the first ``limit`` images (sorted by name).
         progress: called with the number of images done after each batch.
@@ -279,15 +237,15 @@ def predict_split(
         pairs = pairs[:limit]
     boxer = Letterboxer(imgsz)
     items: list[LabelledImage] = []
-    preds: list[ImagePredictions] = []
+    preds: list[Detections] = []
     for start in range(0, len(pairs), batch_size):
         frames = []
         for image_path, label_path in pairs[start : start + batch_size]:
-            frame, item = read_labelled(image_path, label_path, num_classes)
+            frame, item = read_labelled(image_path, label_path, len(class_names))
             frames.append(frame)
             items.append(item)
         batch, infos = boxer(frames)
-        preds.extend(decode_yolo(infer(batch), infos))
+        preds.extend(decode_for_eval(infer(batch), infos, class_names))
         if progress is not None:
             progress(len(frames))
     return items, preds
@@ -304,8 +262,6 @@ def onnx_infer(
     """
     import onnxruntime as ort
 
-    from gridsight.simulator.train.export import read_metadata
-
     if not model_path.is_file():
         raise ModelError(f"{model_path}: no such model file")
     opts = ort.SessionOptions()
@@ -317,7 +273,12 @@ def onnx_infer(
         )
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ModelError(f"{model_path}: onnxruntime cannot load it: {exc}") from exc
-    names, imgsz = read_metadata(session.get_modelmeta().custom_metadata_map, model_path)
+    meta = session.get_modelmeta().custom_metadata_map
+    found_names = class_names_from_metadata(meta)
+    imgsz = imgsz_from_metadata(meta)
+    if not found_names or imgsz is None:
+        raise ModelError(f"{model_path}: metadata lacks 'names' or 'imgsz'; cannot evaluate it")
+    names = tuple(found_names[i] for i in sorted(found_names))
     input_name = session.get_inputs()[0].name
 
     def infer(batch: npt.NDArray[np.float32]) -> np.ndarray:
@@ -345,5 +306,5 @@ def evaluate_onnx(
         raise DataError(
             f"{data}/data.yaml names {list(data_names)} differ from the model's {list(names)}"
         )
-    items, preds = predict_split(infer, data, split, imgsz, len(names), progress=progress)
+    items, preds = predict_split(infer, data, split, imgsz, names, progress=progress)
     return coco_evaluate(items, preds, names, split)

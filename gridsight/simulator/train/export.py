@@ -10,7 +10,6 @@ export reads this one: ``names`` as a Python dict literal ``{0: 'person', ...}``
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,45 +52,6 @@ def build_metadata(
     if extra:
         meta.update({k: str(v) for k, v in extra.items()})
     return meta
-
-
-def read_metadata(
-    meta: Mapping[str, str], source: Path | str
-) -> tuple[tuple[str, ...], tuple[int, int]]:
-    """Class names and input size ``(h, w)`` from a model's metadata, parsed safely.
-
-    ``names`` may be a Python dict literal (as Ultralytics writes) or JSON; it is parsed
-    with :func:`ast.literal_eval`, never evaluated.
-
-    Raises:
-        ModelError: a key is missing or malformed (the message names the model and key).
-    """
-    try:
-        raw_names = meta["names"]
-        raw_imgsz = meta["imgsz"]
-    except KeyError as exc:
-        raise ModelError(f"{source}: metadata has no {exc.args[0]!r} entry") from exc
-    try:
-        names_obj = ast.literal_eval(raw_names)
-        imgsz_obj = ast.literal_eval(raw_imgsz)
-    except (ValueError, SyntaxError) as exc:
-        raise ModelError(f"{source}: metadata 'names'/'imgsz' are not literals: {exc}") from exc
-    if isinstance(names_obj, dict):
-        try:
-            names = tuple(str(names_obj[k]) for k in sorted(names_obj, key=int))
-        except (TypeError, ValueError) as exc:
-            raise ModelError(f"{source}: metadata 'names' keys are not class ids") from exc
-    elif isinstance(names_obj, list | tuple):
-        names = tuple(str(n) for n in names_obj)
-    else:
-        raise ModelError(f"{source}: metadata 'names' is neither a dict nor a list")
-    if isinstance(imgsz_obj, int):
-        imgsz = (imgsz_obj, imgsz_obj)
-    elif isinstance(imgsz_obj, list | tuple) and len(imgsz_obj) == 2:
-        imgsz = (int(imgsz_obj[0]), int(imgsz_obj[1]))
-    else:
-        raise ModelError(f"{source}: metadata 'imgsz' should be [h, w], got {raw_imgsz!r}")
-    return names, imgsz
 
 
 def export_onnx(

@@ -36,7 +36,7 @@ from gridsight.simulator.train.data import (
     pad_targets,
     read_class_names,
 )
-from gridsight.simulator.train.evaluate import EvalReport, coco_evaluate, decode_yolo
+from gridsight.simulator.train.evaluate import EvalReport, coco_evaluate, decode_for_eval
 from gridsight.simulator.train.loss import LossWeights, detection_loss
 from gridsight.simulator.train.model import GridDetector, ModelSize, count_parameters
 
@@ -169,7 +169,7 @@ def evaluate_memory(
         stop = min(n, start + batch_size)
         x = dataset.images[start:stop].float().div_(255.0)
         out = net.export_forward(x).numpy()
-        preds.extend(decode_yolo(out, dataset.infos[start:stop]))
+        preds.extend(decode_for_eval(out, dataset.infos[start:stop], class_names))
     return coco_evaluate(dataset.items[:n], preds, class_names, split="val")
 
 
