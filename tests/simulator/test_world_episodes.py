@@ -109,7 +109,7 @@ def test_fire_lane_parked_car_alerts_after_the_dwell() -> None:
 
 
 def test_vendor_inside_allowed_hours_is_a_near_miss() -> None:
-    duration = 600.0
+    duration = 320.0
     uri = "synthetic://street?seed=4&fps=1&clock=06:05"
     starts, labels = _run_rules(uri, duration)
     assert not labels["episodes"]
