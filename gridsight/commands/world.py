@@ -242,6 +242,7 @@ def sample(out: Path, seed: int, at_s: float | None, width: int, height: int) ->
 
 # Engineer D's training command (gridsight/commands/world_train.py); it imports torch only
 # when run, so registering it here keeps `gridsight world` light.
-from gridsight.commands.world_train import train  # noqa: E402
+from gridsight.commands.world_train import evaluate, train  # noqa: E402
 
 world.add_command(train)
+world.add_command(evaluate)
