@@ -470,7 +470,7 @@ def fire_lane_traffic(ctx: Ctx) -> Iterator[Group]:
             (lanes["walk_s"], {"person": 3.0}),
             (
                 (lanes["lane_s0"] + lanes["lane_s1"]) / 2,
-                {"bicycle": 1.0, "ebike": 1.0, "person": 1.0},
+                {"bicycle": 1.0, "ebike": 1.0, "motorbike": 0.7, "person": 1.0},
             ),
         ],
         mean_gap=25.0,
@@ -563,7 +563,8 @@ def street_near_misses(ctx: Ctx) -> Iterator[Group]:
 
 def street_traffic(ctx: Ctx) -> Iterator[Group]:
     lanes = ctx.layout.lanes
-    road = {"car": 3.0, "van": 1.0, "motorbike": 1.0, "ebike": 1.5, "bicycle": 1.0}
+    # Motorbikes are rarer elsewhere; the road carries enough of them to learn the class.
+    road = {"car": 3.0, "van": 1.0, "motorbike": 2.0, "ebike": 1.5, "bicycle": 1.0}
     yield from _traffic(
         ctx,
         [
