@@ -155,3 +155,8 @@ def test_parse_and_match_hours() -> None:
 def test_settings_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         VendingSettings(**kwargs)
+
+
+def test_default_allowed_hours_are_the_morning_market() -> None:
+    assert VendingSettings().allowed_hours == ["06:00-08:00"]
+    assert VendingSettings(allowed_hours=[]).allowed_hours == []

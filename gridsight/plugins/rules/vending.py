@@ -117,14 +117,17 @@ class VendingSettings(LifecycleSettings):
         person_iou: IoU for "the person is where they were" (default 0.3; vendors move
             about behind their stall).
         allowed_hours: ranges ``"HH:MM-HH:MM"`` when vending here is allowed (default
-            none); ranges over midnight such as ``"22:00-02:00"`` are fine.
+            ``["06:00-08:00"]``, a tolerated morning market — the assumption of
+            configs/jingqiao.yaml and of the synthetic world's ground truth); ranges over
+            midnight such as ``"22:00-02:00"`` are fine; ``[]`` never allows it.
         clock_start: time of day at stream time 0, ``"HH:MM[:SS]"``, for recorded and
             synthetic streams (default null: use the wall clock).
         utc_offset_h: the cameras' time zone for the wall clock (default 8.0, Jingqiao).
         confirm_s: default 0.0 — the dwell already confirms.
         max_gap_s: default 20.0.
         end_after_s: default 60.0.
-        cooldown_s: default 600.0.
+        cooldown_s: default 180.0 — the 120 s dwell already keeps a stall that is packed
+            and unpacked from re-alerting; a new stall after a few minutes is news.
         update_every_s: default 300.0.
     """
 
@@ -138,13 +141,13 @@ class VendingSettings(LifecycleSettings):
     stationary_window_s: float = Field(default=10.0, ge=0.0)
     stall_iou: float = Field(default=0.6, gt=0.0, le=1.0)
     person_iou: float = Field(default=0.3, gt=0.0, le=1.0)
-    allowed_hours: list[str] = Field(default_factory=list)
+    allowed_hours: list[str] = Field(default_factory=lambda: ["06:00-08:00"])
     clock_start: str | None = None
     utc_offset_h: float = Field(default=8.0, ge=-14.0, le=14.0)
     confirm_s: float = Field(default=0.0, ge=0.0)
     max_gap_s: float = Field(default=20.0, ge=0.0)
     end_after_s: float = Field(default=60.0, ge=0.0)
-    cooldown_s: float = Field(default=600.0, ge=0.0)
+    cooldown_s: float = Field(default=180.0, ge=0.0)
     update_every_s: float | None = Field(default=300.0, ge=0.0)
 
     @field_validator("allowed_hours")
