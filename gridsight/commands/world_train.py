@@ -18,8 +18,12 @@ import shlex
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from gridsight.simulator.train.trainer import TrainResult
 
 #: Default input of the bundled model: 640x360 frames letterboxed to 384x224.
 DEFAULT_IMGSZ = "384x224"
@@ -55,6 +59,24 @@ def _build_dataset(out: Path, n: int, seed: int) -> list[str]:
     summary = export_dataset(out, n=n, seed=seed)
     # describe() writes Markdown bullets; the card adds its own.
     return [line.removeprefix("- ") for line in describe(summary)]
+
+
+def _describe_data(data: Path) -> list[str]:
+    """Card lines for an existing dataset: from its manifest.json when it has one."""
+    manifest = data / "manifest.json"
+    if not manifest.is_file():
+        return [f"YOLO dataset at `{data}`"]
+    from gridsight.simulator.dataset import DatasetSummary, describe
+
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    summary = DatasetSummary(
+        out=data, images=doc["images"], boxes=doc["boxes"], worlds=doc["worlds"]
+    )
+    options = doc.get("options", {})
+    lines = [line.removeprefix("- ") for line in describe(summary)]
+    if options:
+        lines.insert(0, f"`gridsight world dataset` options: {json.dumps(options)}")
+    return lines
 
 
 @click.command("train")
@@ -95,6 +117,12 @@ def _build_dataset(out: Path, n: int, seed: int) -> list[str]:
     "--install", is_flag=True, help="Copy the model and card into the package (gridsight/models/)."
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--finish-only",
+    is_flag=True,
+    help="Skip training: export, evaluate and write the card from OUT/best.pt and "
+    "OUT/metrics.json of an earlier run with the same options.",
+)
 def train(
     data: Path | None,
     n_images: int,
@@ -107,6 +135,7 @@ def train(
     out: Path,
     install: bool,
     quiet: bool,
+    finish_only: bool,
 ) -> None:
     """Train the bundled detector on the synthetic world and export it to ONNX.
 
@@ -140,10 +169,10 @@ def train(
 
     if data is None:
         data = out / "dataset"
-        log(f"building the synthetic dataset ({n_images} images, seed {seed}) in {data}")
-        dataset_lines = _build_dataset(data, n_images, seed)
-    else:
-        dataset_lines = [f"YOLO dataset at `{data}` (given with --data)"]
+        if not finish_only:
+            log(f"building the synthetic dataset ({n_images} images, seed {seed}) in {data}")
+            _build_dataset(data, n_images, seed)
+    dataset_lines = _describe_data(data)
     config = TrainConfig(
         data=data,
         imgsz=size,
@@ -152,12 +181,9 @@ def train(
         lr=lr,
         seed=seed,
         threads=threads,
+        checkpoint=out / "best.pt",
     )
-    result = run_training(config, log=log, progress=not quiet)
-    torch.save(
-        {"state_dict": result.net.state_dict(), "names": result.class_names, "imgsz": size},
-        out / "best.pt",
-    )
+    result = _load_result(out) if finish_only else run_training(config, log=log, progress=not quiet)
     model_path = out / BUNDLED_MODEL_FILE
     meta = build_metadata(
         result.class_names,
@@ -185,6 +211,7 @@ def train(
         train_seconds=result.seconds,
         history=result.history,
         test=report,
+        slices=report.slices,
         latency=latency,
         versions={
             "python": platform.python_version(),
@@ -200,6 +227,8 @@ def train(
         "parameters": result.parameters,
         "best_epoch": result.best_epoch,
         "train_seconds": result.seconds,
+        "train_images": result.train_images,
+        "val_images": result.val_images,
         "history": [asdict(e) for e in result.history],
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
@@ -213,6 +242,34 @@ def train(
         shutil.copy2(model_path, target / BUNDLED_MODEL_FILE)
         shutil.copy2(out / MODEL_CARD_FILE, target / MODEL_CARD_FILE)
         log(f"installed into {target}")
+
+
+def _load_result(out: Path) -> TrainResult:
+    """The :class:`TrainResult` of an earlier run in ``out`` (best.pt + metrics.json)."""
+    import torch
+
+    from gridsight.core.errors import DataError
+    from gridsight.simulator.train.model import GridDetector
+    from gridsight.simulator.train.trainer import EpochStats, TrainResult
+
+    checkpoint, metrics_path = out / "best.pt", out / "metrics.json"
+    if not checkpoint.is_file() or not metrics_path.is_file():
+        raise DataError(f"--finish-only needs {checkpoint} and {metrics_path} from a run")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    net = GridDetector(len(state["names"]), state["size"])
+    net.load_state_dict(state["state_dict"])
+    net.eval()
+    return TrainResult(
+        net=net,
+        class_names=tuple(state["names"]),
+        history=[EpochStats(**e) for e in metrics["history"]],
+        best_epoch=int(metrics["best_epoch"]),
+        parameters=int(metrics["parameters"]),
+        train_images=int(metrics.get("train_images", 0)),
+        val_images=int(metrics.get("val_images", 0)),
+        seconds=float(metrics["train_seconds"]),
+    )
 
 
 @click.command("evaluate")

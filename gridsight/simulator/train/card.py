@@ -146,7 +146,7 @@ def render_card(card: CardData) -> str:
         t.table(),
         "",
     ]
-    for name, report in card.slices.items():
+    for name, report in (card.slices or t.slices).items():
         lines += [
             f"### {name} ({report.images} images)",
             "",

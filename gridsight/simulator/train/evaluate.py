@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -78,7 +81,7 @@ class EvalReport:
     per_class: tuple[ClassAccuracy, ...]
     map50: float
     map50_95: float
-    extra: dict[str, float] = field(default_factory=dict)
+    slices: dict[str, EvalReport] = field(default_factory=dict)
 
     def table(self) -> str:
         """A Markdown table: one row per class, then ``all``."""
@@ -103,7 +106,7 @@ class EvalReport:
                 c.name: {"instances": c.instances, "ap50": c.ap50, "ap50_95": c.ap50_95}
                 for c in self.per_class
             },
-            **self.extra,
+            "slices": {name: report.as_dict() for name, report in self.slices.items()},
         }
 
 
@@ -297,6 +300,9 @@ def evaluate_onnx(
 ) -> EvalReport:
     """Evaluate an ONNX detector on a split of a YOLO dataset with onnxruntime.
 
+    The report carries slices of the split (:func:`slice_reports`): lighting when the
+    dataset has a ``manifest.json`` from ``gridsight world dataset``, and occlusion.
+
     Raises:
         DataError: the dataset's class names differ from the model's.
     """
@@ -307,4 +313,81 @@ def evaluate_onnx(
             f"{data}/data.yaml names {list(data_names)} differ from the model's {list(names)}"
         )
     items, preds = predict_split(infer, data, split, imgsz, names, progress=progress)
-    return coco_evaluate(items, preds, names, split)
+    report = coco_evaluate(items, preds, names, split)
+    slices = slice_reports(items, preds, names, data, split)
+    return EvalReport(
+        report.split, report.images, report.per_class, report.map50, report.map50_95, slices
+    )
+
+
+#: A box counts as occluded when another box covers at least this fraction of its area.
+OCCLUDED_IOA = 0.3
+_SEED_IN_STEM = re.compile(r"_s(\d+)_f\d+$")
+
+
+def lighting_of_images(items: Sequence[LabelledImage], data: Path) -> list[str | None]:
+    """The lighting (day/dusk/night) of each image's synthetic world, from manifest.json.
+
+    ``gridsight world dataset`` names images ``<scene>_s<seed>_f<frame>`` and lists every
+    world's URI and lighting in ``manifest.json``; images it cannot place get None.
+    """
+    manifest = data / "manifest.json"
+    if not manifest.is_file():
+        return [None] * len(items)
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        worlds = [w for split in doc.get("worlds", {}).values() for w in split]
+        by_seed = {
+            int(dict(parse_qsl(urlsplit(w["uri"]).query))["seed"]): str(w["lighting"])
+            for w in worlds
+        }
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"{manifest}: cannot read the worlds' lighting: {exc}") from exc
+    out: list[str | None] = []
+    for item in items:
+        match = _SEED_IN_STEM.search(item.path.stem)
+        out.append(by_seed.get(int(match.group(1))) if match else None)
+    return out
+
+
+def occluded_boxes(xyxy: np.ndarray, min_ioa: float = OCCLUDED_IOA) -> npt.NDArray[np.bool_]:
+    """Which boxes are covered by another box of the image by at least ``min_ioa`` of their area."""
+    boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    if len(boxes) < 2:
+        return np.zeros(len(boxes), dtype=bool)
+    lt = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    rb = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    inter = (rb - lt).clip(min=0).prod(-1)
+    np.fill_diagonal(inter, 0.0)
+    area = (boxes[:, 2:] - boxes[:, :2]).clip(min=1e-9).prod(-1)
+    covered: npt.NDArray[np.bool_] = (inter / area[:, None]).max(1) >= min_ioa
+    return covered
+
+
+def slice_reports(
+    items: Sequence[LabelledImage],
+    predictions: Sequence[Detections],
+    class_names: Sequence[str],
+    data: Path,
+    split: str = "test",
+) -> dict[str, EvalReport]:
+    """COCO AP on subsets of a split: by lighting, and images with occluded objects.
+
+    The occlusion slice holds the images in which some object is at least 30% covered
+    by another labelled object's box (a proxy: the labels do not record visibility).
+    """
+    subsets: dict[str, list[int]] = {}
+    for i, lighting in enumerate(lighting_of_images(items, data)):
+        if lighting is not None:
+            subsets.setdefault(f"lighting: {lighting}", []).append(i)
+    subsets["occlusion: images with an object >= 30% covered"] = [
+        i for i, item in enumerate(items) if occluded_boxes(item.xyxy).any()
+    ]
+    out: dict[str, EvalReport] = {}
+    for name in sorted(subsets):
+        index = subsets[name]
+        if index:
+            out[name] = coco_evaluate(
+                [items[i] for i in index], [predictions[i] for i in index], class_names, split
+            )
+    return out

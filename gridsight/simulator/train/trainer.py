@@ -59,6 +59,8 @@ class TrainConfig:
         size: network widths and depths.
         augment: augmentation strengths.
         loss: loss gains and assigner parameters.
+        checkpoint: when set, the best EMA weights so far are saved here after every
+            improving epoch (a long run stopped early still leaves a usable model).
     """
 
     data: Path
@@ -74,6 +76,7 @@ class TrainConfig:
     size: ModelSize = field(default_factory=ModelSize)
     augment: Augment = field(default_factory=Augment)
     loss: LossWeights = field(default_factory=LossWeights)
+    checkpoint: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +279,17 @@ def train(
             best_fitness = fitness
             best_state = copy.deepcopy(ema.ema.state_dict())
             best_epoch = epoch
+            if config.checkpoint is not None:
+                torch.save(
+                    {
+                        "state_dict": best_state,
+                        "names": class_names,
+                        "imgsz": config.imgsz,
+                        "size": config.size,
+                        "epoch": epoch,
+                    },
+                    config.checkpoint,
+                )
         log(
             f"epoch {epoch}/{config.epochs}: loss {stats.loss:.3f} (box {stats.box:.3f} "
             f"cls {stats.cls:.3f} l1 {stats.l1:.3f}) val mAP50 {stats.val_map50:.3f} "
