@@ -30,7 +30,7 @@ IntArray = npt.NDArray[np.int64]
 
 
 def _as_1d(name: str, value: Any, n: int, dtype: type) -> np.ndarray:
-    arr = np.asarray(value, dtype=dtype)
+    arr: np.ndarray = np.asarray(value, dtype=dtype)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise DataError(f"Detections.{name}: expected shape ({n},), got {arr.shape}")
     return arr
