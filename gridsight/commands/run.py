@@ -80,7 +80,8 @@ def summary_tables(summary: EngineSummary) -> Group:
     events.add_column("drops", justify="right")
     events.add_column("state")
     for cam in summary.status.cameras:
-        hazards = sorted(h for (c, h) in summary.starts if c == cam.camera) or ["-"]
+        seen = {h for (c, h) in summary.starts if c == cam.camera}
+        hazards = sorted(seen | set(summary.hazards.get(cam.camera, ()))) or ["-"]
         for h in hazards:
             events.add_row(
                 cam.camera,
@@ -90,7 +91,7 @@ def summary_tables(summary: EngineSummary) -> Group:
                 str(cam.drops),
                 cam.state,
             )
-    per_hazard: dict[str, int] = {}
+    per_hazard: dict[str, int] = {h: 0 for hs in summary.hazards.values() for h in hs}
     for (_, h), n in summary.starts.items():
         per_hazard[h] = per_hazard.get(h, 0) + n
     totals = Table(title="events started, per hazard", title_justify="left")
@@ -192,7 +193,7 @@ def run_engine(
         ):
             summary = engine.run()
     else:
-        console.print(title)
+        console.print(f"{title}: running (no live view)")
         summary = engine.run()
         console.print(status_table(summary.status, title))
     console.print(summary_tables(summary))

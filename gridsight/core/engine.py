@@ -131,6 +131,7 @@ class EngineSummary:
         stages: per stage ``{"count", "total_s", "mean_ms"}``.
         interrupted: the run ended on Ctrl-C / :meth:`Engine.stop` rather than by itself.
         run_id: the run id appended to event ids.
+        hazards: ``{camera: hazard ids it watches}``.
     """
 
     status: EngineStatus
@@ -141,6 +142,7 @@ class EngineSummary:
     stages: dict[str, dict[str, float]]
     interrupted: bool
     run_id: str
+    hazards: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -327,6 +329,7 @@ class Engine:
             stages=self.metrics.stage_summary(),
             interrupted=interrupted,
             run_id=self.run_id,
+            hazards={c: tuple(p.config.hazards) for c, p in self.cameras.items()},
         )
 
     def _finished(self) -> bool:
