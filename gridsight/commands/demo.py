@@ -155,8 +155,14 @@ def run_demo(
     failing = [c for c in summary.status.components]
     for comp in failing:
         console.print(f"[red]{comp.name}: {comp.errors} errors, last: {comp.last_error}")
-    console.print("\nEvents against the synthetic ground truth (per hazard):")
-    console.print(format_scores(scores), markup=False, highlight=False)
+    required = {
+        r.hazard: _required_s(r.settings) for p in engine.cameras.values() for r in p.hazards.rules
+    }
+    console.print(
+        "\nEvents against the synthetic ground truth (per hazard; delay = event start minus "
+        "episode start; dwell = the rule's confirmation + dwell time):"
+    )
+    console.print(format_scores(scores, required), markup=False, highlight=False, soft_wrap=True)
     if late:
         console.print(
             "not scored (began too late in the run for the rule's dwell to elapse): "
@@ -168,12 +174,7 @@ def run_demo(
         "fps": rates,
         "cameras": [c.id for c in cams],
         "sources": [c.source for c in cams],
-        "required_s": {
-            h: _required_s(r.settings)
-            for p in engine.cameras.values()
-            for r in p.hazards.rules
-            for h in [r.hazard]
-        },
+        "required_s": required,
         "frames": summary.frames,
         "wall_s": round(wall, 2),
         "stages": summary.stages,

@@ -199,19 +199,30 @@ def score_events(
     return dict(sorted(scores.items()))
 
 
-def format_scores(scores: Mapping[str, HazardScore]) -> str:
-    """A plain-text table of per-hazard scores (what ``gridsight demo`` prints)."""
+def format_scores(
+    scores: Mapping[str, HazardScore], required_s: Mapping[str, float] | None = None
+) -> str:
+    """A plain-text table of per-hazard scores (what ``gridsight demo`` prints).
+
+    Args:
+        scores: per hazard.
+        required_s: per hazard, the time its rule needs before it may alert (confirmation
+            plus dwell); shown next to the onset delays when given.
+    """
+    req = required_s or {}
     head = (
         f"{'hazard':<11} {'episodes':>8} {'found':>5} {'events':>6} {'dup':>4} {'false':>5} "
         f"{'near-miss':>9} {'recall':>6} {'precision':>9} {'delay mean':>10} {'delay max':>9}"
+        + (f" {'dwell':>7}" if req else "")
     )
     lines = [head, "-" * len(head)]
     for s in scores.values():
         dm = f"{s.delay_mean:.2f}s" if s.onset_delays else "-"
         dx = f"{s.delay_max:.2f}s" if s.onset_delays else "-"
+        dwell = f" {f'{req[s.hazard]:g}s' if s.hazard in req else '-':>7}" if req else ""
         lines.append(
             f"{s.hazard:<11} {s.episodes:>8} {s.detected:>5} {s.events:>6} {s.duplicates:>4} "
             f"{s.false_alarms:>5} {f'{s.near_miss_alerts}/{s.near_misses}':>9} "
-            f"{s.recall:>6.2f} {s.precision:>9.2f} {dm:>10} {dx:>9}"
+            f"{s.recall:>6.2f} {s.precision:>9.2f} {dm:>10} {dx:>9}{dwell}"
         )
     return "\n".join(lines)
