@@ -98,7 +98,9 @@ def test_contains_agrees_with_matplotlib_and_shapely(poly: np.ndarray, seed: int
 
 @settings(max_examples=100, deadline=None)
 @given(
-    t=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=50),
+    # Away from the end vertices: within rounding of a vertex two edges of the same
+    # polygon meet, and which side a point falls is decided by rounding, not the rule.
+    t=st.lists(st.floats(1e-6, 1 - 1e-6), min_size=1, max_size=50),
     ax=st.floats(0, 50),
     bx=st.floats(60, 120),
     by=st.floats(40, 100),
