@@ -326,7 +326,7 @@ def _rss_mb() -> float:
     return float(psutil.Process().memory_info().rss) / 2**20
 
 
-def memory_run(minutes: float, realtime: bool = True) -> dict[str, Any]:
+def memory_run(minutes: float, realtime: bool = True, model: str | None = None) -> dict[str, Any]:
     """Run the 12 cameras for ``minutes`` and sample RSS every second."""
     from gridsight.core.engine import Engine, EngineOptions
     from gridsight.core.plugins import build_plugin_manager
@@ -335,6 +335,7 @@ def memory_run(minutes: float, realtime: bool = True) -> dict[str, Any]:
     engine = Engine(
         cams,
         build_plugin_manager(),
+        model=model,
         options=EngineOptions(duration_s=minutes * 60.0, realtime=realtime),
     )
     samples: list[tuple[float, float]] = []
@@ -371,11 +372,13 @@ def _main(argv: list[str]) -> int:
     mem = sub.add_parser("memory", help="peak RSS over a long run of the 12 cameras")
     mem.add_argument("--minutes", type=float, default=10.0)
     mem.add_argument("--fast", action="store_true", help="--fast instead of --realtime")
+    mem.add_argument("--model", default=None, help="ONNX file (default: the bundled model)")
     args = parser.parse_args(argv)
     if args.cmd == "memory":
         import json
 
-        print(json.dumps(memory_run(args.minutes, realtime=not args.fast), indent=2))
+        report = memory_run(args.minutes, realtime=not args.fast, model=args.model)
+        print(json.dumps(report, indent=2))
     return 0
 
 
