@@ -167,3 +167,25 @@ def test_cli_train_then_evaluate(box_data: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["per_class"].keys() == set(ROLE_NAMES)
+
+
+def test_same_seed_gives_the_same_weights(tmp_path: Path) -> None:
+    data = make_box_dataset(tmp_path / "d", {"train": 16, "val": 4})
+
+    def weights(seed: int) -> list[torch.Tensor]:
+        config = TrainConfig(
+            data=data,
+            imgsz=(64, 96),
+            epochs=1,
+            batch_size=8,
+            warmup_iters=2,
+            size=TINY,
+            seed=seed,
+            threads=1,
+            val_limit=4,
+        )
+        return list(train(config, log=lambda _: None, progress=False).net.state_dict().values())
+
+    first, again, other = weights(3), weights(3), weights(4)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
