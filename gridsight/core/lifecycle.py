@@ -25,6 +25,19 @@ its open events at its next frame: nobody can vouch that the hazard went on mean
 Event ids are ``<camera>:<hazard>:<start ts in ms>:<n>`` where ``n`` counts this
 lifecycle's events from 1; they are unique per camera and hazard within a run and
 reproducible for a replayed stream. Every ``update`` and ``end`` carries its start's id.
+
+What the events carry:
+
+* ``ts``: the stream time of the frame that caused the event. For an ``end`` that is the
+  frame at which the absence exceeded ``end_after_s`` (``extra.last_seen_ts`` says when
+  the hazard was last seen), so events of one camera come in stream-time order.
+* ``confidence``: the best observation confidence since the confirmation began.
+* ``boxes`` / ``track_ids``: those of the current observation; an ``end`` repeats the
+  last active observation's boxes and lists every track id the event involved (a
+  tracker's id switches show up here).
+* ``extra``: the rule's ``detail`` plus ``first_seen_ts`` (start), ``reason``
+  (``periodic`` | ``new_tracks`` for updates, ``cleared`` | ``end_of_stream`` for ends),
+  ``last_seen_ts``, ``duration_s`` and ``updates`` (end).
 """
 
 from __future__ import annotations
