@@ -149,6 +149,7 @@ def train(
 
     from gridsight.models import BUNDLED_MODEL_FILE, MODEL_CARD_FILE
     from gridsight.simulator.train.card import CardData, render_card
+    from gridsight.simulator.train.data import count_instances
     from gridsight.simulator.train.evaluate import evaluate_onnx
     from gridsight.simulator.train.export import build_metadata, count_flops, export_onnx
     from gridsight.simulator.train.model import STRIDES
@@ -213,6 +214,7 @@ def train(
         test=report,
         slices=report.slices,
         latency=latency,
+        train_instances=count_instances(data, "train", len(result.class_names)),
         versions={
             "python": platform.python_version(),
             "torch": torch.__version__,

@@ -40,6 +40,7 @@ class CardData:
         slices: accuracy on named subsets of the test split (e.g. night).
         latency: measured latencies (batch 1, batch 12 ...).
         versions: software versions (torch, onnxruntime ...).
+        train_instances: training boxes per class (by class id), for the shortfall notes.
         shortfalls: explanations for classes below the goal, by class name.
     """
 
@@ -59,11 +60,33 @@ class CardData:
     slices: Mapping[str, EvalReport] = field(default_factory=dict)
     latency: Sequence[Latency] = ()
     versions: Mapping[str, str] = field(default_factory=dict)
+    train_instances: Sequence[int] = ()
     shortfalls: Mapping[str, str] = field(default_factory=dict)
 
 
 def _f(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+
+def _evidence(card: CardData, name: str) -> str:
+    """What the run's own numbers say about a class that falls short."""
+    parts: list[str] = []
+    k = card.class_names.index(name)
+    if len(card.train_instances) == len(card.class_names):
+        total = max(1, sum(card.train_instances))
+        n = card.train_instances[k]
+        rank = sorted(card.train_instances).index(n) + 1
+        parts.append(
+            f"{n} training boxes ({100 * n / total:.1f}% of all; rank {rank} of "
+            f"{len(card.class_names)} from the rarest)"
+        )
+    test = next(c for c in card.test.per_class if c.name == name)
+    parts.append(f"{test.instances} test boxes, so its AP moves by several points per box")
+    for slice_name, report in (card.slices or card.test.slices).items():
+        acc = next((c for c in report.per_class if c.name == name), None)
+        if acc is not None and acc.instances:
+            parts.append(f"{slice_name}: AP50 {_f(acc.ap50)} on {acc.instances} boxes")
+    return "; ".join(parts) + "."
 
 
 def render_card(card: CardData) -> str:
@@ -158,8 +181,9 @@ def render_card(card: CardData) -> str:
     if below:
         lines += ["Classes below the goal:", ""]
         for c in below:
-            why = card.shortfalls.get(c.name, "not analysed")
-            lines.append(f"- **{c.name}** ({_f(c.ap50)}): {why}")
+            lines.append(f"- **{c.name}** ({_f(c.ap50)}): {_evidence(card, c.name)}")
+            if c.name in card.shortfalls:
+                lines.append(f"  {card.shortfalls[c.name]}")
     else:
         lines.append("Every class meets it on this split.")
     lines += ["", "## Speed (onnxruntime, CPU)", ""]

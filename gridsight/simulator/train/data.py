@@ -121,6 +121,18 @@ def read_labelled(
     return frame, item
 
 
+def count_instances(root: Path, split: str, num_classes: int) -> list[int]:
+    """Boxes per class in a split, from the label files alone (no image is read)."""
+    counts = [0] * num_classes
+    for _, label_path in list_split(root, split):
+        if label_path.is_file():
+            for line in label_path.read_text(encoding="utf-8").splitlines():
+                fields = line.split()
+                if fields and fields[0].isdigit() and int(fields[0]) < num_classes:
+                    counts[int(fields[0])] += 1
+    return counts
+
+
 @dataclass
 class MemoryDataset:
     """A split letterboxed into memory.
