@@ -110,7 +110,7 @@ class PolygonZone:
             float(x.max()),
             float(y.max()),
         )
-        # Edges canonicalised so that (ex1, ey1) is the endpoint with the smaller y. The
+        # Edges canonicalised so that (_ex, _ey1) is the endpoint with the smaller y. The
         # crossing test is symmetric in the endpoints, but evaluating every edge from the
         # same end makes the x-intercept bit-identical for two zones sharing an edge, which
         # is what gives the partition property of the boundary convention.
