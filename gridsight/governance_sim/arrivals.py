@@ -215,10 +215,20 @@ def false_alarms(
 
 
 def merge_alarms(
-    occ: Occurrences, fa: tuple[np.ndarray, np.ndarray, np.ndarray], end_s: float
+    occ: Occurrences,
+    fa: tuple[np.ndarray, np.ndarray, np.ndarray],
+    end_s: float,
+    real_alarms: bool = True,
 ) -> Alarms:
-    """Real alarms and false alarms before ``end_s``, sorted by time (ties: real first)."""
-    real = np.flatnonzero(~np.isnan(occ.alarm))
+    """Real alarms and false alarms before ``end_s``, sorted by time (ties: real first).
+
+    Args:
+        occ: the occurrences (their alarm times are the real alarms).
+        fa: the false alarms ``(time, camera, hazard)``.
+        end_s: alarms from this time on are dropped.
+        real_alarms: False drops the real alarms (every alarm false: the M/M/c mode).
+    """
+    real = np.flatnonzero(~np.isnan(occ.alarm)) if real_alarms else np.zeros(0, dtype=np.int64)
     time = np.concatenate([occ.alarm[real], fa[0]])
     camera = np.concatenate([occ.camera[real], fa[1]])
     hazard = np.concatenate([occ.hazard[real], fa[2]])

@@ -75,7 +75,7 @@ def run_replication(
         if cfg.trace is None
         else (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     )
-    alarms = merge_alarms(occ, fa, cfg.horizon.end_s)
+    alarms = merge_alarms(occ, fa, cfg.horizon.end_s, real_alarms=cfg.false_alarm_fraction < 1.0)
     requests = residents_requests(cfg, gens["requests"])
     keep = requests.time < cfg.horizon.end_s
     if not keep.all():

@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gridsight.core.errors import ConfigError, SimulationError
 from gridsight.governance_sim import params as P
@@ -267,22 +267,35 @@ def scenario_with(scenario: Scenario, dotted: str, value: Any) -> Scenario:
     Raises:
         ConfigError: the path names no field or the value does not fit it.
     """
+    return scenario_with_many(scenario, {dotted: value})
+
+
+def scenario_with_many(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
+    """A copy of ``scenario`` with several dotted fields set, validated once at the end
+    (so that changes which are only consistent together, like days and warm-up, apply).
+
+    Raises:
+        ConfigError: a path names no field or the values do not fit.
+    """
     data = scenario.model_dump()
-    node: Any = data
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        if not isinstance(node, dict) or part not in node:
-            raise ConfigError(f"--vary {dotted}: no field {part!r} in the scenario")
-        if node[part] is None:
-            node[part] = {}
-        node = node[part]
-    if not isinstance(node, dict) or parts[-1] not in node:
-        raise ConfigError(f"--vary {dotted}: no field {parts[-1]!r} in the scenario")
-    node[parts[-1]] = value
+    for dotted, value in changes.items():
+        node: Any = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"{dotted}: no field {part!r} in the scenario")
+            if node[part] is None:
+                node[part] = {}
+            node = node[part]
+        if not isinstance(node, dict) or parts[-1] not in node:
+            raise ConfigError(f"{dotted}: no field {parts[-1]!r} in the scenario")
+        node[parts[-1]] = value
     try:
         return Scenario.model_validate(data)
-    except Exception as exc:
-        raise ConfigError(f"--vary {dotted}={value!r}: {exc}") from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{where}: {err['msg']} (after setting {changes})") from None
 
 
 # -- from config models to the simulation's frozen view ------------------------------------

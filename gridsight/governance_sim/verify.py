@@ -11,9 +11,11 @@ Checks (each a :class:`Check` with the simulated estimate, its 95% CI and the th
    duty: dispatch is 0, response equals the detection delay, and the mean closure is
    handling + report + review.
 
-A check passes when the theory lies in the simulation's 95% CI, or within a small
-relative tolerance (stated per check) — the latter so that a very tight CI does not fail
-on a difference far below anything that matters.
+A check passes when the simulated mean is within 3 standard errors of the theory (a
+99.7% band: with fifteen checks, a correct model fails one by chance about 4% of the
+time, where 95% intervals would fail one about half the time), or within a small
+relative tolerance stated per check, so that a very tight CI does not fail on a
+difference far below anything that matters. The 95% CI is printed for reading.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from gridsight.governance_sim.queueing import (
     pk_mean_wait,
     simulate_queue,
 )
-from gridsight.governance_sim.scenario import Scenario, build_sim_config, scenario_with
+from gridsight.governance_sim.scenario import Scenario, build_sim_config, scenario_with_many
 from gridsight.governance_sim.stats import t_interval
 
 
@@ -50,15 +52,16 @@ class Check:
     n: int
     rel_tol: float
     abs_tol: float = 0.0
+    se: float = math.nan
 
     @property
     def passed(self) -> bool:
-        """Theory inside the CI, or within the tolerance."""
-        lo, hi = self.ci95
-        if math.isfinite(lo) and math.isfinite(hi) and lo <= self.theory <= hi:
-            return True
+        """Within 3 standard errors of the theory, or within the tolerance."""
+        if not math.isfinite(self.estimate):
+            return False
         err = abs(self.estimate - self.theory)
-        return err <= max(self.rel_tol * abs(self.theory), self.abs_tol)
+        band = 3.0 * self.se if math.isfinite(self.se) else 0.0
+        return err <= max(band, self.rel_tol * abs(self.theory), self.abs_tol)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -68,6 +71,7 @@ class Check:
             "ci95": list(self.ci95),
             "theory": self.theory,
             "n": self.n,
+            "se": self.se,
             "rel_tol": self.rel_tol,
             "abs_tol": self.abs_tol,
             "passed": self.passed,
@@ -79,6 +83,9 @@ def _check(
 ) -> Check:
     ci = t_interval(values)
     lo, hi = ci["ci95"]
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
     return Check(
         name=name,
         estimate=float(ci["mean"]) if ci["mean"] is not None else math.nan,
@@ -87,6 +94,7 @@ def _check(
         n=int(ci["n"]),
         rel_tol=rel_tol,
         abs_tol=abs_tol,
+        se=se,
     )
 
 
@@ -162,9 +170,7 @@ def mg1_checks(*, replications: int, horizon: float, seed: int) -> list[Check]:
 
 
 def _cfg(sc: Scenario, town: Any, changes: dict[str, Any]) -> Any:
-    for path, value in changes.items():
-        sc = scenario_with(sc, path, value)
-    return build_sim_config(sc, town)
+    return build_sim_config(scenario_with_many(sc, changes), town)
 
 
 def full_model_mmc_checks(
@@ -321,8 +327,8 @@ def run_verification(
     k = 0.25 if quick else 1.0
     checks: list[Check] = []
     checks += mmc_checks(2.4, 1.0, 3, replications=20, horizon=3000.0 * k, seed=seed, t=0.5)
-    checks += mg1_checks(replications=20, horizon=4000.0 * k, seed=seed + 1)
+    checks += mg1_checks(replications=20, horizon=20000.0 * k, seed=seed + 1)
     checks += full_model_mmc_checks(sc, town, replications=8, days=4.0 * k, seed=seed + 2)
     checks.append(littles_law_check(sc, town, replications=8, days=30.0 * k, seed=seed + 3))
-    checks += extreme_checks(sc, town, replications=8, days=20.0 * k, seed=seed + 4)
+    checks += extreme_checks(sc, town, replications=16, days=20.0 * k, seed=seed + 4)
     return checks
