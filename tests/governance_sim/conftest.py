@@ -1,0 +1,42 @@
+"""Fixtures of the governance simulator tests: the Jingqiao township and short scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gridsight.core.config import load_township
+from gridsight.governance_sim.params import SimConfig
+from gridsight.governance_sim.scenario import (
+    Scenario,
+    build_sim_config,
+    load_scenario,
+    scenario_with_many,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "configs" / "sim" / "baseline.yaml"
+
+
+@pytest.fixture(scope="session")
+def baseline() -> tuple[Scenario, Any]:
+    """The baseline scenario and its loaded township."""
+    sc, town_path = load_scenario(BASELINE)
+    return sc, load_township(town_path)
+
+
+@pytest.fixture(scope="session")
+def short_cfg(baseline: tuple[Scenario, Any]) -> SimConfig:
+    """Baseline for 4 days (1 warm-up day): quick, yet hundreds of orders."""
+    sc, town = baseline
+    return build_sim_config(sc, town, days=4.0)
+
+
+def make_cfg(
+    baseline: tuple[Scenario, Any], changes: dict[str, Any], days: float = 4.0
+) -> SimConfig:
+    """Baseline with some dotted fields changed."""
+    sc, town = baseline
+    return build_sim_config(scenario_with_many(sc, changes), town, days=days)
