@@ -238,3 +238,65 @@ def test_native_fps_fallback_is_finite(tmp_path, pm):
     write_video(path, 2, fps=12.0)
     with open_source(str(path), None, pm) as src:
         assert math.isfinite(src.fps) and src.fps == pytest.approx(12.0)
+
+
+# ---------------------------------------------------------------------- live (loopback HTTP)
+@pytest.fixture
+def http_dir(tmp_path):
+    """Serve ``tmp_path`` over HTTP on loopback (FFmpeg reads it as a live stream)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_stream_is_live_with_clock_timestamps(http_dir, pm):
+    folder, base = http_dir
+    write_video(folder / "live.mp4", 20, fps=10.0)
+    with open_source(f"{base}/live.mp4", SourceOptions(no_frame_timeout_s=5), pm) as src:
+        assert src.is_live
+        frames = read_all(src)
+    assert [grey_level(f) for f in frames] == list(range(20))
+    ts = [f.ts for f in frames]
+    assert ts == sorted(ts) and ts[0] >= 0.0  # time since the stream was opened
+
+
+def test_reader_reconnects_a_dropped_http_stream(http_dir, pm):
+    import time
+
+    from gridsight.core.sources import BackoffPolicy, CameraReader, CameraState
+
+    folder, base = http_dir
+    write_video(folder / "live.mp4", 5, fps=10.0)
+    reader = CameraReader(
+        "cam-http",
+        f"{base}/live.mp4",
+        SourceOptions(no_frame_timeout_s=5),
+        pm=pm,
+        queue_size=1000,
+        backoff=BackoffPolicy(initial_s=0.01, max_s=0.01),
+    )
+    reader.start()  # each connection ends after 5 frames: a dropped stream, reconnected
+    deadline = time.monotonic() + 20.0
+    while reader.snapshot().reconnects < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader.stop(timeout=10.0)
+    snap = reader.snapshot()
+    assert snap.reconnects >= 2 and snap.state is CameraState.STOPPED
+    assert "stopped delivering" in (snap.last_error or "")
+    frames = list(iter(reader.queue.get_nowait, None))
+    assert len(frames) == snap.frames_queued >= 15
+    assert [grey_level(f) for f in frames[:15]] == [0, 1, 2, 3, 4] * 3
+    assert bool(np.all(np.diff([f.ts for f in frames]) > 0))  # stream time goes on

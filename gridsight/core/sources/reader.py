@@ -64,7 +64,8 @@ class BackoffPolicy:
         jitter: relative spread, e.g. 0.2 draws the wait from +-20 % of the nominal
             value, so twelve cameras behind one dead switch do not retry in lockstep.
         max_attempts: consecutive failures before the camera is given up (state
-            ``failed``); None retries for ever.
+            ``failed``); None retries for ever. A connection that delivers a frame
+            resets the count, so a flaky stream is reconnected for as long as it runs.
     """
 
     initial_s: float = 0.5
