@@ -1,0 +1,133 @@
+"""The ``gridsight sim`` commands end to end, on short runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from gridsight.cli import cli
+
+from .conftest import BASELINE
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_run_prints_the_three_targets_and_writes_json_and_report(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    rep = tmp_path / "rep"
+    r = invoke(
+        "sim",
+        "run",
+        str(BASELINE),
+        "-n",
+        "3",
+        "--days",
+        "3",
+        "--seed",
+        "4",
+        "-q",
+        "--json",
+        str(out),
+        "--report",
+        str(rep),
+    )
+    assert r.exit_code == 0, r.output
+    for phrase in ("within 60 s", "within 55 min", "reduction vs manual patrol", "95% CI"):
+        assert phrase in r.output
+    doc = json.loads(out.read_text())
+    assert set(doc["targets"]) == {"dispatch", "closure", "response_reduction"}
+    est = doc["targets"]["closure"]["estimate"]
+    assert set(est) == {"mean", "ci95", "n"} and est["n"] == 3
+    assert {p.name for p in rep.iterdir()} == {
+        "report.md",
+        "dispatch_closure.png",
+        "utilisation.png",
+        "ai_vs_patrol.png",
+    }
+    assert "## Targets" in (rep / "report.md").read_text()
+    # Same seed, same bytes.
+    out2 = tmp_path / "out2.json"
+    invoke(
+        "sim",
+        "run",
+        str(BASELINE),
+        "-n",
+        "3",
+        "--days",
+        "3",
+        "--seed",
+        "4",
+        "-q",
+        "--json",
+        str(out2),
+    )
+    assert out.read_bytes() == out2.read_bytes()
+
+
+def test_sweep_tabulates_each_value(tmp_path: Path) -> None:
+    r = invoke(
+        "sim",
+        "sweep",
+        str(BASELINE),
+        "--vary",
+        "verifiers=1,3",
+        "-n",
+        "2",
+        "--days",
+        "2",
+        "-q",
+        "--report",
+        str(tmp_path),
+    )
+    assert r.exit_code == 0, r.output
+    rows = [
+        line for line in r.output.splitlines() if line.startswith("| 1 ") or line.startswith("| 3 ")
+    ]
+    assert len(rows) == 2
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+
+
+def test_mmc_prints_simulation_next_to_erlang_c(tmp_path: Path) -> None:
+    out = tmp_path / "mmc.json"
+    r = invoke(
+        "sim",
+        "mmc",
+        "--arrival-rate",
+        "2",
+        "--service-rate",
+        "1",
+        "--servers",
+        "3",
+        "--replications",
+        "5",
+        "--horizon",
+        "500",
+        "--json",
+        str(out),
+    )
+    assert r.exit_code == 0, r.output
+    assert "P(wait)" in r.output and "mean wait" in r.output
+    doc = json.loads(out.read_text())
+    assert doc["checks"][0]["theory"] == 0.444444  # Erlang C(3, 2) = 4/9
+
+
+def test_unstable_mmc_is_a_clear_error() -> None:
+    r = CliRunner().invoke(
+        cli, ["sim", "mmc", "--arrival-rate", "3", "--service-rate", "1", "--servers", "3"]
+    )
+    assert r.exit_code != 0
+    assert "unstable queue" in str(r.exception)
+
+
+def test_bad_trace_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"id": "a"}\n', encoding="utf-8")
+    r = CliRunner().invoke(
+        cli, ["sim", "run", str(BASELINE), "-n", "1", "--days", "2", "-q", "--alerts", str(trace)]
+    )
+    assert r.exit_code != 0
+    assert "t.jsonl:1: camera: Field required" in str(r.exception)
