@@ -426,7 +426,10 @@ def test_other_cameras_do_not_wait_for_a_dead_one():
     while (f := alive.queue.get(timeout=5.0)) is not None:
         got.append(f)
     assert len(got) == 30 and alive.stop()
-    assert dead.snapshot().state is CameraState.RUNNING
+    deadline = time.monotonic() + 5.0
+    while dead.snapshot().state is not CameraState.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert dead.snapshot().state is CameraState.RUNNING  # stuck inside read, reported running
     assert not dead.stop(timeout=0.05)  # stuck in read: reported, not waited for
     gate.set()
     assert dead.stop(timeout=5.0)
