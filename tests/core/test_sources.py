@@ -300,3 +300,14 @@ def test_reader_reconnects_a_dropped_http_stream(http_dir, pm):
     assert len(frames) == snap.frames_queued >= 15
     assert [grey_level(f) for f in frames[:15]] == [0, 1, 2, 3, 4] * 3
     assert bool(np.all(np.diff([f.ts for f in frames]) > 0))  # stream time goes on
+
+
+def test_frames_are_scaled_to_the_configured_resolution(tmp_path, pm):
+    path = tmp_path / "small.mp4"
+    write_video(path, 3)
+    with open_source(str(path), SourceOptions(width=128, height=72), pm) as src:
+        frames = read_all(src)
+    assert [f.image.shape for f in frames] == [(72, 128, 3)] * 3
+    assert [grey_level(f) for f in frames] == [0, 1, 2]
+    with open_source(str(path), SourceOptions(width=128), pm) as src:  # both or none
+        assert src.read().image.shape == (H, W, 3)

@@ -18,7 +18,8 @@ class SourceOptions:
         loop: restart a file or synthetic stream at its end.
         realtime: pace frames to the stream's clock (False: as fast as possible).
         no_frame_timeout_s: a live source delivering nothing for this long is reconnected.
-        width: requested frame width for sources that render (synthetic), or None.
+        width: requested frame width (synthetic sources render at it; video sources
+            scale to it when width and height are both set), or None for native.
         height: requested frame height, or None.
     """
 

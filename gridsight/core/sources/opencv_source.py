@@ -67,7 +67,9 @@ class OpenCVSource(FrameSource):
     Args:
         uri: ``rtsp://...``, ``http(s)://...``, ``file:///...`` or a plain path.
         options: target fps (frames in between are grabbed but not decoded to BGR),
-            loop at end of file, and the no-frame timeout of live streams.
+            loop at end of file, the no-frame timeout of live streams, and the
+            resolution (``width`` and ``height`` both set) frames are scaled to, so that
+            boxes come out in the pixels the camera's zones are drawn in.
         clock: monotonic clock for live timestamps (injectable for tests).
 
     Raises:
@@ -194,10 +196,19 @@ class OpenCVSource(FrameSource):
                 ok, image = self._cap.retrieve()
                 if not ok or image is None:
                     return None
-            frame = Frame(image=image, ts=ts, index=self._index)
+            frame = Frame(image=self._resize(image), ts=ts, index=self._index)
             self._index += 1
             return frame
         return None
+
+    def _resize(self, image: np.ndarray) -> np.ndarray:
+        """Scale to the configured resolution (the one the camera's zones are drawn on)."""
+        width, height = self.options.width, self.options.height
+        if width is None or height is None or image.shape[:2] == (height, width):
+            return image
+        shrink = width * height < image.shape[0] * image.shape[1]
+        interp = self._cv2.INTER_AREA if shrink else self._cv2.INTER_LINEAR
+        return np.asarray(self._cv2.resize(image, (width, height), interpolation=interp))
 
     def close(self) -> None:
         """Release the capture (idempotent)."""
