@@ -99,3 +99,16 @@ def test_length_mismatch_is_an_error():
     truth = moving_boxes(0, 3)
     with pytest.raises(DataError, match="3 frames"):
         score(truth, [Detections.empty(with_tracker=True)])
+
+
+def test_world_truth_is_tracked_with_stable_ids():
+    pytest.importorskip("gridsight.simulator")
+    from gridsight.core.tracker_eval import world_truth
+
+    seqs = [
+        world_truth(f"synthetic://{scene}?seed=21&fps=5&w=640&h=360", 300)
+        for scene in ("reservoir", "street")
+    ]
+    assert sum(len(f.ids) for s in seqs for f in s) > 100  # the scenes have people in them
+    s = evaluate(seqs, NoiseModel(jitter=0.03, miss_rate=0.05, fp_per_frame=0.2))
+    assert s.idf1 > 0.8 and s.mota > 0.7
