@@ -21,3 +21,9 @@ def gridsight_open_source(uri: str, options: SourceOptions) -> FrameSource | Non
     from gridsight.simulator.source import SyntheticSource
 
     return SyntheticSource(uri, options)
+
+
+@hookimpl
+def gridsight_register_source_schemes() -> list[str]:
+    """The synthetic world's scheme, listed in ``gridsight plugins`` and source errors."""
+    return ["synthetic"]
