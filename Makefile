@@ -38,7 +38,13 @@ typecheck: $(VENV)/.installed-dev
 test: lint typecheck
 	$(BIN)/pytest -q
 
-bench: $(VENV)/.installed-dev
+# Roboflow's `trackers` (ByteTrack, the comparison in bench_tracker.py) asks for the GUI
+# OpenCV, which would clash with opencv-python-headless: install it without its deps.
+$(VENV)/.installed-bench: $(VENV)/.installed-dev
+	$(PIP) install --quiet --no-deps "trackers==2.6.1" "pydeprecate>=0.3"
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/pytest benchmarks -q --benchmark-columns=min,median,mean,ops,rounds --benchmark-sort=name
 
 clean:
