@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from gridsight.governance_sim.params import (
     HOUR_S,
     DrawBuffer,
     SimConfig,
+    Travel,
     Worker,
 )
 
@@ -66,6 +67,42 @@ class TimeAverage:
         return self.area / (self.hi - self.lo) if self.hi > self.lo else math.nan
 
 
+class LazyTravel(Mapping[str, float]):
+    """Expected travel times to one place, computed only for the workers a policy asks about.
+
+    A policy looks at the candidates of one tier; computing every free worker's travel
+    time up front (volunteers included) cost more than the decision itself.
+    """
+
+    __slots__ = ("_cache", "_places", "_travel", "_x", "_y")
+
+    def __init__(
+        self, x_km: float, y_km: float, places: dict[str, tuple[float, float, str]], travel: Travel
+    ) -> None:
+        self._x = x_km
+        self._y = y_km
+        self._places = places
+        self._travel = travel
+        self._cache: dict[str, float] = {}
+
+    def __getitem__(self, worker_id: str) -> float:
+        t = self._cache.get(worker_id)
+        if t is None:
+            x, y, mode = self._places[worker_id]
+            t = self._travel.expected_s(math.hypot(self._x - x, self._y - y), mode)
+            self._cache[worker_id] = t
+        return t
+
+    def __contains__(self, worker_id: object) -> bool:
+        return worker_id in self._places
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._places)
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+
 class WorkerRuntime:
     """Mutable state of one worker during a run."""
 
@@ -78,6 +115,8 @@ class WorkerRuntime:
         "load_day",
         "loads",
         "spec",
+        "state",
+        "state_key",
         "v_end",
         "v_start",
         "v_x",
@@ -97,6 +136,8 @@ class WorkerRuntime:
         self.v_end: list[float] = []
         self.v_x: list[float] = []
         self.v_y: list[float] = []
+        self.state: WorkerState | None = None
+        self.state_key: tuple[bool, bool, float, float, int] | None = None
 
     def visiting(self, t: float) -> int:
         """Index of the household visit in progress at ``t``, or -1."""
@@ -317,26 +358,33 @@ class TownModel:
             yield env.timeout(dt)
             self.centre_busy.change(env.now, -1.0)
 
-    def _states(self, order: WorkOrder, now: float) -> tuple[list[WorkerState], dict[str, float]]:
-        """Worker states of the order's village and expected travel times of the free ones."""
+    def _states(self, order: WorkOrder, now: float) -> tuple[list[WorkerState], LazyTravel]:
+        """Worker states of the order's village and (lazy) expected travel times of the free ones.
+
+        A worker's ``WorkerState`` is rebuilt only when what it says has changed: most
+        workers are idle at the same place between two dispatches, and building the
+        frozen states was the model's hottest path.
+        """
         linger = self.cfg.fieldwork.linger_s
-        travel = self.cfg.township.travel
         states: list[WorkerState] = []
-        times: dict[str, float] = {}
+        places: dict[str, tuple[float, float, str]] = {}
         for w in self.by_village.get(order.village, ()):
             s = w.spec
             on = s.on_duty(now)
             if w.busy or not on:
-                states.append(
-                    WorkerState(s.id, s.role, s.village, s.grid, s.x_km, s.y_km, s.mode, on, w.busy)
+                key: tuple[bool, bool, float, float, int] = (on, w.busy, s.x_km, s.y_km, 0)
+            else:
+                x, y = w.position(now, linger)
+                key = (True, False, x, y, w.load(now))
+                places[s.id] = (x, y, s.mode)
+            state = w.state
+            if state is None or key != w.state_key:
+                state = WorkerState(
+                    s.id, s.role, s.village, s.grid, key[2], key[3], s.mode, key[0], key[1], key[4]
                 )
-                continue
-            x, y = w.position(now, linger)
-            states.append(
-                WorkerState(s.id, s.role, s.village, s.grid, x, y, s.mode, True, False, w.load(now))
-            )
-            times[s.id] = travel.expected_s(math.hypot(order.x_km - x, order.y_km - y), s.mode)
-        return states, times
+                w.state, w.state_key = state, key
+            states.append(state)
+        return states, LazyTravel(order.x_km, order.y_km, places, self.cfg.township.travel)
 
     def _field(
         self, order: WorkOrder, hz: int, oi: int
