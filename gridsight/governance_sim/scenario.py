@@ -440,7 +440,7 @@ def build_sim_config(
     """
     if policies is not None and sc.dispatch.policy not in policies:
         raise SimulationError(
-            f"dispatch.policy: unknown policy {sc.dispatch.policy!r}; "
+            f"{_where(sc, ('dispatch', 'policy'))}unknown policy {sc.dispatch.policy!r}; "
             f"known: {', '.join(sorted(policies))}"
         )
     view = township_view(town, sc)
@@ -449,8 +449,9 @@ def build_sim_config(
         for h in c.hazards:
             if h not in hz:
                 raise SimulationError(
-                    f"hazards: camera {c.id!r} watches {h!r} but the scenario has no "
-                    f"parameters for it; add hazards.{h} (known: {', '.join(sorted(hz))})"
+                    f"{_where(sc, ('hazards',))}camera {c.id!r} watches {h!r} but the "
+                    f"scenario has no parameters for it; add hazards.{h} "
+                    f"(known: {', '.join(sorted(hz))})"
                 )
     hs = sc.horizon
     horizon = P.Horizon(
@@ -527,8 +528,24 @@ def build_sim_config(
         ),
         trace=trace,
     )
-    check_staffing(cfg)
+    try:
+        check_staffing(cfg)
+    except SimulationError as exc:
+        where = _where(sc, ("staffing",))
+        text = str(exc).removeprefix("staffing: ")
+        raise SimulationError(f"{where}{text}") from None
     return cfg
+
+
+def _where(sc: Scenario, loc: tuple[str | int, ...]) -> str:
+    """``file:line:col: path: `` of a scenario field when it was loaded from YAML, else
+    the dotted path (scenarios built in code have no file)."""
+    from gridsight.core.config import source_map
+
+    smap = source_map(sc)
+    if smap is None:
+        return f"{'.'.join(str(p) for p in loc)}: "
+    return f"{smap.where(loc)}: "
 
 
 def check_staffing(cfg: P.SimConfig) -> None:

@@ -94,3 +94,18 @@ def test_impossible_value_in_a_change_names_the_field(baseline) -> None:
         scenario_with_many(sc, {"centre.verifiers": 0})
     with pytest.raises(ConfigError, match="no field 'nope'"):
         scenario_with_many(sc, {"centre.nope": 1})
+
+
+def test_nobody_on_duty_in_a_file_names_the_file_and_line_of_staffing(tmp_path: Path) -> None:
+    p = tmp_path / "night.yaml"
+    p.write_text(
+        f"name: x\ntownship: {ROOT / 'configs' / 'jingqiao.yaml'}\nseed: 1\nstaffing:\n"
+        + "".join(
+            f"  {r}: {{shift_h: [8, 18]}}\n"
+            for r in ("grid_worker", "micro_grid_worker", "cadre", "volunteer")
+        ),
+        encoding="utf-8",
+    )
+    sc, town_path = load_scenario(p)
+    with pytest.raises(SimulationError, match=r"night\.yaml:4:1: staffing: nobody of village"):
+        build_sim_config(sc, load_township(town_path))
