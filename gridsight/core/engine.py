@@ -47,6 +47,7 @@ import pluggy
 from gridsight.core.batcher import Batcher, BatchItem
 from gridsight.core.detections import Detections
 from gridsight.core.engine_camera import CameraPipeline
+from gridsight.core.engine_infer import InferenceJob, InferenceWorker, LetterboxRing
 from gridsight.core.errors import ConfigError, ModelError
 from gridsight.core.events import HazardEvent
 from gridsight.core.evidence import EvidenceWriter
@@ -89,6 +90,8 @@ class EngineOptions:
         tracker: ByteTrack parameters (defaults if None).
         backend_options: passed to the inference backend (threads, precision, ...).
         keep_events: keep every emitted event in :attr:`Engine.events` (tests, demo).
+        overlap: infer on a second thread while this one letterboxes the next batch and
+            post-processes the previous one (see ``gridsight.core.engine_infer``).
     """
 
     duration_s: float | None = None
@@ -107,6 +110,7 @@ class EngineOptions:
     tracker: TrackerSettings | None = None
     backend_options: dict[str, Any] = field(default_factory=dict)
     keep_events: bool = False
+    overlap: bool = True
 
     def __post_init__(self) -> None:
         if self.duration_s is not None and not self.duration_s > 0:
@@ -297,6 +301,7 @@ class Engine:
             else math.inf
         )
         interrupted = False
+        worker = self._start_worker()
         self._start_readers()
         last_sync = 0.0
         try:
@@ -304,21 +309,40 @@ class Engine:
                 now = time.monotonic()
                 if now >= deadline:
                     break
+                busy = worker is not None and worker.in_flight > 0
+                if worker is not None:
+                    for job in worker.done(timeout=0.0):
+                        self._postprocess(job.items, job.outputs or [], job.infos)
                 with self.metrics.time("read"):
-                    batch = self.batcher.next_batch(timeout=min(0.25, max(0.0, deadline - now)))
+                    # With a batch in the worker, look for frames without lingering.
+                    wait = 0.005 if busy else min(0.25, max(0.0, deadline - now))
+                    batch = self._keep_wanted(self.batcher.next_batch(timeout=wait))
                 if batch:
-                    self._process(batch)
+                    self._process(batch, worker)
+                elif worker is not None and worker.in_flight:
+                    for job in worker.done(timeout=0.25):
+                        self._postprocess(job.items, job.outputs or [], job.infos)
                 if now - last_sync >= 0.5 or not batch:
                     self._sync_status()
                     last_sync = now
-                if not batch and self._finished():
+                idle = not batch and (worker is None or worker.in_flight == 0)
+                if idle and self._finished():
                     break
             interrupted = self._stop.is_set()
         except KeyboardInterrupt:
             interrupted = True
             log.warning("interrupted: ending open events and closing sinks")
         finally:
-            self._shutdown()
+            try:
+                if worker is not None:
+                    # Frames already inferred are within the run: finish them.
+                    while worker.in_flight:
+                        for job in worker.done(timeout=5.0):
+                            self._postprocess(job.items, job.outputs or [], job.infos)
+            finally:
+                if worker is not None:
+                    worker.close()
+                self._shutdown()
         status = self.board.snapshot()
         return EngineSummary(
             status=status,
@@ -331,6 +355,17 @@ class Engine:
             run_id=self.run_id,
             hazards={c: tuple(p.config.hazards) for c, p in self.cameras.items()},
         )
+
+    def _start_worker(self) -> InferenceWorker | None:
+        """The inference thread and its letterbox ring, if overlapping is on and possible."""
+        size = getattr(self.detector, "input_size", None)
+        if not self.options.overlap or size is None:
+            self._ring: LetterboxRing | None = None
+            return None
+        from gridsight.core.preprocess import Letterboxer
+
+        self._ring = LetterboxRing(lambda: Letterboxer(size))
+        return InferenceWorker(self.detector.infer, self.metrics)
 
     def _finished(self) -> bool:
         """No camera can deliver a frame the run still wants."""
@@ -346,34 +381,46 @@ class Engine:
                 return False
         return True
 
-    def _process(self, batch: list[BatchItem]) -> None:
+    def _keep_wanted(self, batch: list[BatchItem]) -> list[BatchItem]:
+        """Drop frames at or past the run's stream-time duration (``--fast``)."""
         duration = self.options.duration_s
-        if duration is not None and not self.options.realtime:
-            kept = []
-            for item in batch:
-                pipe = self.cameras[item.camera_id]
-                if item.frame.ts >= duration:
-                    if not pipe.done:
-                        pipe.done = True
-                        if pipe.reader is not None:
-                            pipe.reader.stop(timeout=0.0)
-                        self.board.update_camera(pipe.id, state=ENDED)
-                    continue
+        if duration is None or self.options.realtime or not batch:
+            return batch
+        kept = []
+        for item in batch:
+            pipe = self.cameras[item.camera_id]
+            if item.frame.ts >= duration:
                 if not pipe.done:
-                    kept.append(item)
-            batch = kept
-            if not batch:
-                return
+                    pipe.done = True
+                    if pipe.reader is not None:
+                        pipe.reader.stop(timeout=0.0)
+                    self.board.update_camera(pipe.id, state=ENDED)
+                continue
+            if not pipe.done:
+                kept.append(item)
+        return kept
+
+    def _process(self, batch: list[BatchItem], worker: InferenceWorker | None) -> None:
+        """Letterbox a batch, then infer it on the worker (or here) and post-process."""
         m = self.metrics
-        det = self.detector
         images = [item.frame.image for item in batch]
-        with m.time("preprocess"):
-            tensor, infos = det.preprocess(images)
-        with m.time("infer"):
-            outputs = det.infer(tensor)
-        with m.time("decode"):
-            per_frame = det.postprocess(outputs, infos)
         m.batch_size.observe(len(batch))
+        if worker is not None and self._ring is not None:
+            with m.time("preprocess"):
+                tensor, infos = self._ring(images)
+            worker.submit(InferenceJob(batch, tensor, infos))
+            return
+        with m.time("preprocess"):
+            tensor, infos = self.detector.preprocess(images)
+        with m.time("infer"):
+            outputs = self.detector.infer(tensor)
+        self._postprocess(batch, outputs, infos)
+
+    def _postprocess(self, batch: list[BatchItem], outputs: Any, infos: Any) -> None:
+        """Decode, track, run the rules and emit the events of one inferred batch."""
+        m = self.metrics
+        with m.time("decode"):
+            per_frame = self.detector.postprocess(outputs, infos)
         counts: Counter[str] = Counter()
         for item, dets in zip(batch, per_frame, strict=True):
             pipe = self.cameras[item.camera_id]

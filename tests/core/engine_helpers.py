@@ -112,3 +112,22 @@ def camera(cam_id: str, source: str, **hazard: Any) -> CameraConfig:
             "hazards": {"near_water": settings},
         }
     )
+
+
+class LetterboxedBrightBoxDetector(BrightBoxDetector):
+    """Like :class:`BrightBoxDetector`, but takes the engine's letterboxed float batches.
+
+    Having ``input_size`` makes the engine letterbox itself and infer on its worker
+    thread (the overlapped path), exactly as with the real ``Detector``.
+    """
+
+    input_size = (H, W)
+
+    def infer(self, batch: np.ndarray) -> list[np.ndarray]:
+        self.batches += 1
+        return [batch.copy()]
+
+    def postprocess(self, outputs: Sequence[np.ndarray], infos: Sequence[Any]) -> list[Detections]:
+        # NCHW float RGB in [0, 1] (same size as the frames: the letterbox is the identity).
+        images = [(chw.transpose(1, 2, 0)[:, :, ::-1] * 255).astype(np.uint8) for chw in outputs[0]]
+        return super().postprocess([np.stack(images)], infos)

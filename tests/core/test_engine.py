@@ -188,3 +188,46 @@ def test_duplicate_camera_ids_are_a_config_error() -> None:
     cam = camera("cam-a", "scripted://a")
     with pytest.raises(ConfigError, match="twice"):
         _engine([cam, cam])
+
+
+def test_overlapped_inference_gives_the_same_events() -> None:
+    from .engine_helpers import LetterboxedBrightBoxDetector
+
+    cams = [
+        camera("cam-a", "scripted://a?frames=60&enter=1&leave=4"),
+        camera("cam-b", "scripted://b?frames=60&enter=3&leave=9"),
+    ]
+    runs = []
+    for overlap, det in ((False, BrightBoxDetector()), (True, LetterboxedBrightBoxDetector())):
+        pm = build_plugin_manager(plugins=[ScriptedSourcePlugin()])
+        opts = EngineOptions(run_id="t", keep_events=True, overlap=overlap, max_batch=3)
+        eng = Engine(cams, pm, options=opts, detector=det)
+        summary = eng.run()
+        assert summary.frames == 120
+        runs.append([(e.id, e.phase, e.ts, e.boxes) for e in eng.events])
+    assert runs[0] and runs[0] == runs[1]
+
+
+def test_inference_worker_keeps_order_and_reraises() -> None:
+    import numpy as np
+
+    from gridsight.core.engine_infer import InferenceJob, InferenceWorker
+    from gridsight.core.metrics import EngineMetrics
+
+    def infer(x: np.ndarray) -> list[np.ndarray]:
+        if x[0] < 0:
+            raise ValueError("bad batch")
+        return [x * 2]
+
+    worker = InferenceWorker(infer, EngineMetrics())
+    got = []
+    for k in range(5):
+        worker.submit(InferenceJob([k], np.array([float(k)]), []))
+        got += [int(j.items[0]) for j in worker.done(timeout=0.0)]
+    while worker.in_flight:
+        got += [int(j.items[0]) for j in worker.done(timeout=1.0)]
+    assert got == [0, 1, 2, 3, 4]
+    worker.submit(InferenceJob([9], np.array([-1.0]), []))
+    with pytest.raises(ValueError, match="bad batch"):
+        worker.done(timeout=1.0)
+    worker.close()
