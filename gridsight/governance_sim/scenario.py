@@ -80,13 +80,50 @@ class HazardSpec(_Strict):
     _months = field_validator("season")(_profile(12))
 
 
+# Hour-of-day profiles of the baseline (all [assumed]; see configs/sim/baseline.yaml).
+FIRE_LANE_HOURS: tuple[float, ...] = (
+    1.4, 1.4, 1.2, 1.0, 0.8, 0.6, 0.6, 0.7, 0.8, 0.8, 0.8, 0.9,
+    0.9, 0.8, 0.8, 0.9, 1.0, 1.1, 1.3, 1.4, 1.5, 1.5, 1.5, 1.5,
+)  # fmt: skip
+EBIKE_HOURS: tuple[float, ...] = (
+    0.6, 0.4, 0.3, 0.2, 0.2, 0.3, 0.6, 0.8, 0.7, 0.6, 0.6, 0.8,
+    1.0, 0.9, 0.7, 0.7, 0.9, 1.4, 2.0, 2.4, 2.4, 2.0, 1.5, 0.9,
+)  # fmt: skip
+VENDING_HOURS: tuple[float, ...] = (
+    0.0, 0.0, 0.0, 0.0, 0.1, 0.3, 0.6, 0.8, 1.6, 1.8, 1.6, 1.6,
+    1.4, 1.2, 1.2, 1.4, 1.8, 2.2, 2.2, 1.8, 1.2, 0.6, 0.2, 0.1,
+)  # fmt: skip
+NEAR_WATER_HOURS: tuple[float, ...] = (
+    0.1, 0.0, 0.0, 0.0, 0.1, 0.4, 0.8, 1.0, 1.0, 1.0, 1.1, 1.2,
+    1.3, 1.5, 1.7, 1.9, 2.1, 2.2, 2.1, 1.6, 1.0, 0.5, 0.3, 0.2,
+)  # fmt: skip
+NEAR_WATER_SEASON: tuple[float, ...] = (0.3, 0.3, 0.5, 0.8, 1.2, 1.6, 2.0, 2.0, 1.3, 0.8, 0.4, 0.3)
+
+
 def _default_hazards() -> dict[str, HazardSpec]:
+    # The baseline's values (configs/sim/baseline.yaml cites each); a test keeps the two equal.
+    def d(mean: float, cv: float) -> DistSpec:
+        return DistSpec(dist="lognormal", mean=mean, cv=cv)
+
     return {
-        "fire_lane": HazardSpec(rate_per_camera_day=0.28),
-        "ebike": HazardSpec(rate_per_camera_day=1.0),
-        "vending": HazardSpec(rate_per_camera_day=1.5),
-        "near_water": HazardSpec(rate_per_camera_day=0.4),
-    }
+        "fire_lane": HazardSpec(
+            rate_per_camera_day=0.28, hour_profile=FIRE_LANE_HOURS, duration_min=d(180, 1.0),
+            detect_prob=0.9, detect_delay_s=60, handling_min=d(20, 0.5), resident_report_prob=0.3,
+        ),
+        "ebike": HazardSpec(
+            rate_per_camera_day=1.0, hour_profile=EBIKE_HOURS, duration_min=d(240, 1.2),
+            detect_prob=0.9, detect_delay_s=20, handling_min=d(15, 0.5), resident_report_prob=0.1,
+        ),
+        "vending": HazardSpec(
+            rate_per_camera_day=1.5, hour_profile=VENDING_HOURS, duration_min=d(90, 0.8),
+            detect_prob=0.9, detect_delay_s=60, handling_min=d(15, 0.5), resident_report_prob=0.15,
+        ),
+        "near_water": HazardSpec(
+            rate_per_camera_day=0.4, hour_profile=NEAR_WATER_HOURS, season=NEAR_WATER_SEASON,
+            duration_min=d(15, 1.0), detect_prob=0.9, detect_delay_s=10, handling_min=d(5, 0.5),
+            resident_report_prob=0.05,
+        ),
+    }  # fmt: skip
 
 
 class AlertSpec(_Strict):
@@ -114,7 +151,11 @@ class RequestSpec(_Strict):
 def _default_requests() -> dict[str, RequestSpec]:
     return {
         "qr_request": RequestSpec(rate_per_day=20.0),
-        "hotline": RequestSpec(rate_per_day=6.0, triage_min=DistSpec(dist="lognormal", mean=3.0)),
+        "hotline": RequestSpec(
+            rate_per_day=6.0,
+            handling_min=DistSpec(dist="lognormal", mean=40.0, cv=0.6),
+            triage_min=DistSpec(dist="lognormal", mean=3.0, cv=0.5),
+        ),
     }
 
 

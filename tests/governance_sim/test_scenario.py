@@ -109,3 +109,15 @@ def test_nobody_on_duty_in_a_file_names_the_file_and_line_of_staffing(tmp_path: 
     sc, town_path = load_scenario(p)
     with pytest.raises(SimulationError, match=r"night\.yaml:4:1: staffing: nobody of village"):
         build_sim_config(sc, load_township(town_path))
+
+
+def test_code_defaults_are_the_baseline_so_other_scenarios_differ_only_where_they_say(
+    baseline,
+) -> None:
+    sc, _ = baseline
+    defaults = type(sc)(name="x", township="t").model_dump()
+    written = sc.model_dump()
+    for key in ("name", "description", "township"):
+        defaults.pop(key)
+        written.pop(key)
+    assert written == defaults
