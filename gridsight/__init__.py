@@ -1,4 +1,4 @@
-"""gridsight: hazard detection for township camera networks, and a simulator of its service targets."""
+"""gridsight: hazard detection for township cameras, and a simulator of its service targets."""
 
 from __future__ import annotations
 

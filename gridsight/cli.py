@@ -19,7 +19,11 @@ from gridsight.core.errors import GridsightError
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("gridsight.commands.config", "config", "Validate configs, print the JSON Schema."),
     "plugins": ("gridsight.commands.plugins", "plugins", "List plugins, hooks and hazards."),
-    "world": ("gridsight.commands.world", "world", "The synthetic camera world: render, truth, dataset, train."),
+    "world": (
+        "gridsight.commands.world",
+        "world",
+        "The synthetic world: render, truth, dataset, train.",
+    ),
     "detect": ("gridsight.commands.detect", "detect", "Run a detector model on images."),
     "run": ("gridsight.commands.run", "run", "Run the engine on a township config's cameras."),
     "demo": ("gridsight.commands.demo", "demo", "Run the 12 synthetic cameras and score events."),

@@ -1,1 +1,1 @@
-"""The engine: config, township model, plugins, sources, inference, tracking, zones, hazards, sinks."""
+"""The engine: config, township, plugins, sources, inference, tracking, zones, hazards, sinks."""
