@@ -76,6 +76,13 @@ def _describe_data(data: Path) -> list[str]:
     lines = [line.removeprefix("- ") for line in describe(summary)]
     if options:
         lines.insert(0, f"`gridsight world dataset` options: {json.dumps(options)}")
+        if {"n", "seed"} <= set(options):
+            lines.insert(
+                1,
+                f"rebuild it with `gridsight world dataset --n {options['n']} --seed "
+                f"{options['seed']} --out DIR` (deterministic by seed); `gridsight world "
+                f"train --n {options['n']} --seed {options['seed']}` builds the same one itself",
+            )
     return lines
 
 
@@ -149,7 +156,7 @@ def train(
 
     from gridsight.models import BUNDLED_MODEL_FILE, MODEL_CARD_FILE
     from gridsight.simulator.train.card import CardData, render_card
-    from gridsight.simulator.train.data import count_instances
+    from gridsight.simulator.train.data import box_size_stats, count_instances
     from gridsight.simulator.train.evaluate import evaluate_onnx
     from gridsight.simulator.train.export import build_metadata, count_flops, export_onnx
     from gridsight.simulator.train.model import STRIDES
@@ -196,7 +203,7 @@ def train(
     log(f"exported {model_path} (ONNX vs PyTorch max difference {diff:.1e})")
     report = evaluate_onnx(model_path, data, "test", threads=threads)
     log(report.table())
-    latency = [measure_latency(model_path, b, size, threads) for b in (1, 12)]
+    latency = [measure_latency(model_path, b, size, t) for t in (1, 2) for b in (1, 12)]
     flops = count_flops(model_path)
     card = CardData(
         model_file=BUNDLED_MODEL_FILE,
@@ -215,6 +222,7 @@ def train(
         slices=report.slices,
         latency=latency,
         train_instances=count_instances(data, "train", len(result.class_names)),
+        box_sizes=box_size_stats(data, "test", result.class_names, size),
         versions={
             "python": platform.python_version(),
             "torch": torch.__version__,
@@ -224,7 +232,9 @@ def train(
     (out / MODEL_CARD_FILE).write_text(render_card(card), encoding="utf-8")
     metrics = {
         "test": report.as_dict(),
-        "latency_ms_per_image": {str(lat.batch): lat.ms_per_image for lat in latency},
+        "latency_ms_per_image": {
+            f"batch{lat.batch}_threads{lat.threads}": lat.ms_per_image for lat in latency
+        },
         "gflops": flops.gflops,
         "parameters": result.parameters,
         "best_epoch": result.best_epoch,
@@ -235,7 +245,7 @@ def train(
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     for lat in latency:
-        log(f"latency batch {lat.batch}: {lat.ms_per_image:.1f} ms/image ({threads} threads)")
+        log(f"latency batch {lat.batch}: {lat.ms_per_image:.1f} ms/image ({lat.threads} threads)")
     log(f"wrote {model_path}, {out / MODEL_CARD_FILE}, {out / 'metrics.json'}")
     if install:
         from gridsight.models import __file__ as models_init

@@ -7,6 +7,7 @@ the package always describes the file next to it.
 from __future__ import annotations
 
 import math
+import os
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class CardData:
         latency: measured latencies (batch 1, batch 12 ...).
         versions: software versions (torch, onnxruntime ...).
         train_instances: training boxes per class (by class id), for the shortfall notes.
+        box_sizes: per class name, ``(median width, median height, fraction narrower
+            than 8 px)`` of its test boxes in model-input pixels, for the shortfall notes.
         shortfalls: explanations for classes below the goal, by class name.
     """
 
@@ -61,6 +64,7 @@ class CardData:
     latency: Sequence[Latency] = ()
     versions: Mapping[str, str] = field(default_factory=dict)
     train_instances: Sequence[int] = ()
+    box_sizes: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
     shortfalls: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -75,13 +79,16 @@ def _evidence(card: CardData, name: str) -> str:
     if len(card.train_instances) == len(card.class_names):
         total = max(1, sum(card.train_instances))
         n = card.train_instances[k]
-        rank = sorted(card.train_instances).index(n) + 1
-        parts.append(
-            f"{n} training boxes ({100 * n / total:.1f}% of all; rank {rank} of "
-            f"{len(card.class_names)} from the rarest)"
-        )
+        parts.append(f"{n} training boxes ({100 * n / total:.1f}% of all)")
     test = next(c for c in card.test.per_class if c.name == name)
-    parts.append(f"{test.instances} test boxes, so its AP moves by several points per box")
+    if test.instances < 50:
+        parts.append(f"only {test.instances} test boxes, so its AP moves by points per box")
+    if name in card.box_sizes:
+        w, h, small = card.box_sizes[name]
+        parts.append(
+            f"median test box {w:.0f}x{h:.0f} px at the model input, "
+            f"{100 * small:.0f}% narrower than 8 px (one stride-8 cell)"
+        )
     for slice_name, report in (card.slices or card.test.slices).items():
         acc = next((c for c in report.per_class if c.name == name), None)
         if acc is not None and acc.instances:
@@ -201,8 +208,8 @@ def render_card(card: CardData) -> str:
             "",
             "The deployment needs 12 cameras x 2 frames/s = 24 images/s, i.e. at most "
             "~42 ms of the two cores per image. Measured on "
-            f"{platform.machine()} ({platform.processor() or 'cpu'}), shared with other "
-            "jobs: treat as indicative; `benchmarks/bench_model.py` reproduces it.",
+            f"{platform.machine()} with {os.cpu_count()} CPUs shared with other jobs: "
+            "treat as indicative; `benchmarks/bench_model.py` reproduces it.",
         ]
     if card.versions:
         lines += ["", "## Software", ""]

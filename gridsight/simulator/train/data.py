@@ -133,6 +133,34 @@ def count_instances(root: Path, split: str, num_classes: int) -> list[int]:
     return counts
 
 
+def box_size_stats(
+    root: Path,
+    split: str,
+    class_names: Sequence[str],
+    imgsz: tuple[int, int],
+    small_px: float = 8.0,
+) -> dict[str, tuple[float, float, float]]:
+    """Per class: median width, median height (model-input pixels) and the fraction of
+    boxes narrower than ``small_px``, over a split's labels."""
+    sizes: dict[int, list[tuple[float, float]]] = {}
+    for image_path, label_path in list_split(root, split):
+        _, item = read_labelled(image_path, label_path, len(class_names))
+        scale = min(imgsz[0] / item.shape[0], imgsz[1] / item.shape[1])
+        wh = (item.xyxy[:, 2:] - item.xyxy[:, :2]) * scale
+        for cls, (w, h) in zip(item.classes.tolist(), wh.tolist(), strict=True):
+            sizes.setdefault(int(cls), []).append((w, h))
+    out: dict[str, tuple[float, float, float]] = {}
+    for k, name in enumerate(class_names):
+        if k in sizes:
+            arr = np.asarray(sizes[k])
+            out[name] = (
+                float(np.median(arr[:, 0])),
+                float(np.median(arr[:, 1])),
+                float((arr[:, 0] < small_px).mean()),
+            )
+    return out
+
+
 @dataclass
 class MemoryDataset:
     """A split letterboxed into memory.
