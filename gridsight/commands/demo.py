@@ -228,6 +228,7 @@ def demo(
     backend: str,
     model: str | None,
     no_snapshots: bool,
+    scene_fps: tuple[str, ...],
     seeds_from: int | None,
     verbose: bool,
 ) -> None:
@@ -238,6 +239,19 @@ def demo(
     the onset delay from the moment a hazard begins to its event.
     """
     logging.basicConfig(level=logging.WARNING if verbose else logging.ERROR)
+    rates: dict[str, float] = {}
+    for item in scene_fps:
+        scene, _, value = item.partition("=")
+        try:
+            rates[scene.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{item!r}: expected SCENE=FPS", param_hint="--scene-fps"
+            ) from None
+        if scene.strip() not in DEMO_FPS or rates[scene.strip()] <= 0:
+            raise click.BadParameter(
+                f"{item!r}: scenes are {', '.join(DEMO_FPS)}, fps > 0", param_hint="--scene-fps"
+            )
     run_demo(
         config,
         duration=duration,
@@ -245,5 +259,6 @@ def demo(
         backend=backend,
         model=model,
         snapshots=not no_snapshots,
+        fps=rates,
         seeds_from=seeds_from,
     )
