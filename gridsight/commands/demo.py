@@ -215,6 +215,13 @@ def run_demo(
 )
 @click.option("--no-snapshots", is_flag=True, help="Do not write evidence JPEGs.")
 @click.option(
+    "--scene-fps",
+    "scene_fps",
+    multiple=True,
+    metavar="SCENE=FPS",
+    help="Sampling rate of a scene (repeatable), e.g. stairwell=5.",
+)
+@click.option(
     "--seeds-from",
     type=int,
     default=None,
