@@ -8,7 +8,7 @@ township config, then matches the events to the worlds' ground-truth episodes
 
 Cost control (2 CPU cores, a couple of minutes): the worlds are continuous in time, so
 the demo samples each scene at the rate its hazard needs (``DEMO_FPS``): parked cars and
-stalls (dwell 120-300 s) at 1 frame/s, people and e-bikes at 2-3 frames/s. The stream
+stalls (dwell 120-300 s) at 1 frame/s, people and e-bikes at 2 frames/s. The stream
 length (360 s by default) lets the longest default dwell (fire lane, 300 s) elapse after
 episodes that begin in the first minute.
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 DEFAULT_DURATION_S = 360.0
 #: Frames per second the demo samples each synthetic scene at (see the module docstring).
-DEMO_FPS: dict[str, float] = {"reservoir": 2.0, "stairwell": 3.0, "fire_lane": 1.0, "street": 1.0}
+DEMO_FPS: dict[str, float] = {"reservoir": 2.0, "stairwell": 2.0, "fire_lane": 1.0, "street": 1.0}
 #: Tolerance either side of an episode when matching events (a frame or two of jitter).
 SLACK_S = 2.0
 
