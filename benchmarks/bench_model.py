@@ -37,8 +37,8 @@ def _session(threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(MODEL), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("batch", [1, 12])
+@pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"threads{t}")
+@pytest.mark.parametrize("batch", [1, 12], ids=lambda b: f"batch{b}")
 def test_bundled_model_latency(benchmark, batch: int, threads: int) -> None:
     session = _session(threads)
     meta = session.get_modelmeta().custom_metadata_map

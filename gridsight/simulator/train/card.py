@@ -193,6 +193,15 @@ def render_card(card: CardData) -> str:
                 lines.append(f"  {card.shortfalls[c.name]}")
     else:
         lines.append("Every class meets it on this split.")
+    weak = [
+        (slice_name, c)
+        for slice_name, report in (card.slices or t.slices).items()
+        for c in report.per_class
+        if c.instances >= 20 and not math.isnan(c.ap50) and c.ap50 < GOAL_AP50
+    ]
+    if weak:
+        lines += ["", "Below the goal within a slice (classes with at least 20 boxes there):", ""]
+        lines += [f"- {name}: {c.name} {_f(c.ap50)} ({c.instances} boxes)" for name, c in weak]
     lines += ["", "## Speed (onnxruntime, CPU)", ""]
     if card.latency:
         lines += [
