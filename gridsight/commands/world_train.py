@@ -311,3 +311,6 @@ def evaluate(model_path: Path, data: Path, split: str, threads: int, as_json: bo
     else:
         click.echo(f"{model_path} on {data} ({split}, {report.images} images)")
         click.echo(report.table())
+        for name, part in report.slices.items():
+            click.echo(f"\n{name} ({part.images} images)")
+            click.echo(part.table())
