@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from gridsight.core.detections import Detections
@@ -50,6 +51,29 @@ class Observation:
     @classmethod
     def inactive(cls) -> Observation:
         return cls(active=False)
+
+    @classmethod
+    def involving(
+        cls,
+        detections: Detections,
+        idx: npt.NDArray[np.intp],
+        detail: Mapping[str, Any],
+        confidence: float | None = None,
+    ) -> Observation:
+        """An active observation of the detections at indices ``idx`` (not empty).
+
+        ``confidence`` defaults to the best score among them.
+        """
+        tids = detections.tracker_id
+        return cls(
+            active=True,
+            confidence=float(detections.confidence[idx].max())
+            if confidence is None
+            else confidence,
+            boxes=detections.xyxy[idx],
+            track_ids=() if tids is None else tuple(int(t) for t in tids[idx]),
+            detail=detail,
+        )
 
 
 class HazardRule(ABC):

@@ -2,6 +2,7 @@
 
 * :data:`RoleTuple` — a settings field type accepting role names (``"car"``) or ids.
 * :func:`polygon_zone` / :func:`line_zone` — look up a rule's zones with clear errors.
+* :func:`candidates` / :func:`occupants` — a rule's detections by role and score (and zone).
 * :func:`box_iou` — pairwise IoU of two box arrays.
 * :class:`BoxHistory` — "has something been standing *here* for a while?", answered
   from the boxes of past frames, regardless of track ids (so a tracker's id switches
@@ -21,13 +22,15 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BeforeValidator, ValidationError
 
+from gridsight.core.detections import Detections
 from gridsight.core.errors import ConfigError
 from gridsight.core.hazard import RuleSettings
 from gridsight.core.roles import Role
-from gridsight.core.zones import LineZone, PolygonZone, Zone
+from gridsight.core.zones import LineZone, PolygonZone, Zone, anchor_points
 
 Float64Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IndexArray = npt.NDArray[np.intp]
 
 
 def _parse_roles(value: Any) -> Any:
@@ -105,6 +108,25 @@ def role_mask(class_id: npt.NDArray[np.int64], roles: tuple[Role, ...]) -> BoolA
     for role in roles[1:]:
         mask |= class_id == int(role)
     return np.asarray(mask)
+
+
+def candidates(
+    detections: Detections, roles: tuple[Role, ...], min_confidence: float
+) -> IndexArray:
+    """Indices of the detections with one of ``roles``, scored at least ``min_confidence``."""
+    return np.flatnonzero(
+        role_mask(detections.class_id, roles) & (detections.confidence >= min_confidence)
+    )
+
+
+def occupants(
+    detections: Detections, zone: PolygonZone, roles: tuple[Role, ...], min_confidence: float
+) -> IndexArray:
+    """The :func:`candidates` whose anchor lies in ``zone``."""
+    idx = candidates(detections, roles, min_confidence)
+    if idx.size:
+        idx = idx[zone.contains(anchor_points(detections)[idx])]
+    return idx
 
 
 def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> Float64Array:

@@ -33,10 +33,10 @@ from gridsight.core.roles import Role
 from gridsight.core.zones import LineZone, PolygonZone, Zone, anchor_points
 from gridsight.plugins.rules.common import (
     RoleTuple,
+    candidates,
     expect_settings,
     line_zone,
     polygon_zone,
-    role_mask,
 )
 
 
@@ -139,10 +139,7 @@ class EbikeRule(HazardRule):
 
     def observe(self, ts: float, detections: Detections) -> Observation:
         cfg = self.cfg
-        idx = np.flatnonzero(
-            role_mask(detections.class_id, cfg.roles)
-            & (detections.confidence >= cfg.min_confidence)
-        )
+        idx = candidates(detections, cfg.roles, cfg.min_confidence)
         pts = anchor_points(detections)[idx]
         in_lobby = self.lobby.contains(pts) if self.lobby is not None else np.zeros(idx.size, bool)
         tids = detections.tracker_id

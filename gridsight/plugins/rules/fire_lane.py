@@ -26,21 +26,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-import numpy as np
 from pydantic import Field
 
 from gridsight.core.detections import Detections
 from gridsight.core.hazard import HazardRule, Observation, RuleSettings
 from gridsight.core.lifecycle import LifecycleSettings
 from gridsight.core.roles import Role
-from gridsight.core.zones import Zone, anchor_points
+from gridsight.core.zones import Zone
 from gridsight.plugins.rules.common import (
     BoxHistory,
     DwellTimer,
     RoleTuple,
     expect_settings,
+    occupants,
     polygon_zone,
-    role_mask,
 )
 
 
@@ -99,12 +98,7 @@ class FireLaneRule(HazardRule):
 
     def observe(self, ts: float, detections: Detections) -> Observation:
         cfg = self.cfg
-        cand = role_mask(detections.class_id, cfg.roles) & (
-            detections.confidence >= cfg.min_confidence
-        )
-        idx = np.flatnonzero(cand)
-        if idx.size:
-            idx = idx[self.zone.contains(anchor_points(detections)[idx])]
+        idx = occupants(detections, self.zone, cfg.roles, cfg.min_confidence)
         boxes = detections.xyxy[idx]
         still = self._history.stationary(ts, boxes, cfg.stationary_iou)
         self._history.push(ts, boxes)
@@ -115,13 +109,10 @@ class FireLaneRule(HazardRule):
         if not present or dwell < cfg.dwell_s:
             return Observation.inactive()
         hit = idx[still]
-        tids = detections.tracker_id
-        return Observation(
-            active=True,
-            confidence=float(detections.confidence[hit].max()),
-            boxes=detections.xyxy[hit],
-            track_ids=() if tids is None else tuple(int(t) for t in tids[hit]),
-            detail={
+        return Observation.involving(
+            detections,
+            hit,
+            {
                 "dwell_s": round(dwell, 1),
                 "occupancy": round(self._dwell.occupancy(), 3),
                 "occupants": int(hit.size),

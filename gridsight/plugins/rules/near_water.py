@@ -13,15 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-import numpy as np
 from pydantic import Field
 
 from gridsight.core.detections import Detections
 from gridsight.core.hazard import HazardRule, Observation, RuleSettings
 from gridsight.core.lifecycle import LifecycleSettings
 from gridsight.core.roles import Role
-from gridsight.core.zones import Zone, anchor_points
-from gridsight.plugins.rules.common import RoleTuple, expect_settings, polygon_zone, role_mask
+from gridsight.core.zones import Zone
+from gridsight.plugins.rules.common import RoleTuple, expect_settings, occupants, polygon_zone
 
 
 class NearWaterSettings(LifecycleSettings):
@@ -65,23 +64,7 @@ class NearWaterRule(HazardRule):
         return (settings.zone,) if isinstance(settings, NearWaterSettings) else ()
 
     def observe(self, ts: float, detections: Detections) -> Observation:
-        if len(detections) == 0:
+        hit = occupants(detections, self.zone, self.cfg.roles, self.cfg.min_confidence)
+        if not hit.size:
             return Observation.inactive()
-        cand = role_mask(detections.class_id, self.cfg.roles) & (
-            detections.confidence >= self.cfg.min_confidence
-        )
-        if not cand.any():
-            return Observation.inactive()
-        idx = np.flatnonzero(cand)
-        inside = self.zone.contains(anchor_points(detections)[idx])
-        if not inside.any():
-            return Observation.inactive()
-        hit = idx[inside]
-        tids = detections.tracker_id
-        return Observation(
-            active=True,
-            confidence=float(detections.confidence[hit].max()),
-            boxes=detections.xyxy[hit],
-            track_ids=() if tids is None else tuple(int(t) for t in tids[hit]),
-            detail={"people": int(hit.size)},
-        )
+        return Observation.involving(detections, hit, {"people": int(hit.size)})

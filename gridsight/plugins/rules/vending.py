@@ -37,9 +37,10 @@ from gridsight.plugins.rules.common import (
     BoxHistory,
     DwellTimer,
     RoleTuple,
+    candidates,
     expect_settings,
+    occupants,
     polygon_zone,
-    role_mask,
 )
 
 DAY_S = 86_400
@@ -202,22 +203,18 @@ class VendingRule(HazardRule):
     def _manned(self, ts: float, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
         """Indices of stationary in-zone stalls with enough stationary people, and the people."""
         cfg = self.cfg
-        conf_ok = detections.confidence >= cfg.min_confidence
-        anchors = anchor_points(detections)
-        stalls = np.flatnonzero(role_mask(detections.class_id, cfg.stall_roles) & conf_ok)
-        if stalls.size:
-            stalls = stalls[self.zone.contains(anchors[stalls])]
+        stalls = occupants(detections, self.zone, cfg.stall_roles, cfg.min_confidence)
         still = self._stalls.stationary(ts, detections.xyxy[stalls], cfg.stall_iou)
         self._stalls.push(ts, detections.xyxy[stalls])
 
         # People at any stall in the zone (stationary or not yet): their history must
         # build up while the stall's does, or the vendor would be judged a window late.
-        people = np.flatnonzero(role_mask(detections.class_id, cfg.person_roles) & conf_ok)
+        people = candidates(detections, cfg.person_roles, cfg.min_confidence)
         near = np.zeros((people.size, stalls.size), dtype=bool)
         if people.size and stalls.size:
             sb = detections.xyxy[stalls].astype(np.float64)
             margin = cfg.near_factor * (sb[:, 2] - sb[:, 0])
-            p = anchors[people]
+            p = anchor_points(detections)[people]
             near = (
                 (p[:, None, 0] >= sb[None, :, 0] - margin)
                 & (p[:, None, 0] <= sb[None, :, 2] + margin)
@@ -247,19 +244,17 @@ class VendingRule(HazardRule):
         tod = self.time_of_day(ts)
         if in_hours(tod, self.hours):
             return Observation.inactive()
-        hit = np.concatenate([stalls, vendors])
-        tids = detections.tracker_id
         tod_i = int(tod)
-        return Observation(
-            active=True,
-            confidence=float(detections.confidence[stalls].max()),
-            boxes=detections.xyxy[hit],
-            track_ids=() if tids is None else tuple(int(t) for t in tids[hit]),
-            detail={
+        return Observation.involving(
+            detections,
+            np.concatenate([stalls, vendors]),
+            {
                 "dwell_s": round(dwell, 1),
                 "occupancy": round(self._dwell.occupancy(), 3),
                 "stalls": int(stalls.size),
                 "people": int(vendors.size),
                 "time_of_day": f"{tod_i // 3600:02d}:{tod_i // 60 % 60:02d}:{tod_i % 60:02d}",
             },
+            # The stall is the evidence; a vendor's score says nothing about vending.
+            confidence=float(detections.confidence[stalls].max()),
         )
