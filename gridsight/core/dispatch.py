@@ -124,6 +124,13 @@ def escalate(order: WorkOrder, worker_id: str, n_tiers: int = len(DEFAULT_TIERS)
     )
 
 
+def nearest(pool: Sequence[WorkerState], travel_s: Mapping[str, float]) -> str:
+    """The id of the worker of ``pool`` with the shortest travel; ties go to the least loaded."""
+    # Round to whole seconds so that "equally near" workers really tie.
+    best = min(pool, key=lambda w: (round(travel_s[w.id]), w.load, w.id))
+    return best.id
+
+
 class DispatchPolicy(ABC):
     """Chooses who is notified of a work order.
 
@@ -213,9 +220,7 @@ class NearestAvailable(DispatchPolicy):
         travel_s: Mapping[str, float],
         now: float,
     ) -> str:
-        # Round to whole seconds so that "equally near" workers really tie.
-        best = min(pool, key=lambda w: (round(travel_s[w.id]), w.load, w.id))
-        return best.id
+        return nearest(pool, travel_s)
 
 
 class LeastLoaded(DispatchPolicy):
@@ -254,8 +259,7 @@ class GridOwnerFirst(DispatchPolicy):
         for w in pool:
             if w.role == "grid_worker" and w.grid == order.grid:
                 return w.id
-        best = min(pool, key=lambda w: (round(travel_s[w.id]), w.load, w.id))
-        return best.id
+        return nearest(pool, travel_s)
 
 
 BUILTIN_POLICIES: tuple[type[DispatchPolicy], ...] = (GridOwnerFirst, NearestAvailable, LeastLoaded)
