@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridsight.governance_sim.params import DAY_S, HOUR_S, SimConfig
+from gridsight.governance_sim.params import DAY_S, HOUR_S, HazardParams, SimConfig
 
 MONTH_DAYS = 365.25 / 12.0
 
@@ -91,6 +91,18 @@ def month_multipliers(season: tuple[float, ...], start_month: int, n_hours: int)
     return np.asarray(season, dtype=np.float64)[month]
 
 
+def _watched_pairs(cfg: SimConfig) -> list[tuple[int, int, HazardParams]]:
+    """``(camera index, hazard index, hazard)`` of every simulated hazard an AI camera watches."""
+    hazard_ids = [h for h, _ in cfg.hazards]
+    pairs: list[tuple[int, int, HazardParams]] = []
+    for ci, cam in enumerate(cfg.township.cameras):
+        for hz in cam.hazards:
+            if hz in hazard_ids:
+                hi = hazard_ids.index(hz)
+                pairs.append((ci, hi, cfg.hazards[hi][1]))
+    return pairs
+
+
 def _poisson_times(
     rate_per_hour: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -121,28 +133,21 @@ def synthetic_occurrences(
     onset, and only if it lasts at least that long (the rule's confirmation time).
     """
     n_hours = int(np.ceil(cfg.horizon.days * 24.0))
-    pairs: list[tuple[int, int]] = []
-    rows: list[np.ndarray] = []
-    hazard_ids = [h for h, _ in cfg.hazards]
-    for ci, cam in enumerate(cfg.township.cameras):
-        for hz in cam.hazards:
-            if hz not in hazard_ids:
-                continue
-            hi = hazard_ids.index(hz)
-            hp = cfg.hazards[hi][1]
-            rate = hp.rate_per_camera_day * cfg.rate_scale / 24.0
-            rows.append(
-                rate
-                * hour_multipliers(hp.hour_profile, n_hours)
-                * month_multipliers(hp.season, cfg.horizon.start_month, n_hours)
-            )
-            pairs.append((ci, hi))
-    if not rows:
+    watched = _watched_pairs(cfg)
+    if not watched:
         empty = np.zeros(0)
         ints = np.zeros(0, dtype=np.int64)
         return Occurrences(empty, empty, ints, ints, empty)
+    rows: list[np.ndarray] = []
+    for _, _, hp in watched:
+        rate = hp.rate_per_camera_day * cfg.rate_scale / 24.0
+        rows.append(
+            rate
+            * hour_multipliers(hp.hour_profile, n_hours)
+            * month_multipliers(hp.season, cfg.horizon.start_month, n_hours)
+        )
     times, proc = _poisson_times(np.vstack(rows), rng_occ)
-    pair_arr = np.asarray(pairs, dtype=np.int64)
+    pair_arr = np.asarray([(ci, hi) for ci, hi, _ in watched], dtype=np.int64)
     camera = pair_arr[proc, 0]
     hazard = pair_arr[proc, 1]
     duration = np.empty(times.shape[0])
@@ -186,31 +191,24 @@ def false_alarms(
     if f <= 0.0:
         return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     ratio = f / (1.0 - f) if f < 1.0 else 1.0
-    rows: list[np.ndarray] = []
-    pairs: list[tuple[int, int]] = []
-    hazard_ids = [h for h, _ in cfg.hazards]
-    for ci, cam in enumerate(cfg.township.cameras):
-        for hz in cam.hazards:
-            if hz not in hazard_ids:
-                continue
-            hi = hazard_ids.index(hz)
-            hp = cfg.hazards[hi][1]
-            # With f == 1 every alarm is false (the M/M/c verification mode): the false
-            # alarms then arrive at the real rate, unthinned by detection.
-            base = hp.rate_per_camera_day if f >= 1.0 else hp.rate_per_camera_day * hp.detect_prob
-            rows.append(
-                base
-                * cfg.rate_scale
-                * ratio
-                / 24.0
-                * hour_multipliers(hp.hour_profile, n_hours)
-                * month_multipliers(hp.season, cfg.horizon.start_month, n_hours)
-            )
-            pairs.append((ci, hi))
-    if not rows:
+    watched = _watched_pairs(cfg)
+    if not watched:
         return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rows: list[np.ndarray] = []
+    for _, _, hp in watched:
+        # With f == 1 every alarm is false (the M/M/c verification mode): the false
+        # alarms then arrive at the real rate, unthinned by detection.
+        base = hp.rate_per_camera_day if f >= 1.0 else hp.rate_per_camera_day * hp.detect_prob
+        rows.append(
+            base
+            * cfg.rate_scale
+            * ratio
+            / 24.0
+            * hour_multipliers(hp.hour_profile, n_hours)
+            * month_multipliers(hp.season, cfg.horizon.start_month, n_hours)
+        )
     times, proc = _poisson_times(np.vstack(rows), rng)
-    pair_arr = np.asarray(pairs, dtype=np.int64)
+    pair_arr = np.asarray([(ci, hi) for ci, hi, _ in watched], dtype=np.int64)
     return times, pair_arr[proc, 0], pair_arr[proc, 1]
 
 
