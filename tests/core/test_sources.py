@@ -172,6 +172,40 @@ def test_truncated_file_is_a_source_error(tmp_path, pm):
         open_source(str(cut), SourceOptions(), pm)
 
 
+def damage_middle(path: Path, n: int = 40) -> None:
+    """A noisy ``n``-frame mp4 at ``path`` whose bytes from 30 % to 50 % are zeroed.
+
+    It opens and decodes its first frames, then FFmpeg stops: a file damaged part-way.
+    """
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (W, H))
+    for _ in range(n):
+        writer.write(rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    start, size = int(len(data) * 0.3), len(data) // 5
+    data[start : start + size] = bytes(size)
+    path.write_bytes(bytes(data))
+
+
+def test_file_damaged_part_way_reports_why_it_ended(tmp_path, pm):
+    path = tmp_path / "damaged.mp4"
+    damage_middle(path)
+    with open_source(str(path), SourceOptions(), pm) as src:
+        frames = read_all(src)
+        assert 0 < len(frames) < 36
+        assert src.end_problem is not None
+        assert "damaged.mp4" in src.end_problem and "of 40" in src.end_problem
+
+
+def test_complete_file_ends_without_a_problem(tmp_path, pm):
+    path = tmp_path / "ok.mp4"
+    write_video(path, 12)
+    with open_source(str(path), SourceOptions(fps=5.0), pm) as src:
+        assert len(read_all(src)) == 6
+        assert src.end_problem is None
+
+
 def test_directory_is_not_a_video(tmp_path, pm):
     with pytest.raises(SourceError, match="not a file"):
         open_source(str(tmp_path), SourceOptions(), pm)

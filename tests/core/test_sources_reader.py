@@ -23,6 +23,8 @@ from gridsight.core.sources import (
 from gridsight.core.sources.base import Frame, FrameSource
 from gridsight.plugins import sources as sources_plugin
 
+from .test_sources import damage_middle
+
 IMG = np.zeros((4, 4, 3), np.uint8)
 
 
@@ -357,6 +359,17 @@ def test_corrupt_file_fails_after_retries(tmp_path):
     assert "cannot open video file" in (snap.last_error or "") and "x.mp4" in (
         snap.last_error or ""
     )
+
+
+def test_file_damaged_part_way_ends_with_the_problem_shown(tmp_path):
+    path = tmp_path / "mid.mp4"
+    damage_middle(path)
+    reader = CameraReader("cam-mid", str(path), pm=_pm(), queue_size=64, backpressure=True)
+    reader.run()
+    snap = reader.snapshot()
+    assert snap.state is CameraState.ENDED and snap.errors == 1
+    assert 0 < snap.frames_queued < 36
+    assert "mid.mp4 stopped at frame" in (snap.last_error or "")
 
 
 def test_real_file_through_a_reader_thread(tmp_path: Path):

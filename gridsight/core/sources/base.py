@@ -59,6 +59,14 @@ class FrameSource(ABC):
         """Live sources (RTSP) are reconnected on failure; files and synthetic are not."""
         return False
 
+    @property
+    def end_problem(self) -> str | None:
+        """Why a finite stream ended early (e.g. a file damaged part-way), or None.
+
+        Read after :meth:`read` returned None: None means a normal end of stream.
+        """
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional for sources without resources
         """Release the stream."""
 

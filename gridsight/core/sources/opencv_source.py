@@ -97,6 +97,7 @@ class OpenCVSource(FrameSource):
         self._pos = 0  # frames consumed from the container in this pass
         self._loop_offset = 0.0  # stream seconds of completed loop passes
         self._pending: np.ndarray | None = None  # first frame, read while probing
+        self._end_problem: str | None = None  # set when a file stops before its end
         if self._live:
             self.path: Path | None = None
             self._cap = self._open_live(uri)
@@ -106,6 +107,9 @@ class OpenCVSource(FrameSource):
         self._opened_at = self._clock()
         native = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self._fps = native if math.isfinite(native) and 0.0 < native <= 1000.0 else _FALLBACK_FPS
+        # Frames the container says it holds (0 for live streams or when it does not say).
+        count = float(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
+        self._frame_count = int(count) if math.isfinite(count) and count > 0 else 0
 
     # ------------------------------------------------------------------ opening
     def _open_file(self, path: Path) -> Any:
@@ -175,12 +179,36 @@ class OpenCVSource(FrameSource):
             return True
         if self._cap.grab():
             return True
+        if not self._live and self._stopped_early():
+            return False
         if self._live or not self.options.loop or self._pos == 0:
             return False
         self._loop_offset += self._pos / self._fps
         self._pos = 0
         self._cap.set(self._cv2.CAP_PROP_POS_FRAMES, 0)
         return bool(self._cap.grab())
+
+    def _stopped_early(self) -> bool:
+        """After a failed grab of a file: whether it stopped well before its last frame.
+
+        FFmpeg stops at the first undecodable packet of a file damaged part-way; the
+        container still says how many frames it should hold. A shortfall of more than
+        5 % (container counts of some formats are estimates) is reported, not hidden as
+        a normal end of file.
+        """
+        expected = self._frame_count
+        if expected <= 0 or self._pos >= 0.95 * expected - 1:
+            return False
+        self._end_problem = (
+            f"video file {self.path} stopped at frame {self._pos} of {expected}: it is "
+            "damaged or truncated part-way (try `ffprobe` on it); re-export or re-copy it"
+        )
+        return True
+
+    @property
+    def end_problem(self) -> str | None:
+        """Why the file ended early (damaged part-way), or None for a normal end."""
+        return self._end_problem
 
     def read(self) -> Frame | None:
         """The next frame at the target fps, or None at end of file / when the stream drops."""
@@ -195,6 +223,11 @@ class OpenCVSource(FrameSource):
             else:
                 ok, image = self._cap.retrieve()
                 if not ok or image is None:
+                    if not self._live:
+                        self._end_problem = (
+                            f"video file {self.path}: frame {self._pos - 1} cannot be "
+                            "decoded; the file is damaged (try `ffprobe` on it)"
+                        )
                     return None
             frame = Frame(image=self._resize(image), ts=ts, index=self._index)
             self._index += 1

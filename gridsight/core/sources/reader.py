@@ -342,6 +342,10 @@ class CameraReader:
             now = self._clock()
             if frame is None:
                 if not live:
+                    problem = source.end_problem
+                    if problem is not None:
+                        # A file damaged part-way: nothing to retry, but say so.
+                        self._record_error(None, "read", problem)
                     return "ended"
                 self._record_error(None, "read", "the stream stopped delivering frames")
                 return "lost"
