@@ -83,6 +83,23 @@ def _visible_min_z(camera: Camera) -> float:
     return camera.ground_z_at_row(camera.height)
 
 
+def _strip_facing(
+    rng: np.random.Generator,
+    camera: Camera,
+    max_yaw: float,
+    beyond: tuple[float, float],
+    extra: float = 0.0,
+) -> Strip:
+    """The scene's strip, yawed by up to ``max_yaw`` rad against the camera.
+
+    Its ``s = 0`` line lies ``extra`` plus U(``beyond``) metres past the nearest ground
+    the camera sees, and its origin up to 3 m to either side of the optical axis.
+    """
+    yaw = float(rng.uniform(-max_yaw, max_yaw))
+    depth = _visible_min_z(camera) * np.cos(yaw) + extra + float(rng.uniform(*beyond))
+    return Strip.rotated((float(rng.uniform(-3.0, 3.0)), float(depth)), yaw)
+
+
 def _facade(
     canvas: Canvas,
     strip: Strip,
@@ -178,9 +195,7 @@ def build_reservoir(
     rng: np.random.Generator, paint: np.random.Generator, w: int, h: int, lighting: str
 ) -> SceneLayout:
     camera = _camera(rng, w, h, (4.0, 7.5), (0.12, 0.3), (0.75, 1.05))
-    yaw = float(rng.uniform(-0.35, 0.35))
-    depth = _visible_min_z(camera) * np.cos(yaw) + float(rng.uniform(2.0, 5.0))
-    strip = Strip.rotated((float(rng.uniform(-3.0, 3.0)), float(depth)), yaw)
+    strip = _strip_facing(rng, camera, 0.35, (2.0, 5.0))
     path_w = float(rng.uniform(1.8, 2.8))
     bank_w = float(rng.uniform(2.5, 4.5))
     water_s = path_w + bank_w
@@ -252,9 +267,7 @@ def build_fire_lane(
     rng: np.random.Generator, paint: np.random.Generator, w: int, h: int, lighting: str
 ) -> SceneLayout:
     camera = _camera(rng, w, h, (4.5, 9.0), (0.04, 0.24), (0.7, 1.0))
-    yaw = float(rng.uniform(-0.45, 0.45))
-    depth = _visible_min_z(camera) * np.cos(yaw) + float(rng.uniform(5.5, 8.0))
-    strip = Strip.rotated((float(rng.uniform(-3.0, 3.0)), float(depth)), yaw)
+    strip = _strip_facing(rng, camera, 0.45, (5.5, 8.0))
     lane_w = float(rng.uniform(3.6, 5.0))
     walk_w = float(rng.uniform(1.2, 2.2))
     facade_s = lane_w + walk_w
@@ -305,10 +318,9 @@ def build_street(
     rng: np.random.Generator, paint: np.random.Generator, w: int, h: int, lighting: str
 ) -> SceneLayout:
     camera = _camera(rng, w, h, (4.0, 8.0), (0.04, 0.24), (0.7, 1.0))
-    yaw = float(rng.uniform(-0.4, 0.4))
     road_w = 7.5
-    depth = _visible_min_z(camera) * np.cos(yaw) + road_w + float(rng.uniform(-1.0, 1.5))
-    strip = Strip.rotated((float(rng.uniform(-3.0, 3.0)), float(depth)), yaw)
+    # The strip's s = 0 is the far kerb: the road lies before it.
+    strip = _strip_facing(rng, camera, 0.4, (-1.0, 1.5), road_w)
     pave_w = float(rng.uniform(3.5, 5.5))
     canvas = Canvas(camera, paint)
     _sky(canvas, lighting)
