@@ -75,6 +75,37 @@ def test_check_bad_hazard_setting_exits_2(tmp_path):
     assert run("config", "check", "--no-plugins", str(bad)).exit_code == 0
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("synthetic://reservoir?seed=101", "synthetic://reservor?seed=101", "scene 'reservor'"),
+        ("synthetic://reservoir?seed=101", "synthetic://reservoir?seed=10x", "'seed'='10x'"),
+        ("synthetic://reservoir?seed=101", "synthetc://reservoir?seed=101", "synthetic://?"),
+    ],
+)
+def test_check_bad_source_uri_exits_2_naming_line_and_camera(tmp_path, old, new, expected):
+    text = JINGQIAO.read_text(encoding="utf-8").replace(old, new, 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    line = next(k + 1 for k, ln in enumerate(text.splitlines()) if new in ln)
+    result = run("config", "check", str(bad))
+    assert result.exit_code == 2, result.output
+    assert f"{bad}:{line}:" in result.output
+    assert "cameras[0].source" in result.output or "camera 'cam-reservoir-01'" in result.output
+    assert expected in result.output
+    assert run("config", "check", "--no-plugins", str(bad)).exit_code == 0
+
+
+def test_check_accepts_plain_paths_and_stream_uris(tmp_path):
+    text = JINGQIAO.read_text(encoding="utf-8")
+    text = text.replace('"synthetic://reservoir?seed=101&fps=5&w=640&h=360"', "/data/cam1.mp4")
+    text = text.replace('"synthetic://reservoir?seed=102&fps=5&w=640&h=360"', "rtsp://cam/s1")
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(text, encoding="utf-8")
+    result = run("config", "check", str(ok))
+    assert result.exit_code == 0, result.output
+
+
 def test_check_missing_file_exits_2(tmp_path):
     result = run("config", "check", str(tmp_path / "none.yaml"))
     assert result.exit_code == 2

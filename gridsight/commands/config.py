@@ -94,7 +94,7 @@ def _print_summary(path: Path, summary: dict[str, Any], name_en: str | None) -> 
 @click.option(
     "--no-plugins",
     is_flag=True,
-    help="Skip checking each camera's hazard settings against the plugins' rules.",
+    help="Skip checking each camera's hazard settings and source URI against the plugins.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def check(file: Path, no_plugins: bool, as_json: bool) -> None:
@@ -102,11 +102,15 @@ def check(file: Path, no_plugins: bool, as_json: bool) -> None:
 
     Checks the schema (a misspelt key is an error naming it), every cross-reference
     (grid -> village, camera -> grid of its village), zone geometry (simple polygons
-    inside the image), declared counts, and each camera's hazard settings against the
-    hazard plugins' settings models. Exits 2 with file:line:field messages if invalid.
+    inside the image), declared counts, each camera's hazard settings against the
+    hazard plugins' settings models, and each camera's source URI against the source
+    plugins (a known scheme; synthetic:// scene and parameters). Files and streams are
+    not opened. Exits 2 with file:line:field messages if invalid.
     """
     from gridsight.core.config import load_township, validate_camera_hazards
+    from gridsight.core.config.sources import check_camera_sources
     from gridsight.core.plugins import build_plugin_manager, hazard_rules
+    from gridsight.core.sources import known_schemes
 
     try:
         township = load_township(file)
@@ -114,6 +118,7 @@ def check(file: Path, no_plugins: bool, as_json: bool) -> None:
         if not no_plugins:
             pm = build_plugin_manager()
             validate_camera_hazards(township, pm)
+            check_camera_sources(township, known_schemes(pm))
             checked = len(hazard_rules(pm))
     except GridsightError as exc:
         _fail(exc)
