@@ -126,12 +126,25 @@ def _loiter(
         path.move_to(step, 0.5)
 
 
-def _interval_label(kind: str, start: float, end: float, **extra: Any) -> dict[str, Any]:
+def _episode(hazard: str, start: float, end: float, plan: Plan) -> dict[str, Any]:
+    """The truth label of a ``hazard`` episode by ``plan``'s objects."""
     return {
-        "hazard" if kind != "near_miss" else "kind": extra.pop("name", kind),
+        "hazard": hazard,
         "start": round(start, 2),
         "end": round(end, 2),
-        **extra,
+        "track_ids": list(plan.track_ids),
+    }
+
+
+def _near_miss(
+    name: str, plan: Plan, start: float | None = None, end: float | None = None
+) -> dict[str, Any]:
+    """The truth label of a near miss ``name`` by ``plan``'s objects (default: all its span)."""
+    return {
+        "kind": name,
+        "start": round(plan.t0 if start is None else start, 2),
+        "end": round(plan.t1 if end is None else end, 2),
+        "track_ids": list(plan.track_ids),
     }
 
 
@@ -191,11 +204,7 @@ def reservoir_hazards(ctx: Ctx) -> Iterator[Group]:
         group = Group(t, [plan])
         spans = plan.intervals_in(zone)
         if spans:
-            group.episodes.append(
-                _interval_label(
-                    "near_water", spans[0][0], spans[-1][1], track_ids=list(plan.track_ids)
-                )
-            )
+            group.episodes.append(_episode("near_water", spans[0][0], spans[-1][1], plan))
         yield group
         t = plan.t1 + ctx.u(60.0, 200.0)
 
@@ -218,11 +227,7 @@ def reservoir_near_misses(ctx: Ctx) -> Iterator[Group]:
         yield Group(
             t,
             [plan],
-            near_misses=[
-                _interval_label(
-                    "near_miss", plan.t0, plan.t1, name=name, track_ids=list(plan.track_ids)
-                )
-            ],
+            near_misses=[_near_miss(name, plan)],
         )
         t = plan.t1 + ctx.u(10.0, 60.0)
 
@@ -298,9 +303,7 @@ def stairwell_hazards(ctx: Ctx) -> Iterator[Group]:
         group = Group(t, plans)
         spans = bike.intervals_in(lobby)
         if spans:
-            group.episodes.append(
-                _interval_label("ebike", spans[0][0], spans[-1][1], track_ids=list(bike.track_ids))
-            )
+            group.episodes.append(_episode("ebike", spans[0][0], spans[-1][1], bike))
         yield group
         t = max(p.t1 for p in plans) + ctx.u(90.0, 240.0)
 
@@ -313,13 +316,7 @@ def stairwell_near_misses(ctx: Ctx) -> Iterator[Group]:
         if roll < 0.3:  # a bicycle parked in the lobby is not an e-bike
             side = -int(ctx.layout.lanes["ebike_side"])
             plans, bike, _ = _lobby_visit(ctx, t, "bicycle", side)
-            label = _interval_label(
-                "near_miss",
-                bike.t0,
-                bike.t1,
-                name="bicycle_in_lobby",
-                track_ids=list(bike.track_ids),
-            )
+            label = _near_miss("bicycle_in_lobby", bike)
         elif roll < 0.55:  # an e-bike ridden past outside, seen through the door
             look = random_look("ebike", ctx.rng, ridden=True)
             x0, x1 = (-15.0, 15.0) if ctx.rng.random() < 0.5 else (15.0, -15.0)
@@ -327,13 +324,7 @@ def stairwell_near_misses(ctx: Ctx) -> Iterator[Group]:
             path = PathBuilder(t, (x0, z)).move_to((x1, z), ctx.u(3.0, 6.0))
             plan = ctx.build(path, look)
             plans = [plan]
-            label = _interval_label(
-                "near_miss",
-                plan.t0,
-                plan.t1,
-                name="ebike_passes_outside",
-                track_ids=list(plan.track_ids),
-            )
+            label = _near_miss("ebike_passes_outside", plan)
         else:  # a resident walks in (or out) through the lobby
             door = ((lanes["door_x0"] + lanes["door_x1"]) / 2, lanes["back_z"] + 0.5)
             outside = (door[0] + ctx.u(-5.0, 5.0), lanes["outside_z"])
@@ -349,13 +340,7 @@ def stairwell_near_misses(ctx: Ctx) -> Iterator[Group]:
                 path.move_to(p, ctx.u(1.0, 1.5))
             plan = ctx.build(path, random_person(ctx.rng))
             plans = [plan]
-            label = _interval_label(
-                "near_miss",
-                plan.t0,
-                plan.t1,
-                name="pedestrian_in_lobby",
-                track_ids=list(plan.track_ids),
-            )
+            label = _near_miss("pedestrian_in_lobby", plan)
         yield Group(t, plans, near_misses=[label])
         t = max(p.t1 for p in plans) + ctx.u(15.0, 70.0)
 
@@ -424,7 +409,7 @@ def fire_lane_hazards(ctx: Ctx) -> Iterator[Group]:
         group = Group(
             t,
             [plan, *extra],
-            episodes=[_interval_label("fire_lane", stopped, left, track_ids=list(plan.track_ids))],
+            episodes=[_episode("fire_lane", stopped, left, plan)],
         )
         yield group
         t = plan.t1 + ctx.u(360.0, 900.0)
@@ -453,11 +438,7 @@ def fire_lane_near_misses(ctx: Ctx) -> Iterator[Group]:
         yield Group(
             t,
             plans,
-            near_misses=[
-                _interval_label(
-                    "near_miss", plan.t0, plan.t1, name=name, track_ids=list(plan.track_ids)
-                )
-            ],
+            near_misses=[_near_miss(name, plan)],
         )
         t = plans[0].t1 + ctx.u(20.0, 90.0)
 
@@ -518,21 +499,9 @@ def street_hazards(ctx: Ctx) -> Iterator[Group]:
         group = Group(t, [plan, *extra])
         outside = _allowed_overlap(ctx, stopped, left, DEFAULT_ALLOWED_HOURS)
         if outside:
-            group.episodes.append(
-                _interval_label(
-                    "vending", outside[0][0], outside[-1][1], track_ids=list(plan.track_ids)
-                )
-            )
+            group.episodes.append(_episode("vending", outside[0][0], outside[-1][1], plan))
         else:
-            group.near_misses.append(
-                _interval_label(
-                    "near_miss",
-                    stopped,
-                    left,
-                    name="vending_in_allowed_hours",
-                    track_ids=list(plan.track_ids),
-                )
-            )
+            group.near_misses.append(_near_miss("vending_in_allowed_hours", plan, stopped, left))
         yield group
         t = plan.t1 + ctx.u(200.0, 600.0)
 
@@ -548,15 +517,7 @@ def street_near_misses(ctx: Ctx) -> Iterator[Group]:
         yield Group(
             t,
             [plan],
-            near_misses=[
-                _interval_label(
-                    "near_miss",
-                    plan.t0,
-                    plan.t1,
-                    name="stall_passes",
-                    track_ids=list(plan.track_ids),
-                )
-            ],
+            near_misses=[_near_miss("stall_passes", plan)],
         )
         t = plan.t1 + ctx.u(60.0, 240.0)
 
