@@ -56,6 +56,29 @@ def _print_targets(doc: dict[str, Any]) -> None:
     )
 
 
+def _check_trace_window(
+    trace: str, rows: tuple[tuple[float, str, str, float], ...], start_s: float, end_s: float
+) -> None:
+    """Fail if no replayed alarm falls in the observation window; warn if some do not."""
+    from gridsight.core.errors import DataError
+
+    late = sum(1 for r in rows if r[0] >= end_s)
+    if not late:
+        return
+    window_days = (end_s - start_s) / 86400.0
+    span_days = (max(r[0] for r in rows) - start_s) / 86400.0
+    if late == len(rows):
+        raise DataError(
+            f"{trace}: all {late} alerts of the trace fall after the observation window "
+            f"({window_days:g} days after the warm-up); pass a larger --days"
+        )
+    click.echo(
+        f"warning: {late} of {len(rows)} alerts of {trace} fall after the observation window "
+        f"({window_days:g} days; the trace spans {span_days:.3g} days) and are not simulated",
+        err=True,
+    )
+
+
 def _write_json(path: str | None, doc: Any) -> None:
     if not path:
         return
@@ -164,17 +187,19 @@ def run(
         run_replications,
     )
     from gridsight.governance_sim.replay import trace_rows
-    from gridsight.governance_sim.scenario import build_sim_config
+    from gridsight.governance_sim.scenario import build_sim_config, effective_horizon
 
     sc, town = _load(scenario)
     rows = None
     if trace is not None:
+        horizon = effective_horizon(sc, days)
         rows = trace_rows(
             trace,
             [c.id for c in town.cameras],
             {h: s.duration_min.mean * 60.0 for h, s in sc.hazards.items()},
-            offset_s=sc.horizon.warmup_days * 86400.0,
+            offset_s=horizon.start_s,
         )
+        _check_trace_window(trace, rows, horizon.start_s, horizon.end_s)
     cfg = build_sim_config(sc, town, policies=known_policies(), days=days, trace=rows)
     seed_ = sc.seed if seed is None else seed
     reps = sc.replications if replications is None else replications

@@ -122,6 +122,11 @@ def trace_rows(
                 )
             if a.phase == "end":
                 ends[a.id] = a.ts
+    if not starts:
+        raise DataError(
+            f"{p}: the alert trace has no 'start' events ({len(lines)} lines), so there is "
+            "nothing to replay; pass the JSONL that `gridsight run --alerts FILE` wrote"
+        )
     rows = []
     for eid, (ts, cam, hz) in starts.items():
         dur = ends[eid] - ts if eid in ends else mean_duration_s[hz]

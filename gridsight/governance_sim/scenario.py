@@ -458,6 +458,22 @@ def _scale_cameras(
     return out
 
 
+def effective_horizon(sc: Scenario, days: float | None = None) -> P.Horizon:
+    """The run length a scenario runs with, ``days`` overriding ``horizon.days``.
+
+    The warm-up is shortened to at most half the run, so that a short ``--days`` still
+    observes something; a replayed trace is placed at the start of this window.
+    """
+    hs = sc.horizon
+    run_days = hs.days if days is None else days
+    return P.Horizon(
+        days=run_days,
+        warmup_days=min(hs.warmup_days, run_days / 2),
+        drain_days=hs.drain_days,
+        start_month=hs.start_month,
+    )
+
+
 def build_sim_config(
     sc: Scenario,
     town: Any,
@@ -494,13 +510,7 @@ def build_sim_config(
                     f"scenario has no parameters for it; add hazards.{h} "
                     f"(known: {', '.join(sorted(hz))})"
                 )
-    hs = sc.horizon
-    horizon = P.Horizon(
-        days=hs.days if days is None else days,
-        warmup_days=min(hs.warmup_days, (hs.days if days is None else days) / 2),
-        drain_days=hs.drain_days,
-        start_month=hs.start_month,
-    )
+    horizon = effective_horizon(sc, days)
     cfg = P.SimConfig(
         name=sc.name,
         township=view,

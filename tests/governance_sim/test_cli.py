@@ -131,3 +131,69 @@ def test_bad_trace_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
     )
     assert r.exit_code != 0
     assert "t.jsonl:1: camera: Field required" in str(r.exception)
+
+
+def _trace(tmp_path: Path, starts_s: list[float]) -> Path:
+    lines = [
+        json.dumps(
+            {
+                "id": f"e{k}",
+                "camera": "cam-reservoir-01",
+                "hazard": "near_water",
+                "phase": "start",
+                "ts": ts,
+                "wall_time": "2024-07-01T10:00:00+08:00",
+                "village": "ruijia",
+                "grid": "ruijia-g01",
+                "confidence": 0.8,
+                "boxes": [[1, 2, 3, 4]],
+                "track_ids": [k],
+                "snapshot": None,
+            }
+        )
+        for k, ts in enumerate(starts_s)
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_short_days_replays_the_trace_inside_the_shortened_window(tmp_path: Path) -> None:
+    # --days 1 halves the warm-up; the trace must be placed after that warm-up, not the
+    # scenario's full one (which put every alarm past the end: all KPIs n/a).
+    out = tmp_path / "out.json"
+    trace = _trace(tmp_path, [10.0, 600.0, 1200.0])
+    r = invoke(
+        "sim", "run", str(BASELINE), "-n", "1", "--days", "1", "-q", "--alerts", str(trace),
+        "--json", str(out),
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["kpis"]["alerts"]["mean"] == 3
+    assert doc["run"]["trace_alerts_after_horizon"] == 0
+
+
+def test_trace_entirely_after_the_window_is_an_error(tmp_path: Path) -> None:
+    trace = _trace(tmp_path, [5 * 86400.0])
+    r = CliRunner().invoke(
+        cli, ["sim", "run", str(BASELINE), "-n", "1", "--days", "2", "-q", "--alerts", str(trace)]
+    )
+    assert r.exit_code != 0
+    assert "all 1 alerts of the trace fall after the observation window" in str(r.exception)
+
+
+def test_trace_partly_after_the_window_warns(tmp_path: Path) -> None:
+    trace = _trace(tmp_path, [60.0, 5 * 86400.0])
+    r = invoke("sim", "run", str(BASELINE), "-n", "1", "--days", "2", "-q", "--alerts", str(trace))
+    assert r.exit_code == 0, r.output
+    assert "warning: 1 of 2 alerts" in r.output
+
+
+def test_empty_trace_is_an_error(tmp_path: Path) -> None:
+    trace = tmp_path / "empty.jsonl"
+    trace.write_text("\n", encoding="utf-8")
+    r = CliRunner().invoke(
+        cli, ["sim", "run", str(BASELINE), "-n", "1", "--days", "2", "-q", "--alerts", str(trace)]
+    )
+    assert r.exit_code != 0
+    assert "no 'start' events" in str(r.exception)
