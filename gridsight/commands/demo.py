@@ -35,6 +35,7 @@ from gridsight.core.engine_eval import (
     Span,
     event_spans,
     format_scores,
+    scorable_episodes,
     score_events,
 )
 from gridsight.core.errors import ConfigError
@@ -135,11 +136,10 @@ def run_demo(
     for pipe in engine.cameras.values():
         spans, _ = synthetic_truth(pipe.config, duration)
         need = {r.hazard: _required_s(r.settings) for r in pipe.hazards.rules}
-        for span in spans:
-            if span.near_miss or span.start + need.get(span.hazard, 0.0) + SLACK_S < duration:
-                truth.append(span)
-            else:
-                late[span.hazard] = late.get(span.hazard, 0) + 1
+        scored, left = scorable_episodes(spans, need, duration, SLACK_S)
+        truth += scored
+        for span in left:
+            late[span.hazard] = late.get(span.hazard, 0) + 1
     events = [e.to_dict() for e in engine.events]
     scores = score_events(
         event_spans(events, stream_end=duration),

@@ -199,6 +199,29 @@ def score_events(
     return dict(sorted(scores.items()))
 
 
+def scorable_episodes(
+    spans: Iterable[Span], required_s: Mapping[str, float], duration: float, slack_s: float
+) -> tuple[list[Span], list[Span]]:
+    """Split truth spans into those to score and real episodes that began too late.
+
+    An episode beginning less than its rule's ``required_s`` (confirmation + dwell) plus
+    ``slack_s`` before the end of a ``duration``-second run cannot be alerted by any
+    engine; near misses are always scored (they must not alert however short the run).
+
+    Returns:
+        ``(scored, late)``.
+    """
+    scored: list[Span] = []
+    late: list[Span] = []
+    for span in spans:
+        need = float(required_s.get(span.hazard, 0.0))
+        if span.near_miss or span.start + need + slack_s < duration:
+            scored.append(span)
+        else:
+            late.append(span)
+    return scored, late
+
+
 def format_scores(
     scores: Mapping[str, HazardScore], required_s: Mapping[str, float] | None = None
 ) -> str:

@@ -91,20 +91,28 @@ def synthetic_truth(camera: CameraConfig, duration: float) -> tuple[list[Span], 
     Episodes still going at ``duration`` end there. Near misses carry the scene's hazard
     (they are look-alikes of it) and ``near_miss=True``.
     """
-    from gridsight.simulator import World
+    return world_truth(camera.id, _spec(camera), duration)
+
+
+def world_truth(camera_id: str, world: Any, duration: float) -> tuple[list[Span], dict[str, Any]]:
+    """:func:`synthetic_truth` of a world given by URI or spec, under the id ``camera_id``.
+
+    For scoring saved runs, whose reports keep each camera's (aligned) source URI.
+    """
+    from gridsight.simulator import World, parse_world_uri
     from gridsight.simulator.schedule import HAZARD_OF_SCENE
 
-    world = World(_spec(camera))
+    world = World(parse_world_uri(world) if isinstance(world, str) else world)
     episodes, near = world.labels(duration)
     hazard = HAZARD_OF_SCENE[world.spec.scene]
     spans = [
-        Span(camera.id, str(ep["hazard"]), float(ep["start"]), min(float(ep["end"]), duration))
+        Span(camera_id, str(ep["hazard"]), float(ep["start"]), min(float(ep["end"]), duration))
         for ep in episodes
         if float(ep["start"]) < duration
     ]
     spans += [
         Span(
-            camera.id,
+            camera_id,
             hazard,
             float(nm["start"]),
             min(float(nm["end"]), duration),

@@ -13,6 +13,7 @@ from gridsight.core.engine_eval import (
     episode_spans,
     event_spans,
     format_scores,
+    scorable_episodes,
     score_events,
 )
 from gridsight.core.errors import DataError
@@ -36,6 +37,18 @@ def test_event_spans_pair_start_and_end() -> None:
     ]
     with pytest.raises(DataError, match="without a start"):
         event_spans([_ev("z", "end", 3)])
+
+
+def test_scorable_episodes_leave_out_late_ones_but_keep_near_misses() -> None:
+    spans = [
+        Span("c1", "fire_lane", 40, 360),  # 40 + 300 + 2 < 360: alertable
+        Span("c1", "fire_lane", 70, 360),  # 70 + 300 + 2 > 360: too late
+        Span("c1", "fire_lane", 300, 330, "parked_beside_lane", near_miss=True),
+        Span("c1", "ebike", 350, 360),  # no dwell known: only the slack
+    ]
+    scored, late = scorable_episodes(spans, {"fire_lane": 300.0}, 360.0, 2.0)
+    assert scored == [spans[0], spans[2], spans[3]]
+    assert late == [spans[1]]
 
 
 def test_perfect_detection_with_onset_delay() -> None:
@@ -103,3 +116,22 @@ def test_counts_are_conserved(evs: list, eps: list) -> None:
     assert 0 <= s.detected <= s.episodes and s.true_events <= s.detected
     assert 0.0 <= s.recall <= 1.0 and 0.0 <= s.precision <= 1.0
     assert all(d >= -1.0 for d in s.onset_delays)
+
+
+def test_world_truth_matches_synthetic_truth_of_the_camera() -> None:
+    from gridsight.core.config.camera import CameraConfig
+    from gridsight.core.engine_synthetic import synthetic_truth, world_truth
+
+    uri = "synthetic://street?seed=900003&fps=1&w=640&h=360"
+    cam = CameraConfig.model_validate(
+        {
+            "id": "s1",
+            "name": "street",
+            "village": "v",
+            "grid": "g",
+            "source": uri,
+            "resolution": [640, 360],
+            "hazards": {"vending": {}},
+        }
+    )
+    assert world_truth("s1", uri, 360.0) == synthetic_truth(cam, 360.0)
