@@ -305,8 +305,20 @@ def verify(scenario: str, json_out: str | None, quick: bool, seed: int) -> None:
 
 
 @sim.command()
-@click.option("--arrival-rate", "lam", type=float, required=True, help="lambda (per time unit)")
-@click.option("--service-rate", "mu", type=float, required=True, help="mu per server")
+@click.option(
+    "--arrival-rate",
+    "lam",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="lambda (per time unit)",
+)
+@click.option(
+    "--service-rate",
+    "mu",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="mu per server",
+)
 @click.option("--servers", "c", type=click.IntRange(min=1), required=True)
 @click.option("--replications", type=click.IntRange(min=2), default=20, show_default=True)
 @click.option(
@@ -316,7 +328,13 @@ def verify(scenario: str, json_out: str | None, quick: bool, seed: int) -> None:
     show_default=True,
     help="simulated time per replication (10% warm-up)",
 )
-@click.option("--t", "t", type=float, default=None, help="threshold for P(wait > t) (default 1/mu)")
+@click.option(
+    "--t",
+    "t",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="threshold for P(wait > t) (default 1/mu)",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None)
 def mmc(

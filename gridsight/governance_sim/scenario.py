@@ -15,6 +15,7 @@ impossible scenarios (nobody on duty, unknown policy) with a :class:`SimulationE
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -311,6 +312,16 @@ def scenario_with(scenario: Scenario, dotted: str, value: Any) -> Scenario:
     return scenario_with_many(scenario, {dotted: value})
 
 
+def _fields(node: Any, wanted: str | None = None) -> str:
+    """``; did you mean 'x'? (fields here: ...)`` for a dotted-path error message."""
+    if not isinstance(node, dict) or not node:
+        return ""
+    names = sorted(str(k) for k in node)
+    close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6) if wanted else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} (fields here: {', '.join(names)})"
+
+
 def scenario_with_many(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
     """A copy of ``scenario`` with several dotted fields set, validated once at the end
     (so that changes which are only consistent together, like days and warm-up, apply).
@@ -324,12 +335,16 @@ def scenario_with_many(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
         parts = dotted.split(".")
         for part in parts[:-1]:
             if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"{dotted}: no field {part!r} in the scenario")
+                raise ConfigError(
+                    f"{dotted}: no field {part!r} in the scenario{_fields(node, part)}"
+                )
             if node[part] is None:
                 node[part] = {}
             node = node[part]
         if not isinstance(node, dict) or parts[-1] not in node:
-            raise ConfigError(f"{dotted}: no field {parts[-1]!r} in the scenario")
+            raise ConfigError(
+                f"{dotted}: no field {parts[-1]!r} in the scenario{_fields(node, parts[-1])}"
+            )
         node[parts[-1]] = value
     try:
         return Scenario.model_validate(data)

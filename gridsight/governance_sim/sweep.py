@@ -7,6 +7,7 @@ come from the parameter, not from luck.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,8 @@ def parse_vary(text: str) -> tuple[str, str, list[Any]]:
     """``NAME=V1,V2,...`` -> (name, dotted field path, values parsed as YAML scalars).
 
     Raises:
-        ConfigError: no ``=`` or no values.
+        ConfigError: no ``=``, no values, or a name that is neither a short name nor a
+            field of the scenario.
     """
     if "=" not in text:
         raise ConfigError(
@@ -41,6 +43,13 @@ def parse_vary(text: str) -> tuple[str, str, list[Any]]:
         )
     name, _, raw = text.partition("=")
     name = name.strip()
+    if "." not in name and name not in ALIASES and name not in Scenario.model_fields:
+        close = difflib.get_close_matches(name, sorted(ALIASES), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"--vary {name!r}: unknown parameter; {hint}names: {', '.join(sorted(ALIASES))}, "
+            "or a dotted field path of the scenario such as centre.verifiers"
+        )
     values = [yaml.safe_load(v.strip()) for v in raw.split(",") if v.strip()]
     if not values:
         raise ConfigError(f"--vary {text!r}: no values after '='")

@@ -197,3 +197,25 @@ def test_empty_trace_is_an_error(tmp_path: Path) -> None:
     )
     assert r.exit_code != 0
     assert "no 'start' events" in str(r.exception)
+
+
+def test_sweep_misspelt_parameter_suggests_the_name() -> None:
+    r = CliRunner().invoke(
+        cli, ["sim", "sweep", str(BASELINE), "--vary", "verifers=1,2", "-n", "2", "--days", "2"]
+    )
+    assert r.exit_code != 0
+    assert "did you mean 'verifiers'?" in str(r.exception)
+    r = CliRunner().invoke(
+        cli, ["sim", "sweep", str(BASELINE), "--vary", "centre.verifers=1", "-n", "2"]
+    )
+    assert "did you mean 'verifiers'?" in str(r.exception)
+
+
+def test_mmc_rejects_non_positive_rates_without_a_traceback() -> None:
+    for flag in ("--arrival-rate", "--service-rate"):
+        args = {"--arrival-rate": "1", "--service-rate": "1"} | {flag: "0"}
+        r = CliRunner().invoke(
+            cli, ["sim", "mmc", *[x for kv in args.items() for x in kv], "--servers", "3"]
+        )
+        assert r.exit_code == 2
+        assert f"Invalid value for '{flag}'" in r.output
