@@ -71,7 +71,7 @@ def world() -> None:
 @click.option(
     "--duration",
     "-d",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=20.0,
     show_default=True,
     help="Seconds of stream time to render.",
@@ -87,7 +87,13 @@ def world() -> None:
     "--draw-truth", "draw", is_flag=True, help="Draw the truth boxes and zones on the video."
 )
 def render(uri: str, duration: float, out: Path, draw: bool) -> None:
-    """Render a synthetic camera to a video file."""
+    """Render a synthetic camera to a video file.
+
+    \b
+    Example:
+      gridsight world render "synthetic://reservoir?seed=1" --duration 20 --out x.mp4
+      gridsight world render "synthetic://street?seed=5&time=night" --draw-truth -o s.mp4
+    """
     w = open_world(uri)
     n = round(duration * w.fps)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +118,12 @@ def render(uri: str, duration: float, out: Path, draw: bool) -> None:
 @world.command()
 @click.argument("uri")
 @click.option(
-    "--duration", "-d", type=float, default=60.0, show_default=True, help="Seconds of stream time."
+    "--duration",
+    "-d",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds of stream time.",
 )
 @click.option("--no-frames", is_flag=True, help="Leave out the per-frame boxes.")
 @click.option("--indent", type=int, default=None, help="Indent the JSON (default: compact).")
@@ -123,6 +134,8 @@ def truth(uri: str, duration: float, no_frames: bool, indent: int | None) -> Non
     {"episodes": [{"hazard", "start", "end", "track_ids"}], "near_misses": [...],
      "zones": [...], "frames": [{"index", "ts", "boxes", "roles", "track_ids", "visible"}],
      plus the world's scene, lighting and clock_start}
+
+    Example: gridsight world truth "synthetic://fire_lane?seed=3" --duration 600 --no-frames
     """
     w = open_world(uri)
     click.echo(

@@ -78,3 +78,16 @@ def test_cli_truth_zones_render(tmp_path: Path) -> None:
         n += 1
     cap.release()
     assert n == 4
+
+
+@pytest.mark.parametrize("command", ["render", "truth"])
+@pytest.mark.parametrize("duration", ["0", "-3"])
+def test_cli_rejects_a_non_positive_duration(tmp_path: Path, command: str, duration: str) -> None:
+    # It used to write "wrote x.mp4 (-15 frames ...)" and exit 0.
+    args = [command, "synthetic://reservoir?seed=1", "--duration", duration]
+    if command == "render":
+        args += ["--out", str(tmp_path / "x.mp4")]
+    result = CliRunner().invoke(world_cli, args)
+    assert result.exit_code == 2
+    assert "Invalid value for '--duration'" in result.output
+    assert not (tmp_path / "x.mp4").exists()
