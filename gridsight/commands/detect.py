@@ -133,13 +133,24 @@ def detect(
     as_json: bool,
     out: Path | None,
 ) -> None:
-    """Run a detector model on IMAGES (files or directories) and print the detections."""
+    """Run a detector model on IMAGES (files or directories) and print the detections.
+
+    An image that cannot be read is reported and skipped; the others are still run, and
+    the command then exits with status 2.
+
+    \b
+    Examples:
+      gridsight detect frame.jpg                         # the bundled model
+      gridsight detect shots/ --model yolo11n.onnx --conf 0.4 --out annotated/
+      gridsight detect frame.jpg --json > detections.json
+    """
     model_path = model if model is not None else _default_model()
     paths = _expand(images)
     if not paths:
         raise click.UsageError("no images found in the given paths")
     class_names = [n.strip() for n in names.split(",")] if names else None
     results: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
     with Detector(
         model_path, backend, conf=conf, iou=iou, max_det=max_det, class_names=class_names
     ) as detector:
@@ -151,8 +162,18 @@ def detect(
                 f"model {model_path} ({detector.backend_name}, input {w}x{h}, "
                 f"{len(detector.class_names)} classes)"
             )
-        for chunk in _chunks(paths, batch):
-            frames = [_read(p) for p in chunk]
+        for batch_paths in _chunks(paths, batch):
+            chunk, frames = [], []
+            for p in batch_paths:
+                try:
+                    frames.append(_read(p))
+                except DataError as exc:
+                    skipped.append({"image": str(p), "error": str(exc)})
+                    click.echo(f"warning: skipped: {exc}", err=True)
+                    continue
+                chunk.append(p)
+            if not frames:
+                continue
             for path, frame, det in zip(
                 chunk, frames, detector.detect_model_classes(frames), strict=True
             ):
@@ -178,8 +199,14 @@ def detect(
             "conf": conf,
             "iou": iou,
             "images": results,
+            "skipped": skipped,
         }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    if skipped:
+        raise DataError(
+            f"{len(skipped)} of {len(paths)} images could not be read and were skipped "
+            f"(first: {skipped[0]['image']}); check that they are images OpenCV reads"
+        )
 
 
 def _echo_text(path: Path, frame: np.ndarray, records: list[dict[str, Any]]) -> None:

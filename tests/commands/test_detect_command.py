@@ -92,6 +92,21 @@ def test_errors_are_clear(images: list[Path], tmp_path: Path) -> None:
     assert "cannot read image" in str(unreadable.exception) + unreadable.output
 
 
+def test_an_unreadable_image_is_skipped_and_the_others_still_run(
+    images: list[Path], tmp_path: Path
+) -> None:
+    not_image = tmp_path / "broken.jpg"
+    not_image.write_bytes(b"not a jpeg")
+    result = CliRunner().invoke(
+        cli, ["detect", str(images[0]), str(not_image), str(images[1]), "-m", str(MODEL), "--json"]
+    )
+    assert result.exit_code != 0
+    assert "1 of 3 images could not be read" in str(result.exception)
+    doc = json.loads(result.stdout)
+    assert [img["image"] for img in doc["images"]] == [str(images[0]), str(images[1])]
+    assert doc["skipped"][0]["image"] == str(not_image)
+
+
 def test_no_model_and_no_bundled_model_says_what_to_do(
     images: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
