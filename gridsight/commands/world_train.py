@@ -147,8 +147,11 @@ def train(
     """Train the bundled detector on the synthetic world and export it to ONNX.
 
     \b
-    Example (what produced the shipped model, see its MODEL_CARD.md):
-      gridsight world train --n 3000 --epochs 20 --seed 0 --out runs/train --install
+    What produced the shipped model (10 epochs, ~25 min on one CPU thread; see
+    gridsight/models/MODEL_CARD.md):
+      gridsight world dataset --n 3000 --seed 0 --out data/synth3000
+      gridsight world train --data data/synth3000 --epochs 10 --seed 0 --threads 1 \\
+          --out runs/train --install
     """
     _require_torch()
     import onnxruntime
