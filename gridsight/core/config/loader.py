@@ -216,6 +216,10 @@ def _describe(error: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
         listing = f" (allowed keys: {', '.join(allowed)})" if allowed else ""
         return f"unknown key {key!r}{hint}{listing}"
     if kind == "missing":
+        if loc and isinstance(loc[-1], int):
+            # A fixed-length list (a position [x, y], a resolution [w, h]) too short.
+            got = f" (got {_short(error['input'])})" if "input" in error else ""
+            return f"too few values{got}: item {loc[-1]} (counting from 0) is missing"
         return f"missing required key {str(loc[-1])!r}" if loc else "missing value"
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")

@@ -173,6 +173,13 @@ def test_position_outside_town(write_yaml, small_town_text):
     assert "villages[0].position: position (18, 4) km is outside the town's extent" in message
 
 
+def test_too_short_position_says_too_few_values(write_yaml, small_town_text):
+    text = small_town_text.replace("position: [8.0, 4.0]", "position: [8.0]")
+    message = error_of(write_yaml(text))
+    assert "villages[0].position[1]: too few values (got [8.0]): item 1" in message
+    assert "missing required key" not in message
+
+
 def test_missing_key_points_at_its_parent(write_yaml, small_town_text):
     text = small_town_text.replace("    resolution: [640, 360]\n", "")
     message = error_of(write_yaml(text))
