@@ -57,7 +57,7 @@ def draw_truth(image: np.ndarray, truth: FrameTruth, zones: list[dict] | None = 
 
 @click.group()
 def world() -> None:
-    """The synthetic camera world: render, truth, dataset, zones, sample.
+    """The synthetic camera world: render, truth, zones, sample, dataset, train, evaluate.
 
     \b
     URIs: synthetic://<scene>?seed=N&fps=F&w=W&h=H  (scene: reservoir, stairwell,
