@@ -21,9 +21,28 @@ from scipy import stats
 DECIMALS = 6
 
 
-def t_interval(values: Sequence[float] | np.ndarray, level: float = 0.95) -> dict[str, Any]:
+def kpi_bounds(name: str) -> tuple[float, float]:
+    """The range a KPI can take: shares lie in [0, 1], the reduction is at most 1, and
+    every other KPI (a count, a time, a ratio) is non-negative."""
+    if name == "response_reduction":
+        return (-math.inf, 1.0)
+    share = (
+        name.endswith(("_within_target", "_rate", "_prob"))
+        or name.startswith(("coverage_", "utilisation_"))
+        or name == "present_on_arrival"
+    )
+    return (0.0, 1.0) if share else (0.0, math.inf)
+
+
+def t_interval(
+    values: Sequence[float] | np.ndarray,
+    level: float = 0.95,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> dict[str, Any]:
     """``{"mean", "ci95": [lo, hi], "n"}`` of the finite values (t-interval).
 
+    The interval is clipped to ``bounds``, the range the KPI can take: with few
+    replications a share near 1 would otherwise get an upper limit above 1.
     With one value the interval is ``[mean, mean]``'s honest counterpart: unknown (None).
     """
     x = np.asarray(values, dtype=np.float64)
@@ -35,14 +54,15 @@ def t_interval(values: Sequence[float] | np.ndarray, level: float = 0.95) -> dic
     if n == 1:
         return {"mean": mean, "ci95": [None, None], "n": 1}
     half = float(stats.t.ppf(0.5 + level / 2.0, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return {"mean": mean, "ci95": [mean - half, mean + half], "n": n}
+    lo, hi = bounds
+    return {"mean": mean, "ci95": [max(lo, mean - half), min(hi, mean + half)], "n": n}
 
 
 def summarise(rows: Iterable[Mapping[str, float]]) -> dict[str, dict[str, Any]]:
     """Per-KPI t-intervals over replications (rows are each replication's KPI dict)."""
     rows = list(rows)
     names = sorted({k for r in rows for k in r})
-    return {k: t_interval([r.get(k, math.nan) for r in rows]) for k in names}
+    return {k: t_interval([r.get(k, math.nan) for r in rows], bounds=kpi_bounds(k)) for k in names}
 
 
 def verdict(estimate: dict[str, Any], threshold: float) -> dict[str, Any]:
