@@ -31,6 +31,7 @@ rule's dwell to elapse are left out, as there). ``summary`` also writes
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,9 @@ from gridsight.core.engine_eval import (
     scorable_episodes,
     score_events,
 )
+
+#: An alert later than the rule's dwell by more than this is listed for diagnosis.
+SLOW_S = 10.0
 
 
 def _truth(camera: str, uri: str, duration: float) -> tuple[list[Span], dict[str, Any]]:
@@ -103,7 +107,10 @@ def summarize(folders: Sequence[Path], out_json: Path | None) -> dict[str, Hazar
     for r in runs:
         required.update(r["required"])
     worlds = {k: v for r in runs for k, v in r["worlds"].items()}
-    scores = score_events(events, truth, slack_s=SLACK_S, hazards=sorted(required))
+    late_spans = [t for r in runs for t in r["late"]]
+    scores = score_events(
+        events, truth, slack_s=SLACK_S, hazards=sorted(required), unscored=late_spans
+    )
     print(f"{len(runs)} runs: {', '.join(r['run'] for r in runs)}")
     print(format_scores(scores, required))
     late: dict[str, int] = {}
@@ -111,7 +118,10 @@ def summarize(folders: Sequence[Path], out_json: Path | None) -> dict[str, Hazar
         for s in r["late"]:
             late[s.hazard] = late.get(s.hazard, 0) + 1
     if late:
-        print("not scored (too late in the run): " + ", ".join(f"{h} {n}" for h, n in late.items()))
+        print(
+            "not scored (too late in the run, or too short, for the rule's dwell): "
+            + ", ".join(f"{h} {n}" for h, n in late.items())
+        )
     print("\nonset delay minus dwell (s), per episode:")
     for h, s in scores.items():
         extra = [round(d - required.get(h, 0.0), 1) for d in sorted(s.onset_delays)]
@@ -150,7 +160,26 @@ def summarize(folders: Sequence[Path], out_json: Path | None) -> dict[str, Hazar
             if e.camera == ev.camera and e.hazard == ev.hazard
         )
         if first:
+            delay = ev.start - min(t.start for t in hits)
+            if delay - required.get(ev.hazard, 0.0) > SLOW_S:
+                w = worlds[ev.camera]
+                problems.append(
+                    {
+                        "kind": "slow",
+                        "camera": ev.camera,
+                        "hazard": ev.hazard,
+                        "episode_start": min(t.start for t in hits),
+                        "start": ev.start,
+                        "delay_over_dwell_s": round(delay - required.get(ev.hazard, 0.0), 1),
+                        "uri": w["uri"],
+                        "lighting": w["lighting"],
+                    }
+                )
             continue
+        if not hits and any(
+            t.camera == ev.camera and t.hazard == ev.hazard and _overlaps(ev, t) for t in late_spans
+        ):
+            continue  # the alert of an episode too late to score
         near = [t for t in mine if t.near_miss and _overlaps(ev, t)]
         kind = "duplicate" if hits else "near_miss_alert" if near else "false_alarm"
         w = worlds[ev.camera]
@@ -223,10 +252,13 @@ def run_all(seeds: Sequence[int], out: Path, duration: float | None) -> None:
     summarize(folders, out / "accuracy.json")
 
 
-def probe(uri: str, start: float, end: float, warmup: float, model: str | None) -> None:
+def probe(
+    uri: str, start: float, end: float, warmup: float, model: str | None, min_conf: float = 0.35
+) -> None:
     """Frame by frame over ``[start, end]``: each truth object of the episode and near
     misses, the best-matching raw detection (class, score, IoU) and whether the tracker
-    outputs it (what the rules see)."""
+    outputs it (what the rules see); then per object how many frames a rule could use
+    (same-class detection at ``min_conf`` or more, tracked) and the longest gap."""
     from gridsight.core.detector import Detector
     from gridsight.core.engine import resolve_model
     from gridsight.core.plugins import build_plugin_manager
@@ -252,6 +284,8 @@ def probe(uri: str, start: float, end: float, warmup: float, model: str | None) 
         else Detector(path, "onnxruntime", conf=0.1, pm=pm)
     )
     tracker = ByteTracker()
+    # Per truth object: (frames seen, same-class >= min_conf, tracked, usable times).
+    tally: dict[str, list[Any]] = {}
     t = max(0.0, start - warmup)
     step = 1.0 / spec.fps
     index = round(t * spec.fps)
@@ -278,6 +312,8 @@ def probe(uri: str, start: float, end: float, warmup: float, model: str | None) 
                 tid = int(truth.track_ids[k])
                 role = Role(int(truth.roles[k])).label
                 row = f"t={t:6.1f} truth#{tid} {role:<9} vis={truth.visible[k]:.2f} "
+                seen = tally.setdefault(f"truth#{tid} {role}", [0, 0, 0, []])
+                seen[0] += 1
                 box = truth.boxes[k : k + 1]
                 w, h = box[0, 2] - box[0, 0], box[0, 3] - box[0, 1]
                 row += f"{w:3.0f}x{h:3.0f}px  "
@@ -294,6 +330,7 @@ def probe(uri: str, start: float, end: float, warmup: float, model: str | None) 
                     if same:
                         i = max(same, key=lambda i: dets.confidence[i])
                         row += f" | same-class conf={dets.confidence[i]:.2f}"
+                        seen[1] += int(dets.confidence[i] >= min_conf)
                     tiou = box_iou(box, tracked.xyxy)[0] if len(tracked) else np.zeros(0)
                     hit = [
                         i
@@ -301,6 +338,10 @@ def probe(uri: str, start: float, end: float, warmup: float, model: str | None) 
                         if tracked.class_id[i] == truth.roles[k]
                     ]
                     ids = tracked.tracker_id
+                    if hit:
+                        seen[2] += 1
+                        if tracked.confidence[hit[0]] >= min_conf:
+                            seen[3].append(t)
                     row += " | tracked: " + (
                         f"id {ids[hit[0]]}" if hit and ids is not None else "no"
                     )
@@ -310,6 +351,14 @@ def probe(uri: str, start: float, end: float, warmup: float, model: str | None) 
         t = round(t + step, 6)
         index += 1
     detector.close()
+    print(f"\nper object over [{start:g}, {end:g}] s (usable = tracked at >= {min_conf:g}):")
+    for name, (n, conf_ok, tracked_n, usable) in tally.items():
+        times = [start, *usable, end]
+        gap = max(b - a for a, b in itertools.pairwise(times))
+        print(
+            f"  {name:<20} frames {n:4d}  detected >= {min_conf:g}: {conf_ok:4d}  "
+            f"tracked: {tracked_n:4d}  usable: {len(usable):4d}  longest gap {gap:.0f} s"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -330,13 +379,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--end", type=float, required=True)
     p.add_argument("--warmup", type=float, default=10.0, help="track this long before --start")
     p.add_argument("--model", default=None)
+    p.add_argument("--min-conf", type=float, default=0.35, help="the rule's min_confidence")
     a = ap.parse_args(argv)
     if a.cmd == "run":
         run_all(a.seeds_from, a.out, a.duration)
     elif a.cmd == "summary":
         summarize(a.folders, a.json)
     else:
-        probe(a.uri, a.start, a.end, a.warmup, a.model)
+        probe(a.uri, a.start, a.end, a.warmup, a.model, a.min_conf)
     return 0
 
 

@@ -100,6 +100,7 @@ class HazardScore:
     false_alarms: int = 0
     near_misses: int = 0
     near_miss_alerts: int = 0
+    unscored_events: int = 0
     onset_delays: list[float] = field(default_factory=list)
 
     @property
@@ -131,6 +132,7 @@ class HazardScore:
             "false_alarms": self.false_alarms,
             "near_misses": self.near_misses,
             "near_miss_alerts": self.near_miss_alerts,
+            "unscored_events": self.unscored_events,
             "recall": round(self.recall, 4),
             "precision": round(self.precision, 4),
             "onset_delay_mean_s": None if not self.onset_delays else round(self.delay_mean, 3),
@@ -148,6 +150,7 @@ def score_events(
     *,
     slack_s: float = 1.0,
     hazards: Iterable[str] = (),
+    unscored: Iterable[Span] = (),
 ) -> dict[str, HazardScore]:
     """Match event spans to episode spans per camera and hazard; score per hazard.
 
@@ -156,6 +159,10 @@ def score_events(
         episodes: truth spans (:func:`episode_spans`), near misses included.
         slack_s: tolerance on either side of an episode when testing overlap.
         hazards: hazards to report even when they have neither events nor episodes.
+        unscored: real episodes left out of the score (e.g. begun too late in a run for
+            the rule's dwell to elapse, :func:`scorable_episodes`). An event on one of
+            them and on no scored episode is its alert, neither true nor false: it is
+            counted in ``unscored_events`` only, not in ``events``.
 
     Returns:
         ``{hazard: HazardScore}``, sorted by hazard id.
@@ -164,8 +171,11 @@ def score_events(
     by_key_ep: dict[tuple[str, str], list[Span]] = defaultdict(list)
     for ev in events:
         by_key_ev[(ev.camera, ev.hazard)].append(ev)
+    by_key_skip: dict[tuple[str, str], list[Span]] = defaultdict(list)
     for ep in episodes:
         by_key_ep[(ep.camera, ep.hazard)].append(ep)
+    for ep in unscored:
+        by_key_skip[(ep.camera, ep.hazard)].append(ep)
     scores: dict[str, HazardScore] = {h: HazardScore(h) for h in hazards}
     for key in set(by_key_ev) | set(by_key_ep):
         hazard = key[1]
@@ -176,11 +186,15 @@ def score_events(
         near = [ep for ep in eps if ep.near_miss]
         score.episodes += len(real)
         score.near_misses += len(near)
-        score.events += len(evs)
+        skip = by_key_skip.get(key, [])
         claimed: set[int] = set()
         for ev in evs:
             hits = [i for i, ep in enumerate(real) if _overlaps(ev, ep, slack_s)]
             fresh = [i for i in hits if i not in claimed]
+            if not hits and any(_overlaps(ev, ep, slack_s) for ep in skip):
+                score.unscored_events += 1
+                continue
+            score.events += 1
             if fresh:
                 score.true_events += 1
                 for i in fresh:
@@ -202,20 +216,26 @@ def score_events(
 def scorable_episodes(
     spans: Iterable[Span], required_s: Mapping[str, float], duration: float, slack_s: float
 ) -> tuple[list[Span], list[Span]]:
-    """Split truth spans into those to score and real episodes that began too late.
+    """Split truth spans into those to score and real episodes no rule could alert.
 
-    An episode beginning less than its rule's ``required_s`` (confirmation + dwell) plus
-    ``slack_s`` before the end of a ``duration``-second run cannot be alerted by any
-    engine; near misses are always scored (they must not alert however short the run).
+    A rule alerts once its hazard has held for ``required_s`` (confirmation + dwell), so
+    no engine can alert an episode that began less than that (plus ``slack_s``) before
+    the end of a ``duration``-second run, nor one that lasted less than that (a stall
+    set up at 05:58 is vending outside the allowed hours for two minutes only, when the
+    hours begin at 06:00 and the dwell is 120 s). Near misses are always scored: they
+    must not alert however short they are.
 
     Returns:
-        ``(scored, late)``.
+        ``(scored, unalertable)``.
     """
     scored: list[Span] = []
     late: list[Span] = []
     for span in spans:
         need = float(required_s.get(span.hazard, 0.0))
-        if span.near_miss or span.start + need + slack_s < duration:
+        too_late = span.start + need + slack_s >= duration
+        # An episode cut off by the end of the run is "too late", not "too short".
+        too_short = span.end < duration and span.end - span.start + slack_s < need
+        if span.near_miss or not (too_late or too_short):
             scored.append(span)
         else:
             late.append(span)

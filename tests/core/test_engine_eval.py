@@ -39,16 +39,35 @@ def test_event_spans_pair_start_and_end() -> None:
         event_spans([_ev("z", "end", 3)])
 
 
-def test_scorable_episodes_leave_out_late_ones_but_keep_near_misses() -> None:
+def test_scorable_episodes_leave_out_late_and_short_ones_but_keep_near_misses() -> None:
     spans = [
         Span("c1", "fire_lane", 40, 360),  # 40 + 300 + 2 < 360: alertable
         Span("c1", "fire_lane", 70, 360),  # 70 + 300 + 2 > 360: too late
         Span("c1", "fire_lane", 300, 330, "parked_beside_lane", near_miss=True),
         Span("c1", "ebike", 350, 360),  # no dwell known: only the slack
+        Span("c1", "vending", 41.5, 139.5),  # outside the allowed hours for 98 s only
+        Span("c1", "vending", 200, 330),  # 130 s: outlasts the 120 s dwell
     ]
-    scored, late = scorable_episodes(spans, {"fire_lane": 300.0}, 360.0, 2.0)
-    assert scored == [spans[0], spans[2], spans[3]]
-    assert late == [spans[1]]
+    need = {"fire_lane": 300.0, "vending": 120.0}
+    scored, late = scorable_episodes(spans, need, 360.0, 2.0)
+    assert scored == [spans[0], spans[2], spans[3], spans[5]]
+    assert late == [spans[1], spans[4]]
+
+
+def test_alert_of_an_unscored_late_episode_is_neither_true_nor_false() -> None:
+    # A person reaches the water 3 s before the run ends while another stands on the
+    # path: the rule's alert at the last frame belongs to the late episode, which is
+    # not scored, so it must not count as a near-miss alert either.
+    near = Span("c1", "near_water", 320, 360, "stand_on_path", near_miss=True)
+    late = Span("c1", "near_water", 356.7, 360)
+    early = Span("c1", "near_water", 30, 56)
+    evs = [Span("c1", "near_water", 36, 65, "a"), Span("c1", "near_water", 359.5, 359.5, "b")]
+    s = score_events(evs, [early, near], slack_s=2.0, unscored=[late])["near_water"]
+    assert (s.events, s.true_events, s.near_miss_alerts, s.unscored_events) == (1, 1, 0, 1)
+    assert s.precision == 1.0
+    # Without the late episode the same alert is one on the near miss only.
+    s = score_events(evs, [early, near], slack_s=2.0)["near_water"]
+    assert (s.events, s.near_miss_alerts, s.precision) == (2, 1, 0.5)
 
 
 def test_perfect_detection_with_onset_delay() -> None:
