@@ -241,3 +241,18 @@ def test_nothing_available() -> None:
     pm = build_plugin_manager(load_entrypoints=False)
     with pytest.raises(BackendUnavailableError, match="no inference backend"):
         select_backend("auto", pm)
+
+
+def test_opencv_runs_the_bundled_model_on_a_batch() -> None:
+    # The bundled model adds anchor grids to a dynamic batch: OpenCV 4's dnn cannot
+    # broadcast them over batch > 1, so the backend must still return every frame.
+    from gridsight.models import bundled_model_path
+
+    batch = np.random.default_rng(3).random((3, 3, 224, 384), dtype=np.float32)
+    outs = []
+    for cls in (OnnxRuntimeBackend, OpenCVBackend):
+        with cls() as backend:
+            backend.load(bundled_model_path())
+            outs.append(backend.infer(batch)[0])
+    assert outs[0].shape == outs[1].shape == (3, 10, outs[0].shape[2])
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-3, atol=1e-3)

@@ -27,6 +27,7 @@ class OpenCVBackend(Backend):
 
     def __init__(self) -> None:
         self._net: Any = None
+        self._chunk: int | None = None
         self.model_info: ModelInfo | None = None
 
     @classmethod
@@ -79,6 +80,12 @@ class OpenCVBackend(Backend):
         if threads > 0:
             cv2.setNumThreads(int(threads))
         self._net = net
+        # OpenCV 4's dnn sizes constant tensors for batch 1 and does not broadcast them
+        # over a larger batch (YOLO heads add anchor grids: "findCommonShape" fails), so
+        # a dynamic-batch model runs one frame at a time there. OpenCV 5's engine batches.
+        self._chunk = self.model_info.fixed_batch
+        if self._chunk is None and int(cv2.__version__.split(".")[0]) < 5:
+            self._chunk = 1
 
     def infer(self, batch: np.ndarray) -> list[np.ndarray]:
         if self._net is None or self.model_info is None:
@@ -99,7 +106,7 @@ class OpenCVBackend(Backend):
                 ) from exc
             return [np.array(o, copy=True) for o in outs]
 
-        return run_in_chunks(data, self.model_info.fixed_batch, run)
+        return run_in_chunks(data, self._chunk, run)
 
     def close(self) -> None:
         self._net = None
