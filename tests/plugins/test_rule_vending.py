@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -160,3 +161,54 @@ def test_settings_validation(kwargs: dict, message: str) -> None:
 def test_default_allowed_hours_are_the_morning_market() -> None:
     assert VendingSettings().allowed_hours == ["06:00-08:00"]
     assert VendingSettings(allowed_hours=[]).allowed_hours == []
+
+
+def pacing_vendor(y: float = 280) -> Actor:
+    """A vendor pacing about his stall: 50-70 px steps (over his 30 px width) every 5 s."""
+    spots = [(315.0, y - 5), (365.0, y + 5), (340.0, y + 20), (385.0, y - 8)]
+    path: list[tuple[float, float, float]] = []
+    t = 5.0
+    k = 0
+    while t < 605:
+        x, yy = spots[k % len(spots)]
+        path += [(t, x, yy), (min(t + 4.0, 605.0), x, yy)]
+        t += 5.0
+        k += 1
+    return Actor(Role.PERSON, PERSON, path, track=2, jitter=2.0)
+
+
+def test_vendor_pacing_about_his_stall_is_one_event_at_the_dwell() -> None:
+    stall = Actor(Role.STALL, STALL, stay(340, 280, 5, 605), track=1, jitter=1.0)
+    frames = stream([stall, pacing_vendor()], 700, fps=FPS)
+    settings = {"clock_start": "10:00"}
+    events = run(VendingRule, ROAD, settings, frames)
+    assert phases(events).count("start") == 1 and phases(events).count("end") == 1
+    (start,) = starts(events)
+    assert start.ts == pytest.approx(125.0, abs=2.0)
+    assert set(start.track_ids) == {1, 2}
+    # Judged by his own box alone (no neighbourhood), he never stands still long enough.
+    assert run(VendingRule, ROAD, {**settings, "attend_factor": 0.0}, frames) == []
+
+
+def test_vendor_pacing_far_from_the_stall_does_not_man_it() -> None:
+    stall = Actor(Role.STALL, STALL, stay(340, 280, 5, 605), track=1, jitter=1.0)
+    # The same pacing, 100 px below the stall's neighbourhood (y 190-310).
+    frames = stream([stall, pacing_vendor(y=400)], 700, fps=FPS)
+    road = [{**ROAD[0], "points": [[0, 200], [640, 200], [640, 460], [0, 460]]}]
+    assert run(VendingRule, road, {"clock_start": "10:00"}, frames) == []
+
+
+@pytest.mark.parametrize(("every_s", "speed"), [(3.0, 60.0), (4.0, 40.0), (6.0, 30.0)])
+def test_stream_of_passers_by_through_an_unmanned_stall_is_not_an_alert(
+    every_s: float, speed: float
+) -> None:
+    stall = Actor(Role.STALL, STALL, stay(340, 280, 5, 605), track=1, jitter=1.0)
+    crossing = 680.0 / speed
+    walkers = [
+        Actor(Role.PERSON, PERSON, [(t, -20, y), (t + crossing, 660, y)], track=100 + k)
+        for k, (t, y) in enumerate(
+            (t, 285.0 + 15.0 * (k % 3)) for k, t in enumerate(np.arange(0, 600, every_s))
+        )
+    ]
+    frames = stream([stall, *walkers], 700, fps=FPS)
+    assert run(VendingRule, ROAD, {"clock_start": "10:00"}, frames) == []

@@ -105,6 +105,23 @@ def test_history_is_bounded() -> None:
     assert len(hist._times) <= 10 * 5 * 1.2 + 2
 
 
+def test_stayed_within_follows_a_point_pacing_in_its_region() -> None:
+    hist = BoxHistory(10.0, checks=10)
+    region = np.array([[0.0, 0.0, 100.0, 100.0]])
+    spots = [(20.0, 50.0), (80.0, 50.0), (50.0, 20.0), (50.0, 80.0)]
+    for k in range(40):  # 20 s at 2 fps, a new spot every 2.5 s
+        x, y = spots[(k // 5) % 4]
+        hist.push(k * 0.5, np.array([[x, y, x, y]]))
+    here = np.array([[50.0, 50.0], [50.0, 50.0], [50.0, 50.0]])
+    regions = np.array([region[0], region[0], [0.0, 0.0, 40.0, 100.0]])
+    ok = hist.stayed_within(20.0, here, regions, [60.0, 20.0, 200.0])
+    # Within 60 px all along: yes. Within 20 px: no (he was 30 px away). In a region he
+    # only visits now and then: no.
+    assert ok.tolist() == [True, False, False]
+    assert hist.stayed_within(20.0, np.zeros((0, 2)), np.zeros((0, 4)), 1.0).shape == (0,)
+    assert not BoxHistory(10.0).stayed_within(5.0, here[:1], region, 60.0).any()
+
+
 def test_dwell_timer_runs_with_gap_tolerance_and_backdating() -> None:
     timer = DwellTimer(max_gap_s=5.0, window_s=60.0)
     assert timer.update(0.0, False) == 0.0

@@ -186,6 +186,56 @@ class BoxHistory:
             return np.zeros(0, dtype=bool)
         if self.window_s <= 0:
             return np.ones(n, dtype=bool)
+        found = self._references(ts)
+        if found is None:
+            return np.zeros(n, dtype=bool)
+        refs, starts = found
+        match = box_iou(cur, refs) >= iou
+        # A box is stationary when every check holds a match for it.
+        per_check = np.logical_or.reduceat(match, starts, axis=1)
+        return np.asarray(per_check.all(axis=1))
+
+    def stayed_within(
+        self, ts: float, points: npt.ArrayLike, regions: npt.ArrayLike, radius: npt.ArrayLike
+    ) -> BoolArray:
+        """Which of ``points`` have had a past box centre near them all along the window.
+
+        For point ``k`` (this frame, at ``ts``), every check moment of the window (the
+        same moments and spans as :meth:`stationary`) must hold a remembered box whose
+        centre lies inside the xyxy ``regions[k]`` and within ``radius[k]`` of
+        ``points[k]``: something has stayed in that region, near here, all along, though
+        not necessarily in one place. Push zero-size boxes ``(x, y, x, y)`` to remember
+        points. Call before :meth:`push` of the same frame.
+        """
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        n = pts.shape[0]
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        if self.window_s <= 0:
+            return np.ones(n, dtype=bool)
+        found = self._references(ts)
+        if found is None:
+            return np.zeros(n, dtype=bool)
+        refs, starts = found
+        reg = np.asarray(regions, dtype=np.float64).reshape(-1, 4)
+        rad = np.broadcast_to(np.asarray(radius, dtype=np.float64), (n,))
+        cx = (refs[:, 0] + refs[:, 2]) / 2
+        cy = (refs[:, 1] + refs[:, 3]) / 2
+        inside = (
+            (cx[None, :] >= reg[:, 0:1])
+            & (cx[None, :] <= reg[:, 2:3])
+            & (cy[None, :] >= reg[:, 1:2])
+            & (cy[None, :] <= reg[:, 3:4])
+        )
+        close = np.hypot(cx[None, :] - pts[:, 0:1], cy[None, :] - pts[:, 1:2]) <= rad[:, None]
+        per_check = np.logical_or.reduceat(inside & close, starts, axis=1)
+        return np.asarray(per_check.all(axis=1))
+
+    def _references(self, ts: float) -> tuple[Float64Array, list[int]] | None:
+        """The boxes of each check moment, concatenated, and where each check's begin.
+
+        None when the oldest check finds no box (nothing proves a presence then).
+        """
         refs: list[Float64Array] = []
         starts: list[int] = []
         total = 0
@@ -197,15 +247,12 @@ class BoxHistory:
             found = sum(b.shape[0] for b in picked)
             if found == 0:
                 if i == self.checks:
-                    return np.zeros(n, dtype=bool)
+                    return None
                 continue
             starts.append(total)
             refs.extend(picked)
             total += found
-        match = box_iou(cur, np.concatenate(refs)) >= iou
-        # A box is stationary when every check holds a match for it.
-        per_check = np.logical_or.reduceat(match, starts, axis=1)
-        return np.asarray(per_check.all(axis=1))
+        return np.concatenate(refs), starts
 
     def push(self, ts: float, boxes: npt.ArrayLike) -> None:
         """Remember this frame's boxes; forget frames too old to be a reference."""

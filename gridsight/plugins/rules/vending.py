@@ -5,9 +5,18 @@ The condition holds in a frame when, outside the allowed hours,
 1. a stall (role ``stall``: stalls, carts, umbrellas) has its anchor in the no-vending
    polygon and is stationary (its box stood in the same place ``stationary_window_s``
    ago — judged from boxes, not track ids, see :class:`BoxHistory`);
-2. at least ``min_people`` people are at that stall — anchor within ``near_factor``
-   stall widths of its box — and are themselves stationary (a looser IoU, since a
-   vendor moves about behind a stall): passers-by do not make a stall "manned";
+2. at least ``min_people`` people attend that stall: a person is at the stall when
+   their anchor is within ``near_factor`` stall widths of its box, and attends it when
+   they are also stationary (a looser IoU, since a vendor moves about behind a stall)
+   or — judged relative to the stall, so a vendor pacing about his stall by more than
+   his own width still counts — when their anchor is in the stall's neighbourhood (its
+   box grown by ``attend_factor`` of its width and height) and, at each check moment of
+   the last ``stationary_window_s`` (ten of them, see :meth:`BoxHistory.stayed_within`),
+   some person's anchor was in that neighbourhood within ``roam_factor`` stall sizes
+   (the larger side of its box) of where theirs is now. Passers-by do not make a
+   stall "manned": one walking past was far away seconds ago, and whoever stood there
+   before has walked on (only a crowd passing within a stall's size of each other
+   every second could fool it);
 3. this has gone on (with gaps up to ``max_gap_s`` tolerated) for ``dwell_s``.
 
 The dwell runs whatever the time, so a stall set up at 07:50 that is still there when
@@ -44,6 +53,8 @@ from gridsight.plugins.rules.common import (
 )
 
 DAY_S = 86_400
+_ATTEND_CHECKS = 10
+"""Check moments of the window for "stayed about the stall" (one a second by default)."""
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
@@ -117,6 +128,13 @@ class VendingSettings(LifecycleSettings):
         stall_iou: IoU for "the stall is where it was" (default 0.6).
         person_iou: IoU for "the person is where they were" (default 0.3; vendors move
             about behind their stall).
+        attend_factor: a person also attends a stationary stall when they have stayed in
+            its neighbourhood — its box grown by this fraction of its width left and
+            right and of its height above and below — for ``stationary_window_s``, even
+            if they moved about more than ``person_iou`` allows (default 0.5).
+        roam_factor: how far, in stall sizes (the larger side of the stall's box), the
+            person found in the neighbourhood at each earlier check moment may be from
+            the person now (default 1.0; a passer-by walks further in a few seconds).
         allowed_hours: ranges ``"HH:MM-HH:MM"`` when vending here is allowed (default
             ``["06:00-08:00"]``, a tolerated morning market — the assumption of
             configs/jingqiao.yaml and of the synthetic world's ground truth); ranges over
@@ -142,6 +160,8 @@ class VendingSettings(LifecycleSettings):
     stationary_window_s: float = Field(default=10.0, ge=0.0)
     stall_iou: float = Field(default=0.6, gt=0.0, le=1.0)
     person_iou: float = Field(default=0.3, gt=0.0, le=1.0)
+    attend_factor: float = Field(default=0.5, ge=0.0)
+    roam_factor: float = Field(default=1.0, ge=0.0)
     allowed_hours: list[str] = Field(default_factory=lambda: ["06:00-08:00"])
     clock_start: str | None = None
     utc_offset_h: float = Field(default=8.0, ge=-14.0, le=14.0)
@@ -163,6 +183,20 @@ class VendingSettings(LifecycleSettings):
         if value is not None:
             parse_time_of_day(value)
         return value
+
+
+def _inside(
+    points: np.ndarray, boxes: np.ndarray, mx: np.ndarray | float, my: np.ndarray | float
+) -> np.ndarray:
+    """``(n, m)``: whether point i lies in box j grown by ``mx[j]`` sideways, ``my[j]`` up/down."""
+    mx = np.broadcast_to(np.asarray(mx, dtype=np.float64), (boxes.shape[0],))
+    my = np.broadcast_to(np.asarray(my, dtype=np.float64), (boxes.shape[0],))
+    return np.asarray(
+        (points[:, None, 0] >= boxes[None, :, 0] - mx[None, :])
+        & (points[:, None, 0] <= boxes[None, :, 2] + mx[None, :])
+        & (points[:, None, 1] >= boxes[None, :, 1] - my[None, :])
+        & (points[:, None, 1] <= boxes[None, :, 3] + my[None, :])
+    )
 
 
 class VendingRule(HazardRule):
@@ -187,6 +221,9 @@ class VendingRule(HazardRule):
         self.now: Callable[[], datetime] = utc_now
         self._stalls = BoxHistory(self.cfg.stationary_window_s)
         self._people = BoxHistory(self.cfg.stationary_window_s)
+        # People's anchors, checked at many moments: a stream of passers-by could put
+        # someone near a spot at a few moments by chance, but not every second or so.
+        self._spots = BoxHistory(self.cfg.stationary_window_s, checks=_ATTEND_CHECKS)
         self._dwell = DwellTimer(self.cfg.max_gap_s, max(self.cfg.dwell_s, 1.0))
 
     @classmethod
@@ -210,26 +247,31 @@ class VendingRule(HazardRule):
         # People at any stall in the zone (stationary or not yet): their history must
         # build up while the stall's does, or the vendor would be judged a window late.
         people = candidates(detections, cfg.person_roles, cfg.min_confidence)
+        p = anchor_points(detections)[people]
         near = np.zeros((people.size, stalls.size), dtype=bool)
+        attend = np.zeros((people.size, stalls.size), dtype=bool)
         if people.size and stalls.size:
             sb = detections.xyxy[stalls].astype(np.float64)
-            margin = cfg.near_factor * (sb[:, 2] - sb[:, 0])
-            p = anchor_points(detections)[people]
-            near = (
-                (p[:, None, 0] >= sb[None, :, 0] - margin)
-                & (p[:, None, 0] <= sb[None, :, 2] + margin)
-                & (p[:, None, 1] >= sb[None, :, 1] - margin)
-                & (p[:, None, 1] <= sb[None, :, 3] + margin)
-            )
-        at_stall = near.any(axis=1)
-        people, near = people[at_stall], near[at_stall]
+            w, h = sb[:, 2] - sb[:, 0], sb[:, 3] - sb[:, 1]
+            near = _inside(p, sb, cfg.near_factor * w, cfg.near_factor * w)
+            hood = sb + np.stack([-w, -h, w, h], axis=1) * cfg.attend_factor
+            pairs = np.argwhere(_inside(p, hood, 0.0, 0.0) & still[None, :])
+            if pairs.size:
+                radius = cfg.roam_factor * np.maximum(w, h)
+                attend[pairs[:, 0], pairs[:, 1]] = self._spots.stayed_within(
+                    ts, p[pairs[:, 0]], hood[pairs[:, 1]], radius[pairs[:, 1]]
+                )
+        self._spots.push(ts, np.concatenate([p, p], axis=1))
+        at_stall = (near | attend).any(axis=1)
+        people, near, attend = people[at_stall], near[at_stall], attend[at_stall]
         still_p = self._people.stationary(ts, detections.xyxy[people], cfg.person_iou)
         self._people.push(ts, detections.xyxy[people])
-        # Vendors: stationary people next to a stationary stall.
-        near = near[still_p][:, still]
-        people, stalls = people[still_p], stalls[still]
-        manned = near.sum(axis=0) >= cfg.min_people
-        vendors = people[near[:, manned].any(axis=1)]
+        # Vendors: people attending a stationary stall (standing still next to it, or
+        # staying about it).
+        by = ((near & still_p[:, None]) | attend)[:, still]
+        stalls = stalls[still]
+        manned = by.sum(axis=0) >= cfg.min_people
+        vendors = people[by[:, manned].any(axis=1)]
         return stalls[manned], vendors
 
     def observe(self, ts: float, detections: Detections) -> Observation:
