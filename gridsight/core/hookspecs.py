@@ -113,3 +113,18 @@ def gridsight_register_dispatch_policies() -> list[type[DispatchPolicy]]:
         A list of ``DispatchPolicy`` subclasses, each with a unique ``name``. Results of
         all plugins are collected.
     """
+
+
+@hookspec
+def gridsight_register_notifiers() -> list[type]:
+    """Register work-order notifier classes (webhook, MQTT, Apprise, ...).
+
+    Each class is a ``gridsight.orders.notify.base.Notifier`` subclass with a unique
+    ``name`` and the URL ``schemes`` it handles (``("http", "https")``); it is built from
+    a ``--notify`` URL or a ``notify:`` channel of the township config. (Typed as plain
+    classes here because the core does not import the orders layer above it.)
+
+    Returns:
+        A list of ``Notifier`` subclasses. Results of all plugins are collected; two
+        plugins providing the same name is an error.
+    """

@@ -126,3 +126,8 @@ def detectors(pm: pluggy.PluginManager) -> dict[str, Any]:
 def dispatch_policies(pm: pluggy.PluginManager) -> dict[str, Any]:
     """``{policy name: DispatchPolicy class}`` from all plugins."""
     return collect_named(pm.hook.gridsight_register_dispatch_policies(), "dispatch policy")
+
+
+def notifiers(pm: pluggy.PluginManager) -> dict[str, Any]:
+    """``{notifier name: Notifier class}`` from all plugins."""
+    return collect_named(pm.hook.gridsight_register_notifiers(), "notifier")

@@ -31,6 +31,7 @@ from gridsight.core.config.base import (
     duplicates,
 )
 from gridsight.core.config.camera import CameraConfig
+from gridsight.core.config.notify import NotifyConfig
 from gridsight.core.config.travel import TravelModel
 
 
@@ -188,6 +189,9 @@ class Township(StrictModel):
     staff: Staff = Field(default_factory=Staff)
     travel: TravelModel = Field(default_factory=TravelModel)
     cameras: tuple[CameraConfig, ...] = ()
+    notify: NotifyConfig | None = Field(
+        default=None, description="where work-order notifications go (webhook, MQTT, Apprise)"
+    )
 
     @field_validator("extent_km")
     @classmethod
