@@ -22,7 +22,7 @@ Look at one episode frame by frame (detector, tracker, what the rule sees)::
     .venv/bin/python benchmarks/accuracy.py probe "synthetic://street?seed=900010&fps=1" \
         --start 40 --end 200
 
-Scoring is :func:`gridsight.core.engine_eval.score_events` on the pooled events and
+Scoring is :func:`gridsight.evaluation.scoring.score_events` on the pooled events and
 truth, exactly as ``gridsight demo`` scores one run (episodes that began too late for the
 rule's dwell to elapse are left out, as there). ``summary`` also writes
 ``accuracy.json`` next to the first folder's parent (or ``--json PATH``).
@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from gridsight.commands.demo import SLACK_S
-from gridsight.core.engine_eval import (
+from gridsight.evaluation.scoring import (
     HazardScore,
     Span,
     event_spans,
@@ -55,7 +55,7 @@ SLOW_S = 10.0
 
 
 def _truth(camera: str, uri: str, duration: float) -> tuple[list[Span], dict[str, Any]]:
-    from gridsight.core.engine_synthetic import world_truth
+    from gridsight.evaluation.synthetic import world_truth
 
     return world_truth(camera, uri, duration)
 
@@ -259,11 +259,11 @@ def probe(
     misses, the best-matching raw detection (class, score, IoU) and whether the tracker
     outputs it (what the rules see); then per object how many frames a rule could use
     (same-class detection at ``min_conf`` or more, tracked) and the longest gap."""
-    from gridsight.core.detector import Detector
+    from gridsight.core.detection.detector import Detector
     from gridsight.core.engine import resolve_model
     from gridsight.core.plugins import build_plugin_manager
-    from gridsight.core.roles import Role
-    from gridsight.core.tracker import ByteTracker, box_iou
+    from gridsight.core.detection.roles import Role
+    from gridsight.core.tracking.bytetrack import ByteTracker, box_iou
     from gridsight.simulator import World, parse_world_uri
 
     spec = parse_world_uri(uri)

@@ -26,9 +26,9 @@ import pytest
 
 from gridsight.core.backends.onnxruntime_backend import OnnxRuntimeBackend
 from gridsight.core.backends.opencv_backend import OpenCVBackend
-from gridsight.core.decode import Decoder
-from gridsight.core.nms import box_iou, nms
-from gridsight.core.preprocess import Letterboxer, letterbox_batch
+from gridsight.core.detection.decode import Decoder
+from gridsight.core.detection.nms import box_iou, nms
+from gridsight.core.detection.preprocess import Letterboxer, letterbox_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 YOLO_FIXTURE = ROOT / "tests" / "fixtures" / "yolo11n-160.onnx"

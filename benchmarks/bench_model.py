@@ -18,7 +18,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from gridsight.core.decode import imgsz_from_metadata
+from gridsight.core.detection.decode import imgsz_from_metadata
 from gridsight.core.errors import ModelError
 from gridsight.models import bundled_model_path
 

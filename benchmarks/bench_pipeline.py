@@ -96,7 +96,7 @@ class PrerenderedPlugin:
 
 def jingqiao_cameras() -> list[Any]:
     from gridsight.core.config import load_township
-    from gridsight.core.engine_synthetic import align_synthetic_camera
+    from gridsight.evaluation.synthetic import align_synthetic_camera
     from gridsight.core.plugins import build_plugin_manager, hazard_rules
 
     pm = build_plugin_manager()
@@ -140,7 +140,7 @@ def _engine(cams: list[Any], frames: dict[str, list[np.ndarray]], detector: Any)
 
 @pytest.mark.benchmark(group="pipeline")
 def test_pipeline_12_cameras_fast(benchmark, prerendered, model_path) -> None:  # type: ignore[no-untyped-def]
-    from gridsight.core.detector import Detector
+    from gridsight.core.detection.detector import Detector
 
     cams, frames = prerendered
     detector = Detector(model_path, "onnxruntime", conf=0.1)
@@ -163,8 +163,8 @@ def test_bare_onnxruntime_same_batches(benchmark, prerendered, model_path) -> No
     import onnxruntime as ort
 
     from gridsight.core.backends.model_info import read_model_info
-    from gridsight.core.decode import imgsz_from_metadata
-    from gridsight.core.preprocess import Letterboxer
+    from gridsight.core.detection.decode import imgsz_from_metadata
+    from gridsight.core.detection.preprocess import Letterboxer
 
     cams, frames = prerendered
     info = read_model_info(model_path)
@@ -241,12 +241,12 @@ POLY = [[0, 160], [320, 160], [320, 320], [0, 320]]
 
 @pytest.mark.benchmark(group="postprocess")
 def test_postprocess_ours_50_detections(benchmark) -> None:  # type: ignore[no-untyped-def]
-    from gridsight.core.decode import Decoder
-    from gridsight.core.hazard_runner import CameraHazards
+    from gridsight.core.detection.decode import Decoder
+    from gridsight.core.hazards.runner import CameraHazards
     from gridsight.core.plugins import build_plugin_manager, hazard_rules
-    from gridsight.core.roles import ROLE_NAMES
-    from gridsight.core.tracker import ByteTracker
-    from gridsight.core.zones import zones_from_config
+    from gridsight.core.detection.roles import ROLE_NAMES
+    from gridsight.core.tracking.bytetrack import ByteTracker
+    from gridsight.core.hazards.zones import zones_from_config
 
     outs = _raw_outputs()
     decoder = Decoder(class_names=dict(enumerate(ROLE_NAMES)))

@@ -35,11 +35,11 @@ import shapely
 import supervision as sv
 from matplotlib.path import Path as MplPath
 
-from gridsight.core.detections import Detections
-from gridsight.core.hazard_runner import CameraHazards
+from gridsight.core.detection.detections import Detections
+from gridsight.core.hazards.runner import CameraHazards
 from gridsight.core.plugins import build_plugin_manager, hazard_rules
-from gridsight.core.roles import Role
-from gridsight.core.zones import PolygonZone, zones_from_config
+from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.zones import PolygonZone, zones_from_config
 
 W, H = 640, 360
 N_DET = 50

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gridsight.core.detections import Detections
-from gridsight.core.tracker import ByteTracker, TrackerSettings
+from gridsight.core.detection.detections import Detections
+from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings
 
 W, H = 640, 360
 WARMUP = 30

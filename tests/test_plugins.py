@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from gridsight.cli import cli
 from gridsight.core.errors import PluginError
-from gridsight.core.hazard import HazardRule, Observation, RuleSettings
+from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
 from gridsight.core.hookspecs import hookimpl
 from gridsight.core.plugins import ENV_LOAD, ENV_TRACE, build_plugin_manager, hazard_rules
 

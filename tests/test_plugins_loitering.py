@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from gridsight.cli import cli
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.plugins import ENV_LOAD, build_plugin_manager, hazard_rules
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 
 INSTALL_HINT = "install it: pip install -e examples/gridsight-loitering (make test does)"
 
@@ -60,8 +60,8 @@ def frame(*people: tuple[list[float], int], role: Role = Role.PERSON) -> Detecti
 
 
 def camera(loitering_module, **settings):
-    from gridsight.core.hazard_runner import CameraHazards
-    from gridsight.core.zones import zones_from_config
+    from gridsight.core.hazards.runner import CameraHazards
+    from gridsight.core.hazards.zones import zones_from_config
 
     pm = build_plugin_manager(load_entrypoints=False, plugins=[loitering_module])
     zones = zones_from_config(

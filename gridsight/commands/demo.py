@@ -4,7 +4,7 @@ The demo runs the real engine — synthetic camera threads, batched inference wi
 bundled ONNX detector, ByteTrack, zones, the four hazard rules and their lifecycles,
 JSONL + SQLite sinks — over the first ``--duration`` seconds of every camera of the
 township config, then matches the events to the worlds' ground-truth episodes
-(``gridsight.core.engine_eval``) and prints recall, precision and onset delay per hazard.
+(``gridsight.evaluation.scoring``) and prints recall, precision and onset delay per hazard.
 
 Cost control (2 CPU cores, a couple of minutes): the worlds are continuous in time, so
 the demo samples each scene at the rate its hazard needs (``DEMO_FPS``): parked cars and
@@ -31,7 +31,7 @@ import click
 from rich.console import Console
 
 from gridsight.core.engine import Engine, EngineOptions
-from gridsight.core.engine_eval import (
+from gridsight.evaluation.scoring import (
     HazardScore,
     Span,
     event_spans,
@@ -75,7 +75,7 @@ def run_demo(
     synthetic camera: held-out worlds nobody tuned or trained on.
     """
     from gridsight.core.config import load_township
-    from gridsight.core.engine_synthetic import (
+    from gridsight.evaluation.synthetic import (
         align_synthetic_camera,
         is_synthetic,
         synthetic_truth,

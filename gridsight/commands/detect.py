@@ -20,8 +20,8 @@ import click
 import cv2
 import numpy as np
 
-from gridsight.core.detections import Detections
-from gridsight.core.detector import Detector
+from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.detector import Detector
 from gridsight.core.errors import DataError, ModelError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")

@@ -15,8 +15,8 @@ from rich.text import Text
 
 from gridsight.core.engine import Engine, EngineOptions, EngineSummary
 from gridsight.core.errors import ConfigError
-from gridsight.core.sinks import EventSink
-from gridsight.core.status import EngineStatus
+from gridsight.core.sinks.base import EventSink
+from gridsight.core.engine.status import EngineStatus
 
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 

@@ -13,7 +13,7 @@ import yaml
 from tqdm import tqdm
 
 from gridsight.core.errors import DataError
-from gridsight.core.roles import ROLE_NAMES
+from gridsight.core.detection.roles import ROLE_NAMES
 from gridsight.simulator.uri import SCENES
 from gridsight.simulator.world import FrameTruth, open_world, scene_zones
 

@@ -18,11 +18,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from gridsight.core.engine_eval import Span
+from gridsight.evaluation.scoring import Span
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
-    from gridsight.core.hazard import HazardRule
+    from gridsight.core.hazards.rule import HazardRule
 
 
 def is_synthetic(camera: CameraConfig) -> bool:

@@ -10,8 +10,8 @@ split that ByteTrack relies on. The tracker's output is scored with ``motmetrics
 
 Run it::
 
-    python -m gridsight.core.tracker_eval            # generator + the four world scenes
-    python -m gridsight.core.tracker_eval --no-world --seeds 5 --compare
+    python -m gridsight.evaluation.tracker_eval            # generator + the four world scenes
+    python -m gridsight.evaluation.tracker_eval --no-world --seeds 5 --compare
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import DataError
-from gridsight.core.roles import Role
-from gridsight.core.tracker import ByteTracker, TrackerSettings, box_iou
+from gridsight.core.detection.roles import Role
+from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings, box_iou
 
 # (min w, max w, min h, max h, min speed, max speed) in pixels and pixels per frame at
 # 5 fps in a 640x360 view: people walk, e-bikes and cars go faster.
@@ -342,7 +342,7 @@ def supervision_bytetrack() -> Track:
 # ---------------------------------------------------------------------- command line
 def main(argv: Sequence[str] | None = None) -> None:
     """Print tracker scores on the generator and (if available) the synthetic world."""
-    p = argparse.ArgumentParser(prog="python -m gridsight.core.tracker_eval")
+    p = argparse.ArgumentParser(prog="python -m gridsight.evaluation.tracker_eval")
     p.add_argument("--seeds", type=int, default=3, help="generator sequences")
     p.add_argument("--frames", type=int, default=300, help="frames per sequence (5 fps)")
     p.add_argument("--no-world", action="store_true", help="skip the synthetic world scenes")

@@ -10,8 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 from gridsight.core.hookspecs import hookimpl
-from gridsight.core.models import DetectorSpec
-from gridsight.core.roles import ROLE_NAMES
+from gridsight.core.detection.spec import DetectorSpec
+from gridsight.core.detection.roles import ROLE_NAMES
 from gridsight.models import BUNDLED_MODEL_FILE
 
 

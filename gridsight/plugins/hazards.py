@@ -5,7 +5,7 @@ Registered through the ``gridsight`` entry-point group like any third-party plug
 
 from __future__ import annotations
 
-from gridsight.core.hazard import HazardRule
+from gridsight.core.hazards.rule import HazardRule
 from gridsight.core.hookspecs import hookimpl
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gridsight.core.zones import LineZone
+from gridsight.core.hazards.zones import LineZone
 from gridsight.simulator.camera import Camera, dedupe_polygon, project_ground_polygon
 
 A_FAR = 200.0  # metres along the strip: long enough to leave any view

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 
 _SHIFT = 2  # sub-pixel bits for cv2 drawing: small far-away sprites keep their shape
 _ONE = 1 << _SHIFT

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 from gridsight.simulator.layout import SceneLayout
 from gridsight.simulator.lighting import Lighting, SensorEffects, SensorPipeline
 from gridsight.simulator.scenes import BUILDERS
@@ -43,7 +43,7 @@ class FrameTruth:
         index: frame index.
         ts: stream time in seconds.
         boxes: ``(n, 4) float32`` xyxy pixel boxes (x2, y2 exclusive pixel edges).
-        roles: ``(n,) int64`` role ids (:class:`gridsight.core.roles.Role`).
+        roles: ``(n,) int64`` role ids (:class:`gridsight.core.detection.roles.Role`).
         track_ids: ``(n,) int64`` stable ids per actor part across frames.
         visible: ``(n,) float32`` fraction of the object's pixels not hidden.
     """

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from gridsight.cli import cli
-from gridsight.core.detector import Detector
+from gridsight.core.detection.detector import Detector
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MODEL = FIXTURES / "yolo11n-160.onnx"

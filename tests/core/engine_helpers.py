@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from gridsight.core.config.camera import CameraConfig
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.hookspecs import hookimpl
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
 
 W, H = 640, 360
@@ -63,7 +63,7 @@ class ScriptedSourcePlugin:
 
 
 class BrightBoxDetector:
-    """Duck-types :class:`gridsight.core.detector.Detector`: white blobs become people."""
+    """Duck-types :class:`gridsight.core.detection.detector.Detector`: white blobs become people."""
 
     def __init__(self) -> None:
         self.closed = False

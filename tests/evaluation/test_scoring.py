@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridsight.core.engine_eval import (
+from gridsight.evaluation.scoring import (
     Span,
     episode_spans,
     event_spans,
@@ -139,7 +139,7 @@ def test_counts_are_conserved(evs: list, eps: list) -> None:
 
 def test_world_truth_matches_synthetic_truth_of_the_camera() -> None:
     from gridsight.core.config.camera import CameraConfig
-    from gridsight.core.engine_synthetic import synthetic_truth, world_truth
+    from gridsight.evaluation.synthetic import synthetic_truth, world_truth
 
     uri = "synthetic://street?seed=900003&fps=1&w=640&h=360"
     cam = CameraConfig.model_validate(

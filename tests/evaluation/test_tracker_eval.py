@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import DataError
-from gridsight.core.tracker import ByteTracker, TrackerSettings
-from gridsight.core.tracker_eval import (
+from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings
+from gridsight.evaluation.tracker_eval import (
     NoiseModel,
     detections_from_truth,
     evaluate,
@@ -103,7 +103,7 @@ def test_length_mismatch_is_an_error():
 
 def test_world_truth_is_tracked_with_stable_ids():
     pytest.importorskip("gridsight.simulator")
-    from gridsight.core.tracker_eval import world_truth
+    from gridsight.evaluation.tracker_eval import world_truth
 
     seqs = [
         world_truth(f"synthetic://{scene}?seed=21&fps=5&w=640&h=360", 300)

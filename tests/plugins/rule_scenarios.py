@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.events import HazardEvent
-from gridsight.core.hazard import HazardRule
-from gridsight.core.hazard_runner import CameraHazards
-from gridsight.core.roles import Role
-from gridsight.core.zones import zones_from_config
+from gridsight.core.hazards.rule import HazardRule
+from gridsight.core.hazards.runner import CameraHazards
+from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.zones import zones_from_config
 
 
 @dataclass

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import ConfigError
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 from gridsight.plugins.rules.ebike import EbikeRule, EbikeSettings
 
 from .rule_scenarios import Actor, phases, run, starts, stay, stream
@@ -106,7 +106,7 @@ def test_settings_and_zone_checks() -> None:
 
 
 def _zones():
-    from gridsight.core.zones import zones_from_config
+    from gridsight.core.hazards.zones import zones_from_config
 
     return zones_from_config(ZONES)
 

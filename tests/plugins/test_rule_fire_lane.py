@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from gridsight.core.errors import ConfigError
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 from gridsight.plugins.rules.fire_lane import FireLaneRule, FireLaneSettings
 
 from .rule_scenarios import Actor, phases, run, starts, stay, stream
@@ -132,6 +132,6 @@ def test_settings() -> None:
 
 
 def _line():
-    from gridsight.core.zones import LineZone
+    from gridsight.core.hazards.zones import LineZone
 
     return LineZone("gate", (0, 0), (10, 0))

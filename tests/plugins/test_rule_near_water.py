@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 from gridsight.plugins.rules.near_water import NearWaterRule, NearWaterSettings
 
 from .rule_scenarios import Actor, phases, run, starts, stay, stream

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from gridsight.core.hazard_runner import CameraHazards
-from gridsight.core.roles import Role
+from gridsight.core.hazards.runner import CameraHazards
+from gridsight.core.detection.roles import Role
 from gridsight.plugins.rules.vending import (
     VendingRule,
     VendingSettings,

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 from gridsight.plugins.rules.common import BoxHistory, DwellTimer, box_iou, role_mask
 from gridsight.plugins.rules.near_water import NearWaterSettings
 

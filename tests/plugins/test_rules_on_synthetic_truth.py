@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.events import HazardEvent
-from gridsight.core.hazard_runner import CameraHazards
+from gridsight.core.hazards.runner import CameraHazards
 from gridsight.core.plugins import build_plugin_manager, hazard_rules
-from gridsight.core.zones import zones_from_config
+from gridsight.core.hazards.zones import zones_from_config
 
 simulator = pytest.importorskip("gridsight.simulator.world")
 

@@ -6,11 +6,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridsight.core.detections import Detections
-from gridsight.core.hazard_runner import CameraHazards
+from gridsight.core.detection.detections import Detections
+from gridsight.core.hazards.runner import CameraHazards
 from gridsight.core.plugins import build_plugin_manager, hazard_rules
-from gridsight.core.roles import Role
-from gridsight.core.zones import zones_from_config
+from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.zones import zones_from_config
 
 RULES = hazard_rules(build_plugin_manager())
 # Every zone lies in the top half of the image (y < 180).

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
-from gridsight.core.detections import Detections  # noqa: E402
+from gridsight.core.detection.detections import Detections  # noqa: E402
 from gridsight.simulator.train.data import LabelledImage  # noqa: E402
 from gridsight.simulator.train.evaluate import (  # noqa: E402
     coco_evaluate,

@@ -10,11 +10,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from gridsight.core.decode import class_names_from_metadata, imgsz_from_metadata
-from gridsight.core.detector import Detector
-from gridsight.core.nms import box_iou
+from gridsight.core.detection.decode import class_names_from_metadata, imgsz_from_metadata
+from gridsight.core.detection.detector import Detector
+from gridsight.core.detection.nms import box_iou
 from gridsight.core.plugins import build_plugin_manager, detectors
-from gridsight.core.roles import ROLE_NAMES
+from gridsight.core.detection.roles import ROLE_NAMES
 from gridsight.models import bundled_model_path, model_card_path
 from gridsight.simulator import open_world
 

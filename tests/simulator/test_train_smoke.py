@@ -22,7 +22,7 @@ from click.testing import CliRunner  # noqa: E402
 from gridsight.commands.world_train import evaluate as evaluate_cmd  # noqa: E402
 from gridsight.commands.world_train import train as train_cmd  # noqa: E402
 from gridsight.core.errors import DataError  # noqa: E402
-from gridsight.core.roles import ROLE_NAMES  # noqa: E402
+from gridsight.core.detection.roles import ROLE_NAMES  # noqa: E402
 from gridsight.simulator.train.data import load_split, read_class_names  # noqa: E402
 from gridsight.simulator.train.evaluate import evaluate_onnx  # noqa: E402
 from gridsight.simulator.train.export import (  # noqa: E402
@@ -131,7 +131,7 @@ def test_flop_count_matches_torch_conv_hooks(tmp_path: Path) -> None:
 
 
 def test_metadata_parses_with_the_engine_decoder() -> None:
-    from gridsight.core.decode import class_names_from_metadata, imgsz_from_metadata
+    from gridsight.core.detection.decode import class_names_from_metadata, imgsz_from_metadata
 
     meta = build_metadata(ROLE_NAMES, (224, 384), 32, "d")
     assert meta["names"].startswith("{0: 'person', 1: 'bicycle'")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from gridsight.core.errors import DataError
-from gridsight.core.roles import ROLE_NAMES
+from gridsight.core.detection.roles import ROLE_NAMES
 from gridsight.simulator.dataset import (
     DatasetOptions,
     DatasetSummary,

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gridsight.core.detections import Detections
-from gridsight.core.hazard_runner import CameraHazards
+from gridsight.core.detection.detections import Detections
+from gridsight.core.hazards.runner import CameraHazards
 from gridsight.core.plugins import build_plugin_manager, hazard_rules
-from gridsight.core.zones import zones_from_config
+from gridsight.core.hazards.zones import zones_from_config
 from gridsight.simulator import SCENES, open_world
 from gridsight.simulator.schedule import HAZARD_OF_SCENE
 

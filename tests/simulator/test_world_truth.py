@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridsight.core.roles import Role
+from gridsight.core.detection.roles import Role
 from gridsight.simulator import SCENES, open_world
 from gridsight.simulator.sprites import ROLE_OF_KIND, draw_actor, random_look
 

@@ -7,7 +7,7 @@ the built-in plugins'.
 
 from __future__ import annotations
 
-from gridsight.core.hazard import HazardRule
+from gridsight.core.hazards.rule import HazardRule
 from gridsight.core.hookspecs import hookimpl
 from gridsight_loitering.rule import LoiteringRule, LoiteringSettings
 

@@ -17,12 +17,12 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import ConfigError
-from gridsight.core.hazard import HazardRule, Observation, RuleSettings
-from gridsight.core.lifecycle import LifecycleSettings
-from gridsight.core.roles import Role
-from gridsight.core.zones import PolygonZone, Zone, anchor_points
+from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
+from gridsight.core.hazards.lifecycle import LifecycleSettings
+from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.zones import PolygonZone, Zone, anchor_points
 
 # The track id given to detections that have none (see the module docstring).
 ANONYMOUS = -1

@@ -180,7 +180,7 @@ class CameraConfig(StrictModel):
         return self
 
     def zone_dicts(self) -> list[dict[str, Any]]:
-        """The zones as plain dicts, the form ``gridsight.core.zones.zones_from_config`` reads."""
+        """The zones as plain dicts, the form ``gridsight.core.hazards.zones.zones_from_config`` reads."""
         return [zone.model_dump(mode="python") for zone in self.zones]
 
     @property

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from gridsight.core.config.township import Township
-    from gridsight.core.hazard import HazardRule, RuleSettings
+    from gridsight.core.hazards.rule import HazardRule, RuleSettings
 
 
 def _where(township: Township, loc: Loc) -> str:

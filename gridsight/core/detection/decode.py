@@ -29,11 +29,11 @@ from enum import StrEnum
 
 import numpy as np
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import ConfigError, ModelError
-from gridsight.core.nms import nms
-from gridsight.core.preprocess import LetterboxInfo
-from gridsight.core.roles import DEFAULT_CLASS_TO_ROLE, ROLE_NAMES, Role
+from gridsight.core.detection.nms import nms
+from gridsight.core.detection.preprocess import LetterboxInfo
+from gridsight.core.detection.roles import DEFAULT_CLASS_TO_ROLE, ROLE_NAMES, Role
 
 #: Longest metadata string we parse; a model's names never come near it, and
 #: ``ast.literal_eval`` on megabytes of nesting can exhaust the stack.
@@ -328,7 +328,7 @@ def _role_from(value: str | int | Role | None, where: str) -> Role | None:
 class ClassRoleMapper:
     """Maps a model's class ids to :class:`Role` ids; classes without a role are dropped.
 
-    Defaults come from :data:`gridsight.core.roles.DEFAULT_CLASS_TO_ROLE` by class name
+    Defaults come from :data:`gridsight.core.detection.roles.DEFAULT_CLASS_TO_ROLE` by class name
     (so a COCO model's ``person``, ``motorcycle``, ``truck`` are understood and its
     ``dog`` is dropped); ``overrides`` (from config) win and may name a class by name
     or id, and map it to a role name or to ``none``.

@@ -22,21 +22,21 @@ import numpy as np
 from gridsight.core.backends import select_backend
 from gridsight.core.backends.base import Backend
 from gridsight.core.backends.model_info import ModelInfo, check_model_file, read_model_info
-from gridsight.core.decode import (
+from gridsight.core.detection.decode import (
     ClassRoleMapper,
     Decoder,
     OutputLayout,
     imgsz_from_metadata,
 )
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import ConfigError
-from gridsight.core.preprocess import Letterboxer, LetterboxInfo
-from gridsight.core.roles import Role
+from gridsight.core.detection.preprocess import Letterboxer, LetterboxInfo
+from gridsight.core.detection.roles import Role
 
 if TYPE_CHECKING:
     import pluggy
 
-    from gridsight.core.models import DetectorSpec
+    from gridsight.core.detection.spec import DetectorSpec
 
 #: Input size used when neither the model nor its metadata nor the config gives one.
 DEFAULT_INPUT_SIZE = (640, 640)
@@ -105,7 +105,7 @@ class Detector:
 
     @classmethod
     def from_spec(cls, spec: DetectorSpec, backend: str = "auto", **kwargs: Any) -> Detector:
-        """A detector for a plugin's :class:`~gridsight.core.models.DetectorSpec`."""
+        """A detector for a plugin's :class:`~gridsight.core.detection.spec.DetectorSpec`."""
         return cls(
             spec.path,
             backend,
@@ -161,7 +161,7 @@ class Detector:
 
     # ------------------------------------------------------------------ all in one
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """Detections per frame, ``class_id`` = :class:`~gridsight.core.roles.Role` ids."""
+        """Detections per frame, ``class_id`` = :class:`~gridsight.core.detection.roles.Role` ids."""
         if len(images) == 0:
             return []
         batch, infos = self.preprocess(images)

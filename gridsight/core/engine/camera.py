@@ -12,17 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.events import HazardEvent
-from gridsight.core.hazard_runner import CameraHazards
+from gridsight.core.hazards.runner import CameraHazards
 from gridsight.core.sources.reader import CameraReader, CameraState
-from gridsight.core.status import ENDED, FAILED, RETRYING, RUNNING, STARTING, STOPPED
-from gridsight.core.tracker import ByteTracker, TrackerSettings
-from gridsight.core.zones import zones_from_config
+from gridsight.core.engine.status import ENDED, FAILED, RETRYING, RUNNING, STARTING, STOPPED
+from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings
+from gridsight.core.hazards.zones import zones_from_config
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
-    from gridsight.core.hazard import HazardRule
+    from gridsight.core.hazards.rule import HazardRule
 
 #: Reader state -> the engine's camera state (the status table's words).
 READER_STATES: dict[CameraState, str] = {

@@ -44,25 +44,25 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from gridsight.core.batcher import Batcher, BatchItem
-from gridsight.core.detections import Detections
-from gridsight.core.engine_camera import CameraPipeline
-from gridsight.core.engine_infer import InferenceJob, InferenceWorker, LetterboxRing
+from gridsight.core.engine.batcher import Batcher, BatchItem
+from gridsight.core.detection.detections import Detections
+from gridsight.core.engine.camera import CameraPipeline
+from gridsight.core.engine.inference import InferenceJob, InferenceWorker, LetterboxRing
 from gridsight.core.errors import ConfigError, ModelError
 from gridsight.core.events import HazardEvent
-from gridsight.core.evidence import EvidenceWriter
-from gridsight.core.metrics import EngineMetrics
+from gridsight.core.sinks.evidence import EvidenceWriter
+from gridsight.core.engine.metrics import EngineMetrics
 from gridsight.core.plugins import build_plugin_manager, detectors, hazard_rules
-from gridsight.core.sinks import EventSink
+from gridsight.core.sinks.base import EventSink
 from gridsight.core.sources.base import SourceOptions
 from gridsight.core.sources.reader import BackoffPolicy, CameraReader
-from gridsight.core.status import ENDED, EngineStatus, StatusBoard
+from gridsight.core.engine.status import ENDED, EngineStatus, StatusBoard
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
     from gridsight.core.config.township import Township
-    from gridsight.core.detector import Detector
-    from gridsight.core.tracker import TrackerSettings
+    from gridsight.core.detection.detector import Detector
+    from gridsight.core.tracking.bytetrack import TrackerSettings
 
 log = logging.getLogger("gridsight.engine")
 
@@ -91,7 +91,7 @@ class EngineOptions:
         backend_options: passed to the inference backend (threads, precision, ...).
         keep_events: keep every emitted event in :attr:`Engine.events` (tests, demo).
         overlap: infer on a second thread while this one letterboxes the next batch and
-            post-processes the previous one (see ``gridsight.core.engine_infer``).
+            post-processes the previous one (see ``gridsight.core.engine.inference``).
     """
 
     duration_s: float | None = None
@@ -244,7 +244,7 @@ class Engine:
         self._synced: dict[str, tuple[int, int]] = {}
 
     def _build_detector(self, backend: str, model: str | Path | None) -> Detector:
-        from gridsight.core.detector import Detector
+        from gridsight.core.detection.detector import Detector
 
         path, spec = resolve_model(model, self.pm)
         kwargs: dict[str, Any] = dict(
@@ -362,7 +362,7 @@ class Engine:
         if not self.options.overlap or size is None:
             self._ring: LetterboxRing | None = None
             return None
-        from gridsight.core.preprocess import Letterboxer
+        from gridsight.core.detection.preprocess import Letterboxer
 
         self._ring = LetterboxRing(lambda: Letterboxer(size))
         return InferenceWorker(self.detector.infer, self.metrics)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gridsight.core.metrics import EngineMetrics
+from gridsight.core.engine.metrics import EngineMetrics
 
 #: Batches alive at once: inferring + queued + being letterboxed.
 RING_SIZE = 3

@@ -1,7 +1,7 @@
 """The hazard event lifecycle: from per-frame observations to start / update / end events.
 
 A rule says, frame by frame, whether its hazard condition holds *now* (an
-:class:`~gridsight.core.hazard.Observation`). People want one alert per real hazard, not
+:class:`~gridsight.core.hazards.rule.Observation`). People want one alert per real hazard, not
 one per frame, and not a storm of alerts when a detector flickers. :class:`HazardLifecycle`
 is the per-camera, per-hazard state machine that does this:
 
@@ -51,7 +51,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from gridsight.core.events import HazardEvent, Phase
-from gridsight.core.hazard import Observation, RuleSettings
+from gridsight.core.hazards.rule import Observation, RuleSettings
 
 Clock = Callable[[], datetime]
 

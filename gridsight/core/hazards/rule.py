@@ -2,7 +2,7 @@
 
 A rule looks at one camera's tracked detections frame by frame and says whether its
 hazard is present *now* (an :class:`Observation`). The per-camera, per-hazard lifecycle
-(``gridsight.core.lifecycle``) turns that stream of observations into start / update /
+(``gridsight.core.hazards.lifecycle``) turns that stream of observations into start / update /
 end events with confirmation, gap tolerance, cooldown and end delay.
 """
 
@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 
 if TYPE_CHECKING:
-    from gridsight.core.zones import Zone
+    from gridsight.core.hazards.zones import Zone
 
 
 class RuleSettings(BaseModel):

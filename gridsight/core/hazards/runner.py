@@ -1,13 +1,13 @@
 """Running one camera's hazard rules: detections in, hazard events out.
 
 :class:`CameraHazards` owns, for one camera, an instance of every hazard rule the camera's
-config asks for and one :class:`~gridsight.core.lifecycle.HazardLifecycle` per rule.
+config asks for and one :class:`~gridsight.core.hazards.lifecycle.HazardLifecycle` per rule.
 Per frame it computes the anchors once (the camera's ``anchor`` point of every box,
 stored in ``Detections.data["anchor"]`` so all rules agree on it), asks each rule for its
 observation and lets the lifecycles turn observations into events.
 
 Example:
-    >>> from gridsight.core.zones import PolygonZone
+    >>> from gridsight.core.hazards.zones import PolygonZone
     >>> from gridsight.plugins.rules.near_water import NearWaterRule
     >>> cam = CameraHazards.from_config(
     ...     "cam-1", "ruijia", "ruijia-g01",
@@ -28,12 +28,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gridsight.core.detections import ANCHORS, Detections
+from gridsight.core.detection.detections import ANCHORS, Detections
 from gridsight.core.errors import ConfigError, DataError, GridsightError, PluginError
 from gridsight.core.events import HazardEvent
-from gridsight.core.hazard import HazardRule
-from gridsight.core.lifecycle import Clock, HazardLifecycle, LifecycleSettings, utc_now
-from gridsight.core.zones import ANCHOR_DATA_KEY, Zone
+from gridsight.core.hazards.rule import HazardRule
+from gridsight.core.hazards.lifecycle import Clock, HazardLifecycle, LifecycleSettings, utc_now
+from gridsight.core.hazards.zones import ANCHOR_DATA_KEY, Zone
 
 
 def _describe(exc: ValidationError) -> str:
@@ -137,7 +137,7 @@ class CameraHazards:
             if not isinstance(settings, LifecycleSettings):
                 raise ConfigError(
                     f"{where}: the rule's Settings model {rule_cls.Settings.__name__} must "
-                    "derive from gridsight.core.lifecycle.LifecycleSettings"
+                    "derive from gridsight.core.hazards.lifecycle.LifecycleSettings"
                 )
             missing = [z for z in rule_cls.zone_names(settings) if z not in zones]
             if missing:

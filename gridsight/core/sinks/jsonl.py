@@ -32,7 +32,7 @@ import numpy as np
 
 from gridsight.core.errors import DataError, GridsightError
 from gridsight.core.events import HazardEvent
-from gridsight.core.sinks import EventSink
+from gridsight.core.sinks.base import EventSink
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 
 from gridsight.core.errors import DataError
 from gridsight.core.events import HazardEvent
-from gridsight.core.sinks import EventSink
+from gridsight.core.sinks.base import EventSink
 
 SCHEMA_VERSION = 1
 

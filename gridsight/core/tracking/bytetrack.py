@@ -30,8 +30,8 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import linear_sum_assignment
 
-from gridsight.core.detections import Detections
-from gridsight.core.tracker_kalman import BoxKalman, xywh_to_xyxy, xyxy_to_xywh
+from gridsight.core.detection.detections import Detections
+from gridsight.core.tracking.kalman import BoxKalman, xywh_to_xyxy, xyxy_to_xywh
 
 IntArr = npt.NDArray[np.int64]
 
@@ -51,7 +51,7 @@ class TrackerSettings(BaseModel):
     frames) and a not-yet-confirmed track, which has no velocity yet, may match at IoU
     0.1 (cost 0.9 instead of 0.7). Low-score detections may also continue a track that
     was lost in the previous frame (ByteTrack only lets them continue tracked ones); on
-    the synthetic benchmark of :mod:`gridsight.core.tracker_eval` these changes raise
+    the synthetic benchmark of :mod:`gridsight.evaluation.tracker_eval` these changes raise
     MOTA from 0.77 to 0.85 and IDF1 from 0.85 to 0.91 and cut ID switches by 3/4.
     Tracks are confirmed after two frames, so single-frame false positives never get
     an id.

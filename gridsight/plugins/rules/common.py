@@ -22,11 +22,11 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BeforeValidator, ValidationError
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import ConfigError
-from gridsight.core.hazard import RuleSettings
-from gridsight.core.roles import Role
-from gridsight.core.zones import LineZone, PolygonZone, Zone, anchor_points
+from gridsight.core.hazards.rule import RuleSettings
+from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.zones import LineZone, PolygonZone, Zone, anchor_points
 
 Float64Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

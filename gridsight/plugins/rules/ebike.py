@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, model_validator
 
-from gridsight.core.detections import Detections
-from gridsight.core.hazard import HazardRule, Observation, RuleSettings
-from gridsight.core.lifecycle import LifecycleSettings
-from gridsight.core.roles import Role
-from gridsight.core.zones import LineZone, PolygonZone, Zone, anchor_points
+from gridsight.core.detection.detections import Detections
+from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
+from gridsight.core.hazards.lifecycle import LifecycleSettings
+from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.zones import LineZone, PolygonZone, Zone, anchor_points
 from gridsight.plugins.rules.common import (
     RoleTuple,
     candidates,

@@ -37,11 +37,11 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from gridsight.core.detections import Detections
-from gridsight.core.hazard import HazardRule, Observation, RuleSettings
-from gridsight.core.lifecycle import LifecycleSettings, utc_now
-from gridsight.core.roles import Role
-from gridsight.core.zones import Zone, anchor_points
+from gridsight.core.detection.detections import Detections
+from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
+from gridsight.core.hazards.lifecycle import LifecycleSettings, utc_now
+from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.zones import Zone, anchor_points
 from gridsight.plugins.rules.common import (
     BoxHistory,
     DwellTimer,

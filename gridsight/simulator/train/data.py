@@ -6,7 +6,7 @@ reads): ``DIR/images/<split>/*.jpg``, ``DIR/labels/<split>/*.txt`` with one
 naming the classes.
 
 Images are letterboxed once, with exactly the engine's letterbox
-(:mod:`gridsight.core.preprocess`), and kept in memory as uint8: the datasets the
+(:mod:`gridsight.core.detection.preprocess`), and kept in memory as uint8: the datasets the
 bundled model trains on are a few thousand small frames, and decoding JPEGs every
 epoch would cost more CPU than the network on two cores.
 """
@@ -23,7 +23,7 @@ import torch
 import yaml
 
 from gridsight.core.errors import DataError
-from gridsight.core.preprocess import Letterboxer, LetterboxInfo
+from gridsight.core.detection.preprocess import Letterboxer, LetterboxInfo
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 

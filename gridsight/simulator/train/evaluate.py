@@ -2,7 +2,7 @@
 
 The bundled model is evaluated the way it is deployed: the ONNX file runs in
 onnxruntime on frames letterboxed by the engine's own letterbox, and the ``(B, 4 + nc, N)``
-output is decoded by the engine's own decoder (:class:`gridsight.core.decode.Decoder`:
+output is decoded by the engine's own decoder (:class:`gridsight.core.detection.decode.Decoder`:
 best class per cell, class-wise NMS, boxes mapped back to the frame), only with the low
 confidence threshold that COCO mAP needs. pycocotools then computes AP at IoU 0.50 and
 averaged over IoU 0.50:0.95, per class and overall, against the YOLO-txt labels of a
@@ -32,15 +32,15 @@ from urllib.parse import parse_qsl, urlsplit
 import numpy as np
 import numpy.typing as npt
 
-from gridsight.core.decode import (
+from gridsight.core.detection.decode import (
     Decoder,
     OutputLayout,
     class_names_from_metadata,
     imgsz_from_metadata,
 )
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import DataError, ModelError
-from gridsight.core.preprocess import Letterboxer, LetterboxInfo
+from gridsight.core.detection.preprocess import Letterboxer, LetterboxInfo
 from gridsight.simulator.train.data import (
     LabelledImage,
     list_split,

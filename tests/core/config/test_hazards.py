@@ -9,7 +9,7 @@ from pydantic import Field
 
 from gridsight.core.config import check_camera_hazards, load_township, validate_camera_hazards
 from gridsight.core.errors import ConfigError, PluginError
-from gridsight.core.hazard import HazardRule, Observation, RuleSettings
+from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
 from gridsight.core.hookspecs import hookimpl
 from gridsight.core.plugins import build_plugin_manager
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridsight.core.decode import (
+from gridsight.core.detection.decode import (
     ClassRoleMapper,
     Decoder,
     OutputLayout,
@@ -18,10 +18,10 @@ from gridsight.core.decode import (
     imgsz_from_metadata,
     parse_class_names,
 )
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import ConfigError, ModelError
-from gridsight.core.preprocess import letterbox_geometry
-from gridsight.core.roles import Role
+from gridsight.core.detection.preprocess import letterbox_geometry
+from gridsight.core.detection.roles import Role
 
 NAMES = {0: "person", 1: "car", 2: "dog"}
 

@@ -15,12 +15,12 @@ import pytest
 from gridsight.core.backends.model_info import read_model_info
 from gridsight.core.backends.onnxruntime_backend import OnnxRuntimeBackend
 from gridsight.core.backends.opencv_backend import OpenCVBackend
-from gridsight.core.decode import Decoder, OutputLayout, detect_layout
-from gridsight.core.detector import Detector
-from gridsight.core.preprocess import letterbox_batch
-from gridsight.core.roles import Role
+from gridsight.core.detection.decode import Decoder, OutputLayout, detect_layout
+from gridsight.core.detection.detector import Detector
+from gridsight.core.detection.preprocess import letterbox_batch
+from gridsight.core.detection.roles import Role
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MODEL = FIXTURES / "yolo11n-160.onnx"
 REF = FIXTURES / "yolo11n-160.npz"
 N_FRAMES = 3

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridsight.core.detections import ANCHORS, Detections
+from gridsight.core.detection.detections import ANCHORS, Detections
 from gridsight.core.errors import DataError
 
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gridsight.core.detector import Detector
+from gridsight.core.detection.detector import Detector
 from gridsight.core.errors import BackendUnavailableError, ConfigError, ModelError
-from gridsight.core.models import DetectorSpec
-from gridsight.core.roles import Role
+from gridsight.core.detection.spec import DetectorSpec
+from gridsight.core.detection.roles import Role
 
-from ._tiny_onnx import make_tiny_detector
+from .._tiny_onnx import make_tiny_detector
 
 pytest.importorskip("onnx")
-YOLO = Path(__file__).resolve().parents[1] / "fixtures" / "yolo11n-160.onnx"
+YOLO = Path(__file__).resolve().parents[2] / "fixtures" / "yolo11n-160.onnx"
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridsight.core import nms as nms_mod
-from gridsight.core.nms import box_iou, nms
+from gridsight.core.detection import nms as nms_mod
+from gridsight.core.detection.nms import box_iou, nms
 
 
 def reference_nms(boxes, scores, thr, classes=None, max_det=None):  # type: ignore[no-untyped-def]

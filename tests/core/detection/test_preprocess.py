@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridsight.core.errors import DataError
-from gridsight.core.preprocess import (
+from gridsight.core.detection.preprocess import (
     PAD_VALUE,
     Letterboxer,
     letterbox_batch,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridsight.core.batcher import Batcher, BatchItem
+from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.errors import ConfigError
 from gridsight.core.sources import FrameQueue
 from gridsight.core.sources.base import Frame

@@ -12,13 +12,13 @@ from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
 from gridsight.core.hookspecs import hookimpl
 from gridsight.core.plugins import build_plugin_manager
-from gridsight.core.sink_jsonl import JsonlSink, read_events
-from gridsight.core.sink_sqlite import SqliteSink
-from gridsight.core.sink_sqlite import read_events as read_db
-from gridsight.core.sinks import EventSink
+from gridsight.core.sinks.jsonl import JsonlSink, read_events
+from gridsight.core.sinks.sqlite import SqliteSink
+from gridsight.core.sinks.sqlite import read_events as read_db
+from gridsight.core.sinks.base import EventSink
 from gridsight.core.sources.reader import BackoffPolicy
 
-from .engine_helpers import BrightBoxDetector, ScriptedSourcePlugin, camera
+from ..engine_helpers import BrightBoxDetector, ScriptedSourcePlugin, camera
 
 FAST_RETRY = BackoffPolicy(initial_s=0.02, max_s=0.05)
 
@@ -191,7 +191,7 @@ def test_duplicate_camera_ids_are_a_config_error() -> None:
 
 
 def test_overlapped_inference_gives_the_same_events() -> None:
-    from .engine_helpers import LetterboxedBrightBoxDetector
+    from ..engine_helpers import LetterboxedBrightBoxDetector
 
     cams = [
         camera("cam-a", "scripted://a?frames=60&enter=1&leave=4"),
@@ -211,8 +211,8 @@ def test_overlapped_inference_gives_the_same_events() -> None:
 def test_inference_worker_keeps_order_and_reraises() -> None:
     import numpy as np
 
-    from gridsight.core.engine_infer import InferenceJob, InferenceWorker
-    from gridsight.core.metrics import EngineMetrics
+    from gridsight.core.engine.inference import InferenceJob, InferenceWorker
+    from gridsight.core.engine.metrics import EngineMetrics
 
     def infer(x: np.ndarray) -> list[np.ndarray]:
         if x[0] < 0:

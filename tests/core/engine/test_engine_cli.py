@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from gridsight.cli import cli
 
-from ._tiny_onnx import make_tiny_detector
+from .._tiny_onnx import make_tiny_detector
 
 pytest.importorskip("onnx")
 

@@ -8,12 +8,12 @@ import pytest
 
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.engine import Engine, EngineOptions
-from gridsight.core.engine_eval import event_spans, score_events
-from gridsight.core.engine_synthetic import align_synthetic_camera, synthetic_truth
+from gridsight.evaluation.scoring import event_spans, score_events
+from gridsight.evaluation.synthetic import align_synthetic_camera, synthetic_truth
 from gridsight.core.plugins import build_plugin_manager, hazard_rules
-from gridsight.core.sink_jsonl import JsonlSink, read_events
-from gridsight.core.sink_sqlite import SqliteSink, read_work_orders
-from gridsight.core.sink_sqlite import read_events as read_db
+from gridsight.core.sinks.jsonl import JsonlSink, read_events
+from gridsight.core.sinks.sqlite import SqliteSink, read_work_orders
+from gridsight.core.sinks.sqlite import read_events as read_db
 
 
 def _bundled() -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 
 from gridsight.commands.run import status_table
-from gridsight.core.metrics import CAMERA_STATES, STAGES, EngineMetrics
-from gridsight.core.status import StatusBoard
+from gridsight.core.engine.metrics import CAMERA_STATES, STAGES, EngineMetrics
+from gridsight.core.engine.status import StatusBoard
 
 
 def _value(m: EngineMetrics, name: str, labels: dict[str, str]) -> float | None:

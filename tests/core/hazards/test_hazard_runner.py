@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import ConfigError, DataError, PluginError
-from gridsight.core.hazard import HazardRule, Observation, RuleSettings
-from gridsight.core.hazard_runner import CameraHazards
-from gridsight.core.lifecycle import LifecycleSettings
+from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
+from gridsight.core.hazards.runner import CameraHazards
+from gridsight.core.hazards.lifecycle import LifecycleSettings
 from gridsight.core.plugins import build_plugin_manager, hazard_rules
-from gridsight.core.roles import Role
-from gridsight.core.zones import ANCHOR_DATA_KEY, zones_from_config
+from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.zones import ANCHOR_DATA_KEY, zones_from_config
 
 ZONES = zones_from_config(
     [

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.path import Path
 
-from gridsight.core.detections import Detections
+from gridsight.core.detection.detections import Detections
 from gridsight.core.errors import ConfigError, DataError
-from gridsight.core.zones import (
+from gridsight.core.hazards.zones import (
     ANCHOR_DATA_KEY,
     LineZone,
     PolygonZone,

@@ -13,7 +13,7 @@ import pytest
 from gridsight.core.errors import DataError, GridsightError
 from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import build_plugin_manager, sinks
-from gridsight.core.sink_jsonl import JsonlSink, read_events
+from gridsight.core.sinks.jsonl import JsonlSink, read_events
 
 CONTRACT_KEYS = {
     "id", "camera", "hazard", "phase", "ts", "wall_time", "village", "grid",
@@ -79,7 +79,7 @@ def test_a_crash_loses_nothing_already_written(tmp_path: Path) -> None:
     script = f"""
 import os
 from gridsight.core.events import HazardEvent
-from gridsight.core.sink_jsonl import JsonlSink
+from gridsight.core.sinks.jsonl import JsonlSink
 sink = JsonlSink({str(path)!r})
 for i in range(3):
     sink.write(HazardEvent(id=f"c:h:{{i}}:1", camera="c", hazard="h", phase="start", ts=i,

@@ -14,7 +14,7 @@ import pytest
 
 from gridsight.core.errors import DataError
 from gridsight.core.events import HazardEvent
-from gridsight.core.sink_sqlite import SqliteSink, read_events, read_work_orders
+from gridsight.core.sinks.sqlite import SqliteSink, read_events, read_work_orders
 
 
 def _event(eid: str, phase: str, ts: float, **kw: object) -> HazardEvent:
@@ -125,7 +125,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     from gridsight.core.events import HazardEvent
-    from gridsight.core.sink_sqlite import SqliteSink
+    from gridsight.core.sinks.sqlite import SqliteSink
 
     sink = SqliteSink(sys.argv[1])
     i = 0

@@ -8,10 +8,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from gridsight.core.detections import Detections
-from gridsight.core.roles import Role
-from gridsight.core.tracker import ByteTracker, TrackerSettings, box_iou
-from gridsight.core.tracker_kalman import BoxKalman, xywh_to_xyxy, xyxy_to_xywh
+from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.roles import Role
+from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings, box_iou
+from gridsight.core.tracking.kalman import BoxKalman, xywh_to_xyxy, xyxy_to_xywh
 
 
 def dets(boxes, conf=0.9, cls=0) -> Detections:
