@@ -150,3 +150,40 @@ workers_live = sa.Table(
 )
 
 # -- API tables (revision 0002, owned by the API helper) go below this line. -------------
+
+# Accounts of the REST service (revision 0002). ``users``: people and automation that log
+# in; ``role`` is viewer | operator | admin | worker (a worker account is tied to a roster
+# ``worker_id`` and sees and moves only its own orders); ``password_hash`` is scrypt (NULL
+# for token-only accounts). ``api_tokens``: bearer tokens, stored only as their SHA-256
+# hex digest; ``revoked_at`` set = no longer accepted.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("worker_id", sa.String(64), nullable=True),
+    sa.Column("password_hash", sa.String(255), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("name", name="uq_users_name"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", name="fk_api_tokens_user_id"),
+        nullable=False,
+    ),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(128), nullable=False, server_default=""),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.Column("last_used_at", sa.Double, nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+    sa.Index("ix_api_tokens_user_id", "user_id"),
+)
