@@ -1,4 +1,5 @@
-"""The onnxruntime and opencv backends, model introspection and backend selection."""
+"""The backend base (input checks, chunking, timing), the onnxruntime and opencv
+backends, model introspection and backend selection."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from gridsight.core.backends import available_backends, select_backend
+from gridsight.core.backends import (
+    UnvalidatedBackendWarning,
+    available_backends,
+    select_backend,
+)
 from gridsight.core.backends.base import Backend
-from gridsight.core.backends.batching import run_in_chunks
-from gridsight.core.backends.model_info import read_model_info
+from gridsight.core.backends.chunking import run_in_chunks
+from gridsight.core.backends.model_info import ModelInfo, TensorInfo, read_model_info
 from gridsight.core.backends.onnxruntime_backend import OnnxRuntimeBackend
 from gridsight.core.backends.opencv_backend import OpenCVBackend
 from gridsight.core.backends.tensorrt_backend import TensorRTBackend
@@ -134,6 +139,10 @@ def test_run_in_chunks_pads_and_trims() -> None:
     np.testing.assert_allclose(out, batch.sum(axis=(1, 2, 3)) * 2, rtol=1e-6)
     (out,) = run_in_chunks(batch, None, run)
     assert calls[-1] == 5
+    calls.clear()
+    (out,) = run_in_chunks(batch, 2, run, pad=False)  # a runtime's largest batch
+    assert calls == [2, 2, 1]
+    np.testing.assert_allclose(out, batch.sum(axis=(1, 2, 3)) * 2, rtol=1e-6)
 
 
 def test_onnxruntime_options(tiny_dynamic: Path) -> None:
@@ -181,8 +190,25 @@ def test_auto_picks_best_available() -> None:
     assert names[:2] == (
         ["tensorrt", "onnxruntime"] if TensorRTBackend.is_available() else ["onnxruntime", "opencv"]
     )
-    assert select_backend("auto", pm).name == names[0]
+    assert select_backend("auto", pm) is OnnxRuntimeBackend  # never the unvalidated tensorrt
     assert select_backend("opencv", pm) is OpenCVBackend
+
+
+def test_auto_never_chooses_unvalidated_tensorrt(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on a GPU host: TensorRT importable and a device present.
+    monkeypatch.setattr(TensorRTBackend, "is_available", classmethod(lambda cls: True))
+    pm = _pm()
+    assert available_backends(pm)[0] == "tensorrt"  # usable, and the highest priority
+    assert TensorRTBackend.unvalidated and "never run on a real GPU" in TensorRTBackend.unvalidated
+    assert select_backend("auto", pm) is OnnxRuntimeBackend
+    with pytest.warns(UnvalidatedBackendWarning, match="'tensorrt' is unvalidated.*real GPU"):
+        assert select_backend("tensorrt", pm) is TensorRTBackend
+
+
+def test_validated_backends_do_not_warn(recwarn: pytest.WarningsRecorder) -> None:
+    select_backend("onnxruntime", _pm())
+    select_backend("auto", _pm())
+    assert not [w for w in recwarn if issubclass(w.category, UnvalidatedBackendWarning)]
 
 
 def test_unknown_backend_lists_available() -> None:
@@ -210,7 +236,7 @@ class _FastFake(Backend):
     def load(self, model_path: Path, **options: object) -> None:
         pass
 
-    def infer(self, batch: np.ndarray) -> list[np.ndarray]:
+    def _infer(self, batch: np.ndarray) -> list[np.ndarray]:
         return [batch]
 
 
@@ -243,6 +269,25 @@ def test_nothing_available() -> None:
         select_backend("auto", pm)
 
 
+class _UnvalidatedOnly:
+    @hookimpl
+    def gridsight_register_backends(self) -> list[type[Backend]]:
+        return [_Unvalidated]
+
+
+class _Unvalidated(_FastFake):
+    name: ClassVar[str] = "shiny"
+    unvalidated: ClassVar[str] = "never run on the hardware it is for"
+
+
+def test_only_unvalidated_available_is_no_auto_backend() -> None:
+    pm = build_plugin_manager(load_entrypoints=False, plugins=[_UnvalidatedOnly()])
+    with pytest.raises(BackendUnavailableError, match=r"shiny only by name \(unvalidated\)"):
+        select_backend("auto", pm)
+    with pytest.warns(UnvalidatedBackendWarning, match="never run on the hardware"):
+        assert select_backend("shiny", pm) is _Unvalidated
+
+
 def test_opencv_runs_the_bundled_model_on_a_batch() -> None:
     # The bundled model adds anchor grids to a dynamic batch: OpenCV 4's dnn cannot
     # broadcast them over batch > 1, so the backend must still return every frame.
@@ -256,3 +301,144 @@ def test_opencv_runs_the_bundled_model_on_a_batch() -> None:
             outs.append(backend.infer(batch)[0])
     assert outs[0].shape == outs[1].shape == (3, 10, outs[0].shape[2])
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-3, atol=1e-3)
+
+
+# ---------------------------------------------------------------------- the base
+
+
+class _Recorder(Backend):
+    """A backend whose "runtime" is numpy: the tiny model's math, recording each call."""
+
+    name: ClassVar[str] = "recorder"
+
+    def __init__(self, shape: tuple[int | None, ...], dtype: str = "float32") -> None:
+        self.shape = shape
+        self.dtype = dtype
+        self.calls: list[tuple[int, ...]] = []
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return True
+
+    def load(self, model_path: Path, **options: object) -> None:
+        self.model_info = ModelInfo(
+            path=model_path,
+            inputs=(TensorInfo("images", self.shape, self.dtype),),
+            outputs=(TensorInfo("output0", (self.shape[0], 6, 16)),),
+        )
+
+    def _infer(self, batch: np.ndarray) -> list[np.ndarray]:
+        self.calls.append(tuple(batch.shape))
+        pooled = batch.reshape(batch.shape[0], 3, 4, 8, 4, 8).mean(axis=(3, 5))
+        return [np.concatenate([pooled, pooled * 2], axis=1).reshape(-1, 6, 16)]
+
+
+def _recorder(shape: tuple[int | None, ...], dtype: str = "float32") -> _Recorder:
+    backend = _Recorder(shape, dtype)
+    backend.load(Path("fake.onnx"))
+    return backend
+
+
+@pytest.mark.parametrize(
+    ("batch", "problem"),
+    [
+        (np.zeros((2, 3, 64, 32), np.float32), "dim 2 is 64, the model's is 32"),
+        (np.zeros((2, 1, 32, 32), np.float32), "dim 1 is 1, the model's is 3"),
+        (np.zeros((3, 32, 32), np.float32), "3 dims instead of 4"),
+        (np.zeros((0, 3, 32, 32), np.float32), "no frames"),
+        (np.zeros((2, 3, 32, 32), np.float64), "dtype float64, the model's is float32"),
+        (np.zeros((2, 3, 32, 32), np.uint8), "dtype uint8, the model's is float32"),
+    ],
+)
+def test_mismatched_input_names_expected_and_got(batch: np.ndarray, problem: str) -> None:
+    backend = _recorder((None, 3, 32, 32))
+    with pytest.raises(ModelError) as err:
+        backend.infer(batch)
+    msg = str(err.value)
+    assert "recorder backend model 'fake.onnx' input 'images'" in msg
+    assert "expected (N, 3, 32, 32) float32" in msg
+    assert f"got {tuple(batch.shape)} {batch.dtype}" in msg
+    assert msg.endswith(problem)
+    assert backend.calls == [] and backend.infer_calls == 0  # the runtime never saw it
+
+
+def test_dynamic_dims_take_any_size() -> None:
+    backend = _recorder((None, 3, None, None))
+    (out,) = backend.infer(np.zeros((1, 3, 32, 32), np.float32))
+    assert out.shape == (1, 6, 16)
+    with pytest.raises(ModelError, match=r"expected \(N, 3, \?, \?\) float32"):
+        backend.infer(np.zeros((1, 4, 32, 32), np.float32))
+
+
+def test_the_real_backends_check_their_input(tiny_fixed2: Path) -> None:
+    for cls in (OnnxRuntimeBackend, OpenCVBackend):
+        with cls() as backend:
+            backend.load(tiny_fixed2)
+            with pytest.raises(ModelError, match=r"input 'images': expected \(N, 3, 32, 32\)"):
+                backend.infer(np.zeros((2, 3, 32, 32), np.float64))
+
+
+@pytest.mark.parametrize(
+    ("shape", "max_batch", "calls"),
+    [
+        ((1, 3, 32, 32), None, [(1, 3, 32, 32)] * 5),
+        ((2, 3, 32, 32), None, [(2, 3, 32, 32)] * 3),  # the last one padded
+        ((4, 3, 32, 32), None, [(4, 3, 32, 32)] * 2),
+        ((None, 3, 32, 32), 2, [(2, 3, 32, 32), (2, 3, 32, 32), (1, 3, 32, 32)]),
+        ((None, 3, 32, 32), None, [(5, 3, 32, 32)]),
+    ],
+)
+def test_chunking_gives_the_outputs_of_one_call(
+    shape: tuple[int | None, ...], max_batch: int | None, calls: list[tuple[int, ...]]
+) -> None:
+    batch = _batch(5, seed=11)
+    whole = _recorder((None, 3, 32, 32))
+    (expected,) = whole.infer(batch)
+    assert whole.calls == [(5, 3, 32, 32)]
+    chunked = _recorder(shape)
+    chunked.max_batch = max_batch
+    (out,) = chunked.infer(batch)
+    assert chunked.calls == calls
+    assert out.shape == (5, 6, 16)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_infer_records_its_latency(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridsight.core.backends import base
+
+    clock = [100.0]  # a fake perf_counter: each runtime call takes exactly 0.25 s
+    monkeypatch.setattr(base, "perf_counter", lambda: clock[0])
+
+    class Slow(_Recorder):
+        def _infer(self, batch: np.ndarray) -> list[np.ndarray]:
+            clock[0] += 0.25
+            return super()._infer(batch)
+
+    backend = Slow((1, 3, 32, 32))
+    backend.load(Path("fake.onnx"))
+    assert (backend.infer_calls, backend.last_latency_s, backend.total_latency_s) == (0, 0.0, 0.0)
+    backend.infer(_batch(2))  # two chunks of one frame: both inside the timed call
+    assert (backend.infer_calls, backend.last_latency_s, backend.total_latency_s) == (1, 0.5, 0.5)
+    backend.infer(_batch(1))
+    assert (backend.infer_calls, backend.last_latency_s, backend.total_latency_s) == (2, 0.25, 0.75)
+    with pytest.raises(ModelError):
+        backend.infer(np.zeros((1, 3, 8, 8), np.float32))
+    assert (backend.infer_calls, backend.total_latency_s) == (2, 0.75)  # rejected: not timed
+
+
+def test_the_real_backends_record_latency(tiny_dynamic: Path) -> None:
+    with OnnxRuntimeBackend() as backend:
+        backend.load(tiny_dynamic)
+        backend.infer(_batch(2))
+        backend.infer(_batch(3))
+        assert backend.infer_calls == 2
+        assert 0 < backend.last_latency_s < backend.total_latency_s
+
+
+def test_closed_backend_refuses_to_infer(tiny_dynamic: Path) -> None:
+    for cls in (OnnxRuntimeBackend, OpenCVBackend):
+        backend = cls()
+        backend.load(tiny_dynamic)
+        backend.close()
+        with pytest.raises(ModelError, match=r"before load\(\) \(or after close\(\)\)"):
+            backend.infer(_batch(1))

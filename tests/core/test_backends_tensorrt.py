@@ -2,8 +2,18 @@
 
 The backend's build / cache / buffer / stream logic runs here against small fakes of
 the TensorRT 10 and cuda-python APIs (the fakes keep "device" memory in host buffers
-and count allocations), so a mistake in that logic fails on every machine. The real
-thing runs in the ``gpu`` test at the end, which skips where there is no GPU.
+and count allocations), so a mistake in that logic fails on every machine. The fakes
+are as strict as the real APIs where a mistake would pass silently otherwise:
+
+* ``cudaStreamCreate`` returns a stream *object* (as cuda-python's ``cudaStream_t``),
+  not an int, and ``execute_async_v3`` rejects anything but the integer handle of a
+  live stream (pybind11 raises TypeError on the real one);
+* copies and kernels are queued on the stream and run only at
+  ``cudaStreamSynchronize``: reading a host buffer before it sees stale bytes;
+* whether the GPU has fast FP16 is a setting (:func:`gpu_fast_fp16`).
+
+The real thing runs in the ``gpu`` test at the end, which skips where there is no
+GPU. Until it has passed on one, the backend is labelled unvalidated.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import enum
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -88,8 +99,27 @@ class FakeProps:
     minor: int = 0
 
 
+class FakeStream:
+    """A CUDA stream as cuda-python returns it: an object that ``int()`` turns into the
+    raw handle, and that is not itself an int."""
+
+    def __init__(self, handle: int) -> None:
+        self._handle = handle
+
+    def __int__(self) -> int:
+        return self._handle
+
+    def __repr__(self) -> str:
+        return f"<FakeStream {self._handle:#x}>"
+
+
 class FakeCudart:
-    """cuda-python's runtime API as the backend uses it; memory is real host memory."""
+    """cuda-python's runtime API as the backend uses it; memory is real host memory.
+
+    Work on a stream (copies, kernels) is queued and runs, in order, only when the
+    stream is synchronised, as on a GPU where ``cudaMemcpyAsync`` returns before the
+    bytes have moved.
+    """
 
     cudaError_t = FakeError
 
@@ -102,9 +132,10 @@ class FakeCudart:
         self.fail = fail
         self.device: dict[int, Any] = {}
         self.host: dict[int, Any] = {}
-        self.streams: set[int] = set()
+        self.streams: dict[int, list[Callable[[], None]]] = {}  # handle -> queued work
         self.copies: list[tuple[str, int]] = []
         self.gpu_name = b"Fake GPU 9000\x00\x00\x00"
+        self._next_stream = 0x7F3A00
 
     def _r(self, call: str, *values: Any) -> tuple[Any, ...]:
         if call == self.fail:
@@ -146,22 +177,43 @@ class FakeCudart:
         self.host.pop(ptr)
         return self._r("cudaFreeHost")
 
-    def cudaStreamCreate(self) -> tuple[Any, ...]:
-        self.streams.add(0xC0FFEE)
-        return self._r("cudaStreamCreate", 0xC0FFEE)
+    def queue(self, stream: Any) -> list[Callable[[], None]]:
+        """The work queued on a live stream (cuda-python takes the object or its int)."""
+        if isinstance(stream, bool) or not isinstance(stream, int | FakeStream):
+            raise TypeError(f"expected a cudaStream_t or int, got {type(stream).__name__}")
+        handle = int(stream)
+        if handle not in self.streams:
+            raise AssertionError(f"stream {handle:#x} is not a live stream")
+        return self.streams[handle]
 
-    def cudaStreamDestroy(self, stream: int) -> tuple[Any, ...]:
-        self.streams.discard(stream)
+    def cudaStreamCreate(self) -> tuple[Any, ...]:
+        self._next_stream += 0x100
+        stream = FakeStream(self._next_stream)
+        self.streams[int(stream)] = []
+        return self._r("cudaStreamCreate", stream)
+
+    def cudaStreamDestroy(self, stream: Any) -> tuple[Any, ...]:
+        if self.queue(stream):
+            raise AssertionError("stream destroyed with work still queued on it")
+        del self.streams[int(stream)]
         return self._r("cudaStreamDestroy")
 
-    def cudaStreamSynchronize(self, stream: int) -> tuple[Any, ...]:
+    def cudaStreamSynchronize(self, stream: Any) -> tuple[Any, ...]:
+        work = self.queue(stream)
+        while work:
+            work.pop(0)()
         return self._r("cudaStreamSynchronize")
 
     def cudaMemcpyAsync(
-        self, dst: int, src: int, n: int, kind: Any, stream: int
+        self, dst: int, src: int, n: int, kind: Any, stream: Any
     ) -> tuple[Any, ...]:
-        assert stream in self.streams
-        ctypes.memmove(dst, src, n)
+        to_device = kind is self.cudaMemcpyKind.cudaMemcpyHostToDevice
+        dst_table, src_table = (self.device, self.host) if to_device else (self.host, self.device)
+        for ptr, table, what in ((dst, dst_table, "destination"), (src, src_table, "source")):
+            buf = table.get(ptr)
+            if buf is None or n > ctypes.sizeof(buf):
+                raise AssertionError(f"{kind.name}: {what} {ptr:#x} is not a {n}-byte buffer")
+        self.queue(stream).append(lambda: ctypes.memmove(dst, src, n))
         self.copies.append((kind.name, n))
         return self._r("cudaMemcpyAsync")
 
@@ -254,8 +306,12 @@ class FakeTRT:
             self.profiles.append(profile)
             return len(self.profiles) - 1
 
+    #: The fake cuda-python runtime, whose streams the execution context queues work on.
+    cudart: ClassVar[FakeCudart]
+
     class Builder:
-        platform_has_fast_fp16 = True
+        #: Set per test with :func:`gpu_fast_fp16`: whether the GPU has fast FP16.
+        platform_has_fast_fp16: ClassVar[bool] = True
 
         def __init__(self, logger: Any) -> None:
             pass
@@ -328,14 +384,28 @@ class FakeTRT:
             self.addr[name] = ptr
             return True
 
-        def execute_async_v3(self, stream: Any) -> bool:
-            if not isinstance(stream, int):
-                return False  # the real binding wants the integer handle
-            n = int(np.prod(self.shape))
-            x = np.frombuffer((ctypes.c_float * n).from_address(self.addr["images"]), np.float32)
-            y = tiny_math(x.reshape(self.shape)).astype(np.float32)
-            ctypes.memmove(self.addr["output0"], y.ctypes.data, y.nbytes)
+        def execute_async_v3(self, stream_handle: Any) -> bool:
+            # The real binding is typed ``stream_handle: int``; pybind11 refuses others.
+            if isinstance(stream_handle, bool) or not isinstance(stream_handle, int):
+                raise TypeError(
+                    "execute_async_v3(): incompatible function arguments; expected "
+                    f"stream_handle: int, got {type(stream_handle).__name__}"
+                )
+            shape, src, dst = self.shape, self.addr["images"], self.addr["output0"]
+
+            def kernel() -> None:  # reads the input when the stream gets to it
+                n = int(np.prod(shape))
+                x = np.frombuffer((ctypes.c_float * n).from_address(src), np.float32)
+                y = tiny_math(x.reshape(shape)).astype(np.float32)
+                ctypes.memmove(dst, y.ctypes.data, y.nbytes)
+
+            FakeTRT.cudart.queue(stream_handle).append(kernel)
             return True
+
+
+def gpu_fast_fp16(monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    """Make the fake GPU one with (or without) fast FP16 for the rest of the test."""
+    monkeypatch.setattr(FakeTRT.Builder, "platform_has_fast_fp16", fast)
 
 
 @pytest.fixture
@@ -343,6 +413,8 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> tuple[type[FakeTRT], FakeCudart]:
     cudart = FakeCudart()
     FakeTRT.builds = []
     monkeypatch.setattr(FakeTRT, "__version__", "10.3.0")
+    monkeypatch.setattr(FakeTRT, "cudart", cudart, raising=False)
+    gpu_fast_fp16(monkeypatch, True)
     monkeypatch.setattr(trt_mod, "_import_tensorrt", lambda: FakeTRT)
     monkeypatch.setattr(trt_mod, "_import_cudart", lambda: cudart)
     return FakeTRT, cudart
@@ -381,7 +453,7 @@ def test_build_cache_infer_close(fakes: Any, tiny: Path, tmp_path: Path) -> None
     assert h2d == [4 * 3 * 32 * 32 * 4, 2 * 3 * 32 * 32 * 4]
     assert len(cudart.device) == 2 and len(cudart.host) == 2
     backend.close()
-    assert cudart.device == {} and cudart.host == {} and cudart.streams == set()
+    assert cudart.device == {} and cudart.host == {} and cudart.streams == {}
 
     again = TensorRTBackend()
     again.load(tiny, max_batch=4, cache_dir=tmp_path)
@@ -436,8 +508,97 @@ def test_fixed_batch_engine_pads(fakes: Any, tiny_b2: Path, tmp_path: Path) -> N
     assert trt.builds[-1]["profile"] == [[2, 3, 32, 32]] * 3
     batch = np.random.default_rng(1).random((3, 3, 32, 32), dtype=np.float32)
     np.testing.assert_allclose(b.infer(batch)[0], tiny_math(batch), rtol=1e-6)
-    with pytest.raises(ModelError, match="expected a batch of shape"):
+    with pytest.raises(
+        ModelError,
+        match=r"input 'images': expected \(N, 3, 32, 32\) float32, got \(1, 3, 64, 64\) float32",
+    ):
         b.infer(np.zeros((1, 3, 64, 64), np.float32))
+    b.close()
+
+
+def test_engine_input_is_the_profile_not_the_onnx_file(
+    fakes: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A model with dynamic height/width: the engine is built for one size only, so
+    # infer checks against the profile's size, not the file's (N, 3, ?, ?).
+    path = make_tiny_detector(tmp_path / "tiny.onnx")
+    real_read = trt_mod.read_model_info
+
+    def dynamic_hw(p: Path) -> Any:
+        info = real_read(p)
+        tensor = replace(info.input, shape=(None, 3, None, None))
+        return replace(info, inputs=(tensor,))
+
+    monkeypatch.setattr(trt_mod, "read_model_info", dynamic_hw)
+    b = TensorRTBackend()
+    b.load(path, max_batch=2, cache_dir=tmp_path)  # the size from the 'imgsz' metadata
+    assert b.input_metadata().shape == (None, 3, 32, 32) and b.max_batch == 2
+    with pytest.raises(ModelError, match=r"expected \(N, 3, 32, 32\) float32.*dim 2 is 64"):
+        b.infer(np.zeros((1, 3, 64, 64), np.float32))
+    batch = np.random.default_rng(4).random((5, 3, 32, 32), dtype=np.float32)
+    np.testing.assert_allclose(b.infer(batch)[0], tiny_math(batch), rtol=1e-6)  # 2 + 2 + 1
+    assert b.infer_calls == 1 and b.last_latency_s > 0
+    b.close()
+
+
+def test_outputs_are_read_after_the_stream_is_synchronised(
+    fakes: Any, tiny: Path, tmp_path: Path
+) -> None:
+    # The fake's copies land only at cudaStreamSynchronize: outputs read before it
+    # would be the pinned buffer's old bytes (zeros, then the previous batch's).
+    _, cudart = fakes
+    b = TensorRTBackend()
+    b.load(tiny, max_batch=4, cache_dir=tmp_path)
+    rng = np.random.default_rng(9)
+    for n in (3, 3, 1):
+        batch = rng.random((n, 3, 32, 32), dtype=np.float32)
+        np.testing.assert_allclose(b.infer(batch)[0], tiny_math(batch), rtol=1e-6)
+    assert all(not work for work in cudart.streams.values())  # nothing left in flight
+    b.close()
+
+
+def test_stream_is_an_object_and_tensorrt_gets_its_int_handle(
+    fakes: Any, tiny: Path, tmp_path: Path
+) -> None:
+    _, cudart = fakes
+    b = TensorRTBackend()
+    b.load(tiny, max_batch=2, cache_dir=tmp_path)
+    stream = b._stream
+    assert not isinstance(stream, int) and int(stream) in cudart.streams
+    context = b._context
+    with pytest.raises(TypeError, match="stream_handle: int"):
+        context.execute_async_v3(stream)  # what the backend must never pass
+    batch = np.random.default_rng(5).random((2, 3, 32, 32), dtype=np.float32)
+    np.testing.assert_allclose(b.infer(batch)[0], tiny_math(batch), rtol=1e-6)
+    b.close()
+
+
+@pytest.mark.parametrize(
+    ("fast_fp16", "precision", "expect_fp16"),
+    [
+        (True, "auto", True),
+        (False, "auto", False),  # no fast FP16: auto must not force it
+        (True, "fp32", False),
+        (False, "fp16", True),  # asked for explicitly: honoured
+    ],
+)
+def test_auto_precision_follows_the_gpus_fp16(
+    fakes: Any,
+    tiny: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_fp16: bool,
+    precision: str,
+    expect_fp16: bool,
+) -> None:
+    trt, _ = fakes
+    gpu_fast_fp16(monkeypatch, fast_fp16)
+    b = TensorRTBackend()
+    b.load(tiny, precision=precision, max_batch=2, cache_dir=tmp_path)
+    assert trt.builds[-1]["fp16"] is expect_fp16
+    assert b.fp16 is expect_fp16
+    assert b.engine_key is not None
+    assert b.engine_key.precision == ("fp16" if expect_fp16 else "fp32")
     b.close()
 
 

@@ -1,8 +1,11 @@
-"""Inference backends: onnxruntime (CPU), opencv (cv2.dnn), tensorrt (GPU).
+"""Inference backends: onnxruntime (CPU), opencv (cv2.dnn), tensorrt (GPU, unvalidated).
 
 Backends are plugins: the built-in three register through
 ``gridsight.plugins.backends`` like any third-party backend would.
 :func:`select_backend` picks one by name, or the best available one for ``auto``.
+:class:`Backend` checks, chunks and times every call; a backend writes only its
+``load`` and the runtime call (``_infer``). A backend marked ``unvalidated``
+(tensorrt, which has never run on a real GPU) is never chosen by ``auto``.
 
 Example:
     >>> cls = select_backend("auto")                 # doctest: +SKIP
@@ -13,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 from gridsight.core.backends.base import Backend
@@ -21,7 +25,17 @@ from gridsight.core.errors import BackendUnavailableError
 if TYPE_CHECKING:
     import pluggy
 
-__all__ = ["Backend", "available_backends", "registered_backends", "select_backend"]
+__all__ = [
+    "Backend",
+    "UnvalidatedBackendWarning",
+    "available_backends",
+    "registered_backends",
+    "select_backend",
+]
+
+
+class UnvalidatedBackendWarning(UserWarning):
+    """A backend chosen by name has not been validated on real hardware."""
 
 
 def registered_backends(pm: pluggy.PluginManager | None = None) -> dict[str, type[Backend]]:
@@ -51,8 +65,12 @@ def _is_available(cls: type[Backend]) -> bool:
 def select_backend(name: str = "auto", pm: pluggy.PluginManager | None = None) -> type[Backend]:
     """The backend class called ``name``, or the best available one for ``"auto"``.
 
-    ``auto`` prefers higher ``priority``: tensorrt (when importable and a GPU is
-    present), then onnxruntime, then opencv.
+    ``auto`` prefers higher ``priority`` among the available backends that are not
+    marked :attr:`~Backend.unvalidated`: onnxruntime, then opencv. An unvalidated one
+    (tensorrt) is used only when asked for by name, and then warns.
+
+    Warns:
+        UnvalidatedBackendWarning: ``name`` is a backend marked unvalidated.
 
     Raises:
         BackendUnavailableError: ``name`` is unknown, or not usable on this machine, or
@@ -62,13 +80,16 @@ def select_backend(name: str = "auto", pm: pluggy.PluginManager | None = None) -
     available = available_backends(pm)
     listing = ", ".join(available) or "none"
     if name == "auto":
-        if not available:
+        trusted = [n for n in available if not found[n].unvalidated]
+        if not trusted:
             registered = ", ".join(sorted(found)) or "none"
+            skipped = sorted(set(available) - set(trusted))
+            note = f"; {', '.join(skipped)} only by name (unvalidated)" if skipped else ""
             raise BackendUnavailableError(
-                f"no inference backend is available (registered: {registered}); "
+                f"no inference backend is available (registered: {registered}{note}); "
                 "install onnxruntime: pip install onnxruntime"
             )
-        return found[available[0]]
+        return found[trusted[0]]
     cls = found.get(name)
     if cls is None:
         raise BackendUnavailableError(
@@ -82,5 +103,11 @@ def select_backend(name: str = "auto", pm: pluggy.PluginManager | None = None) -
         )
         raise BackendUnavailableError(
             f"backend {name!r} is not available on this machine{hint}; available here: {listing}"
+        )
+    if cls.unvalidated:
+        warnings.warn(
+            f"backend {name!r} is unvalidated: {cls.unvalidated}",
+            UnvalidatedBackendWarning,
+            stacklevel=2,
         )
     return cls

@@ -4,10 +4,18 @@ Every backend needs the same facts (the input tensor's name and shape, the outpu
 names, the ``metadata_props`` an exporter wrote). They are read once here, with
 onnxruntime (a core dependency) and no graph optimisation, so a backend that cannot
 introspect a model (cv2.dnn) still knows its input size and class names.
+
+The metadata strings are parsed here too (:func:`parse_metadata_literal`,
+:func:`imgsz_from_metadata`), safely and without evaluating code: a backend that
+needs the model's declared input size (TensorRT's shape profile) reads it from
+here, not from the output decoder.
 """
 
 from __future__ import annotations
 
+import ast
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +24,10 @@ from gridsight.core.errors import BackendUnavailableError, ModelError
 
 #: A tensor dimension: an int when fixed, None when dynamic (symbolic or -1).
 Dim = int | None
+
+#: Longest metadata string we parse; a model's names never come near it, and
+#: ``ast.literal_eval`` on megabytes of nesting can exhaust the stack.
+MAX_METADATA_CHARS = 200_000
 
 
 def _dims(shape: Any) -> tuple[Dim, ...]:
@@ -68,6 +80,67 @@ class ModelInfo:
         if len(shape) == 4 and shape[2] is not None and shape[3] is not None:
             return int(shape[2]), int(shape[3])
         return None
+
+    @property
+    def metadata_hw(self) -> tuple[int, int] | None:
+        """``(height, width)`` the exporter wrote in the ``imgsz`` metadata, or None.
+
+        Raises:
+            ModelError: the ``imgsz`` entry is malformed.
+        """
+        return imgsz_from_metadata(self.metadata)
+
+
+def parse_metadata_literal(text: str, field: str = "value") -> object:
+    """Parse a metadata string written as JSON or as a Python literal, safely.
+
+    JSON is tried first, then :func:`ast.literal_eval`, which accepts only literals
+    (numbers, strings, tuples, lists, dicts, sets, booleans, None): a string such as
+    ``__import__('os').system('...')`` is rejected, never run.
+
+    Raises:
+        ModelError: the text is too long or not a literal.
+    """
+    if len(text) > MAX_METADATA_CHARS:
+        raise ModelError(
+            f"model metadata {field!r} is {len(text)} characters (limit {MAX_METADATA_CHARS})"
+        )
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise ModelError(
+            f"model metadata {field!r} is not a JSON or Python literal "
+            f"({type(exc).__name__}); got {text[:80]!r}"
+        ) from exc
+
+
+def imgsz_from_metadata(metadata: Mapping[str, str]) -> tuple[int, int] | None:
+    """``(h, w)`` from the ``imgsz`` metadata (``[h, w]`` or a single int), or None.
+
+    Example:
+        >>> imgsz_from_metadata({"imgsz": "[384, 640]"}), imgsz_from_metadata({})
+        ((384, 640), None)
+
+    Raises:
+        ModelError: the entry is neither ``[h, w]`` nor a positive integer.
+    """
+    raw = metadata.get("imgsz")
+    if raw is None:
+        return None
+    obj = parse_metadata_literal(raw, "imgsz")
+    if isinstance(obj, int) and not isinstance(obj, bool) and obj > 0:
+        return obj, obj
+    if (
+        isinstance(obj, list | tuple)
+        and len(obj) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in obj)
+    ):
+        return int(obj[0]), int(obj[1])
+    raise ModelError(f"model metadata 'imgsz': expected [h, w] or an integer, got {raw[:40]!r}")
 
 
 _ORT_TYPES = {

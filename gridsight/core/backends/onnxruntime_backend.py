@@ -21,12 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gridsight.core.backends.base import Backend
-from gridsight.core.backends.batching import run_in_chunks
-from gridsight.core.backends.model_info import (
-    ModelInfo,
-    check_model_file,
-    model_info_from_ort_session,
-)
+from gridsight.core.backends.model_info import check_model_file, model_info_from_ort_session
 from gridsight.core.errors import BackendUnavailableError, ModelError
 
 #: Preferred execution providers, best first; only those installed are used.
@@ -54,7 +49,7 @@ class OnnxRuntimeBackend(Backend):
 
     def __init__(self) -> None:
         self._session: Any = None
-        self.model_info: ModelInfo | None = None
+        self._out_names: list[str] = []
         self.providers: list[str] = []
 
     @classmethod
@@ -127,25 +122,21 @@ class OnnxRuntimeBackend(Backend):
         except Exception as exc:
             raise ModelError(f"onnxruntime cannot load model {str(path)!r}: {exc}") from exc
         self.providers = list(self._session.get_providers())
-        self.model_info = model_info_from_ort_session(path, self._session)
-        if len(self.model_info.inputs) != 1:
-            names = [t.name for t in self.model_info.inputs]
+        info = model_info_from_ort_session(path, self._session)
+        if len(info.inputs) != 1:
+            names = [t.name for t in info.inputs]
+            self._session = None
             raise ModelError(
                 f"model {str(path)!r} has inputs {names}; a detector must take one image batch"
             )
+        self._out_names = [t.name for t in info.outputs]
+        self.model_info = info
 
-    def infer(self, batch: np.ndarray) -> list[np.ndarray]:
-        if self._session is None or self.model_info is None:
-            raise ModelError("onnxruntime backend: infer() called before load()")
-        info = self.model_info
-        name = info.input.name
-        out_names = [t.name for t in info.outputs]
-        data = np.ascontiguousarray(batch, dtype=np.float32)
-
-        def run(chunk: np.ndarray) -> list[np.ndarray]:
-            return [np.asarray(o) for o in self._session.run(out_names, {name: chunk})]
-
-        return run_in_chunks(data, info.fixed_batch, run)
+    def _infer(self, batch: np.ndarray) -> list[np.ndarray]:
+        input_name = self.input_metadata().name
+        outs = self._session.run(self._out_names, {input_name: batch})
+        return [np.asarray(o) for o in outs]
 
     def close(self) -> None:
         self._session = None
+        self.model_info = None

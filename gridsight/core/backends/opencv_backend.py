@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gridsight.core.backends.base import Backend
-from gridsight.core.backends.batching import run_in_chunks
-from gridsight.core.backends.model_info import ModelInfo, check_model_file, read_model_info
+from gridsight.core.backends.model_info import check_model_file, read_model_info
 from gridsight.core.errors import BackendUnavailableError, ModelError
 
 
@@ -27,8 +26,7 @@ class OpenCVBackend(Backend):
 
     def __init__(self) -> None:
         self._net: Any = None
-        self._chunk: int | None = None
-        self.model_info: ModelInfo | None = None
+        self._out_names: list[str] = []
 
     @classmethod
     def is_available(cls) -> bool:
@@ -57,7 +55,7 @@ class OpenCVBackend(Backend):
         import cv2
 
         # Read the interface first: cv2.dnn does not expose input shapes or metadata.
-        self.model_info = read_model_info(path)
+        info = read_model_info(path)
         try:
             net = cv2.dnn.readNetFromONNX(str(path))
         except cv2.error as exc:
@@ -80,33 +78,27 @@ class OpenCVBackend(Backend):
         if threads > 0:
             cv2.setNumThreads(int(threads))
         self._net = net
+        self._out_names = [t.name for t in info.outputs]
         # OpenCV 4's dnn sizes constant tensors for batch 1 and does not broadcast them
         # over a larger batch (YOLO heads add anchor grids: "findCommonShape" fails), so
         # a dynamic-batch model runs one frame at a time there. OpenCV 5's engine batches.
-        self._chunk = self.model_info.fixed_batch
-        if self._chunk is None and int(cv2.__version__.split(".")[0]) < 5:
-            self._chunk = 1
+        self.max_batch = None
+        if info.fixed_batch is None and int(cv2.__version__.split(".")[0]) < 5:
+            self.max_batch = 1
+        self.model_info = info
 
-    def infer(self, batch: np.ndarray) -> list[np.ndarray]:
-        if self._net is None or self.model_info is None:
-            raise ModelError("opencv backend: infer() called before load()")
+    def _infer(self, batch: np.ndarray) -> list[np.ndarray]:
         import cv2
 
-        out_names = [t.name for t in self.model_info.outputs]
-        model_name = str(self.model_info.path)
-        data = np.ascontiguousarray(batch, dtype=np.float32)
-
-        def run(chunk: np.ndarray) -> list[np.ndarray]:
-            self._net.setInput(chunk)
-            try:
-                outs = self._net.forward(out_names)
-            except cv2.error as exc:
-                raise ModelError(
-                    f"cv2.dnn failed to run {model_name!r} on a batch of shape {chunk.shape}: {exc}"
-                ) from exc
-            return [np.array(o, copy=True) for o in outs]
-
-        return run_in_chunks(data, self._chunk, run)
+        self._net.setInput(batch)
+        try:
+            outs = self._net.forward(self._out_names)
+        except cv2.error as exc:
+            raise ModelError(
+                f"cv2.dnn failed to run {self._describe()} on a batch of shape {batch.shape}: {exc}"
+            ) from exc
+        return [np.array(o, copy=True) for o in outs]
 
     def close(self) -> None:
         self._net = None
+        self.model_info = None

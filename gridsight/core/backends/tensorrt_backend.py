@@ -1,4 +1,9 @@
-"""The TensorRT backend (TensorRT 10+, cuda-python), for NVIDIA GPUs.
+"""The TensorRT backend (TensorRT 10+, cuda-python), for NVIDIA GPUs. UNVALIDATED.
+
+It has never run on a real GPU: its logic is tested only against fakes of the
+TensorRT and cuda-python APIs (tests/core/test_backends_tensorrt.py). So ``auto``
+never chooses it; it runs only when asked for by name, with a warning
+(:attr:`TensorRTBackend.unvalidated`), until a test has passed on a real GPU.
 
 The engine is built from the ONNX file once and cached: the cache key covers every
 input that changes the engine (model bytes, precision, shape profile, TensorRT
@@ -36,7 +41,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gridsight.core.backends.base import Backend
-from gridsight.core.backends.model_info import ModelInfo, check_model_file, read_model_info
+from gridsight.core.backends.model_info import (
+    ModelInfo,
+    TensorInfo,
+    check_model_file,
+    read_model_info,
+)
 from gridsight.core.errors import BackendUnavailableError, ModelError
 
 log = logging.getLogger(__name__)
@@ -189,9 +199,12 @@ class TensorRTBackend(Backend):
 
     name: ClassVar[str] = "tensorrt"
     priority: ClassVar[int] = 30
+    unvalidated: ClassVar[str] = (
+        "the tensorrt backend has never run on a real GPU (only against API fakes); "
+        "check its outputs against --backend onnxruntime before relying on them"
+    )
 
     def __init__(self) -> None:
-        self.model_info: ModelInfo | None = None
         self.engine_path: Path | None = None
         self.engine_key: EngineKey | None = None
         self.built: bool = False  # True when load() built the engine rather than reading it
@@ -204,6 +217,8 @@ class TensorRTBackend(Backend):
         self._bindings: list[_Binding] = []
         self._profile: ShapeProfile | None = None
         self._input_name = ""
+        #: Whether load() asked TensorRT for FP16 kernels (``auto``: the GPU has fast FP16).
+        self.fp16: bool = False
 
     # -------------------------------------------------------------- availability
     @classmethod
@@ -253,7 +268,7 @@ class TensorRTBackend(Backend):
         path = check_model_file(model_path)
         trt = self._trt = _import_tensorrt()
         cudart = self._cudart = _import_cudart()
-        info = self.model_info = read_model_info(path)
+        info = read_model_info(path)
         cuda_check(cudart, cudart.cudaSetDevice(int(device)), f"cudaSetDevice({device})")
         props = cuda_check(
             cudart, cudart.cudaGetDeviceProperties(int(device)), "cudaGetDeviceProperties"
@@ -268,7 +283,7 @@ class TensorRTBackend(Backend):
 
         logger = trt.Logger(trt.Logger.WARNING)
         builder = trt.Builder(logger)
-        fp16 = precision == "fp16" or (
+        fp16 = self.fp16 = precision == "fp16" or (
             precision == "auto" and bool(getattr(builder, "platform_has_fast_fp16", False))
         )
         profile = self._profile = self._shape_profile(info, max_batch, opt_batch, input_size)
@@ -310,6 +325,8 @@ class TensorRTBackend(Backend):
             )
         self._stream = cuda_check(cudart, cudart.cudaStreamCreate(), "cudaStreamCreate")
         self._allocate(profile)
+        self.max_batch = profile.max_batch
+        self.model_info = info
 
     @staticmethod
     def _shape_profile(
@@ -324,7 +341,7 @@ class TensorRTBackend(Backend):
                 f"model {info.path} input {info.input.name!r}: expected NCHW, got {shape}"
             )
         channels = shape[1] if shape[1] is not None else 3
-        hw = info.input_hw or input_size or _imgsz_from_metadata(info.metadata) or (640, 640)
+        hw = info.input_hw or input_size or info.metadata_hw or (640, 640)
         if info.fixed_batch is not None:
             b = int(info.fixed_batch)
             return ShapeProfile(b, b, b, int(channels), int(hw[0]), int(hw[1]))
@@ -410,32 +427,20 @@ class TensorRTBackend(Backend):
                 raise ModelError(f"TensorRT set_tensor_address({name!r}) was rejected")
 
     # -------------------------------------------------------------- inference
-    def infer(self, batch: np.ndarray) -> list[np.ndarray]:
-        if self._context is None or self._profile is None:
-            raise ModelError("tensorrt backend: infer() called before load()")
-        data = np.asarray(batch)
-        expected = self._profile.shapes()[2][1:]
-        if data.ndim != 4 or tuple(data.shape[1:]) != expected:
-            raise ModelError(
-                f"tensorrt backend: expected a batch of shape (n, {', '.join(map(str, expected))}),"
-                f" got {data.shape}"
-            )
-        step = self._profile.max_batch
-        fixed = self._profile.min_batch == self._profile.max_batch
-        parts: list[list[np.ndarray]] = []
-        for start in range(0, data.shape[0], step):
-            chunk = data[start : start + step]
-            real = chunk.shape[0]
-            if fixed and real < step:
-                pad = np.zeros((step - real, *chunk.shape[1:]), chunk.dtype)
-                chunk = np.concatenate([chunk, pad])
-            outs = self._run_chunk(chunk)
-            parts.append([o[:real] for o in outs])
-        if not parts:
-            return []
-        return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+    def input_metadata(self) -> TensorInfo:
+        """The engine's input: the profile's one spatial size, batch fixed or dynamic.
 
-    def _run_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
+        Narrower than the ONNX file's input when that has dynamic height/width.
+        """
+        profile = self._profile
+        if self.model_info is None or profile is None:
+            return super().input_metadata()  # raises: nothing is loaded
+        fixed = profile.min_batch if profile.min_batch == profile.max_batch else None
+        binding = next(b for b in self._bindings if b.is_input)
+        shape = (fixed, profile.channels, profile.height, profile.width)
+        return TensorInfo(self._input_name, shape, str(binding.dtype))
+
+    def _infer(self, chunk: np.ndarray) -> list[np.ndarray]:
         cudart, context, stream = self._cudart, self._context, self._stream
         h2d = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
         d2h = cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
@@ -500,15 +505,9 @@ class TensorRTBackend(Backend):
                     errors.append(str(exc))
         self._bindings = []
         self._stream = None
+        self.model_info = None
         self._context = None
         self._engine = None
         self._runtime = None
         if errors:
             raise BackendUnavailableError("; ".join(errors))
-
-
-def _imgsz_from_metadata(metadata: dict[str, str]) -> tuple[int, int] | None:
-    # Imported here: decode imports nothing of the backends, and this keeps it that way.
-    from gridsight.core.decode import imgsz_from_metadata
-
-    return imgsz_from_metadata(metadata)
