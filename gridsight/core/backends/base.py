@@ -162,8 +162,6 @@ def check_input(data: np.ndarray, spec: TensorInfo, where: str) -> None:
     Raises:
         ModelError: naming the input, the expected shape and dtype, and what was given.
     """
-    expected = f"{_format_shape(spec.shape)} {spec.dtype}"
-    got = f"{tuple(int(d) for d in data.shape)} {data.dtype}"
     problem = ""
     if data.ndim != len(spec.shape):
         problem = f"{data.ndim} dims instead of {len(spec.shape)}"
@@ -174,7 +172,9 @@ def check_input(data: np.ndarray, spec: TensorInfo, where: str) -> None:
             if axis > 0 and want is not None and want != have:
                 problem = f"dim {axis} is {have}, the model's is {want}"
                 break
-    if not problem and str(data.dtype) != spec.dtype:
+    if not problem and data.dtype.name != spec.dtype:
         problem = f"dtype {data.dtype}, the model's is {spec.dtype}"
     if problem:
+        expected = f"{_format_shape(spec.shape)} {spec.dtype}"
+        got = f"{tuple(int(d) for d in data.shape)} {data.dtype}"
         raise ModelError(f"{where} input {spec.name!r}: expected {expected}, got {got}: {problem}")
