@@ -15,8 +15,7 @@ job, their household visits (generated up front) or their office.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
 
@@ -25,141 +24,19 @@ import simpy
 
 from gridsight.core.dispatch import DispatchPolicy, WorkerState, WorkOrder, escalate
 from gridsight.governance_sim.arrivals import Alarms, Occurrences, Requests
-from gridsight.governance_sim.params import (
-    DAY_S,
-    HOUR_S,
-    DrawBuffer,
-    SimConfig,
-    Travel,
-    Worker,
+from gridsight.governance_sim.params import DAY_S, HOUR_S, DrawBuffer, SimConfig
+from gridsight.governance_sim.workers import (
+    LazyTravel,
+    TimeAverage,
+    VillageView,
+    WorkerRuntime,
+    shift_edges,
 )
 
 ALERT_PRIORITY = 10
 # Centre queue priorities (lower is served first): a new alarm before a closure review.
 VERIFY_FIRST = 0
 REVIEW_LATER = 1
-
-
-class TimeAverage:
-    """Time integral of a piecewise-constant level, clipped to an observation window."""
-
-    __slots__ = ("area", "hi", "last_t", "level", "lo")
-
-    def __init__(self, lo: float, hi: float) -> None:
-        self.lo = lo
-        self.hi = hi
-        self.level = 0.0
-        self.last_t = 0.0
-        self.area = 0.0
-
-    def change(self, t: float, delta: float) -> None:
-        """The level changes by ``delta`` at time ``t`` (non-decreasing times)."""
-        a = max(self.last_t, self.lo)
-        b = min(t, self.hi)
-        if b > a:
-            self.area += self.level * (b - a)
-        self.level += delta
-        self.last_t = t
-
-    def mean(self) -> float:
-        """Time-average level over the window (call after the run, flushed to ``hi``)."""
-        self.change(max(self.hi, self.last_t), 0.0)
-        return self.area / (self.hi - self.lo) if self.hi > self.lo else math.nan
-
-
-class LazyTravel(Mapping[str, float]):
-    """Expected travel times to one place, computed only for the workers a policy asks about.
-
-    A policy looks at the candidates of one tier; computing every free worker's travel
-    time up front (volunteers included) cost more than the decision itself.
-    """
-
-    __slots__ = ("_cache", "_places", "_travel", "_x", "_y")
-
-    def __init__(
-        self, x_km: float, y_km: float, places: dict[str, tuple[float, float, str]], travel: Travel
-    ) -> None:
-        self._x = x_km
-        self._y = y_km
-        self._places = places
-        self._travel = travel
-        self._cache: dict[str, float] = {}
-
-    def __getitem__(self, worker_id: str) -> float:
-        t = self._cache.get(worker_id)
-        if t is None:
-            x, y, mode = self._places[worker_id]
-            t = self._travel.expected_s(math.hypot(self._x - x, self._y - y), mode)
-            self._cache[worker_id] = t
-        return t
-
-    def __contains__(self, worker_id: object) -> bool:
-        return worker_id in self._places
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._places)
-
-    def __len__(self) -> int:
-        return len(self._places)
-
-
-class WorkerRuntime:
-    """Mutable state of one worker during a run."""
-
-    __slots__ = (
-        "busy",
-        "busy_s",
-        "free_at",
-        "last_x",
-        "last_y",
-        "load_day",
-        "loads",
-        "spec",
-        "state",
-        "state_key",
-        "v_end",
-        "v_start",
-        "v_x",
-        "v_y",
-    )
-
-    def __init__(self, spec: Worker) -> None:
-        self.spec = spec
-        self.busy = False
-        self.busy_s = 0.0
-        self.free_at = -math.inf
-        self.last_x = spec.x_km
-        self.last_y = spec.y_km
-        self.load_day = -1
-        self.loads = 0
-        self.v_start: list[float] = []
-        self.v_end: list[float] = []
-        self.v_x: list[float] = []
-        self.v_y: list[float] = []
-        self.state: WorkerState | None = None
-        self.state_key: tuple[bool, bool, float, float, int] | None = None
-
-    def visiting(self, t: float) -> int:
-        """Index of the household visit in progress at ``t``, or -1."""
-        i = bisect_right(self.v_start, t) - 1
-        return i if i >= 0 and t < self.v_end[i] else -1
-
-    def position(self, t: float, linger_s: float) -> tuple[float, float]:
-        """Where the worker is at ``t`` (not busy): last job site, a visit, or the office."""
-        if t - self.free_at < linger_s:
-            return self.last_x, self.last_y
-        i = self.visiting(t)
-        if i >= 0:
-            return self.v_x[i], self.v_y[i]
-        return self.spec.x_km, self.spec.y_km
-
-    def load(self, t: float) -> int:
-        """Orders taken today."""
-        day = int(t // DAY_S)
-        if day != self.load_day:
-            self.load_day = day
-            self.loads = 0
-        return self.loads
 
 
 class TownModel:
@@ -192,11 +69,17 @@ class TownModel:
         self.centre = simpy.PriorityResource(self.env, capacity=cfg.centre.verifiers)
         self.freed = self.env.event()
         t = cfg.township
-        self.workers = [WorkerRuntime(w) for w in t.workers]
+        run_days = math.ceil(cfg.horizon.days + cfg.horizon.drain_days) + 1
+        edges: dict[tuple[float, float], list[float]] = {}
+        for spec in t.workers:
+            if spec.shift not in edges:
+                edges[spec.shift] = shift_edges(spec, run_days)
+        self.workers = [WorkerRuntime(s, t.travel, edges[s.shift]) for s in t.workers]
         self.by_id = {w.spec.id: w for w in self.workers}
         self.by_village: dict[str, list[WorkerRuntime]] = {}
         for w in self.workers:
             self.by_village.setdefault(w.spec.village, []).append(w)
+        self.villages = {v: VillageView(ws) for v, ws in self.by_village.items()}
         self.cam_xy = [(c.x_km, c.y_km) for c in t.cameras]
         self.hazard_ids = [h for h, _ in cfg.hazards]
 
@@ -361,29 +244,15 @@ class TownModel:
     def _states(self, order: WorkOrder, now: float) -> tuple[list[WorkerState], LazyTravel]:
         """Worker states of the order's village and (lazy) expected travel times of the free ones.
 
-        A worker's ``WorkerState`` is rebuilt only when what it says has changed: most
-        workers are idle at the same place between two dispatches, and building the
-        frozen states was the model's hottest path.
+        The states come from the village's cached view (``workers.VillageView``): only
+        workers whose state can have changed since the last decision are recomputed.
         """
-        linger = self.cfg.fieldwork.linger_s
-        states: list[WorkerState] = []
-        places: dict[str, tuple[float, float, str]] = {}
-        for w in self.by_village.get(order.village, ()):
-            s = w.spec
-            on = s.on_duty(now)
-            if w.busy or not on:
-                key: tuple[bool, bool, float, float, int] = (on, w.busy, s.x_km, s.y_km, 0)
-            else:
-                x, y = w.position(now, linger)
-                key = (True, False, x, y, w.load(now))
-                places[s.id] = (x, y, s.mode)
-            state = w.state
-            if state is None or key != w.state_key:
-                state = WorkerState(
-                    s.id, s.role, s.village, s.grid, key[2], key[3], s.mode, key[0], key[1], key[4]
-                )
-                w.state, w.state_key = state, key
-            states.append(state)
+        view = self.villages.get(order.village)
+        if view is None:
+            states: list[WorkerState] = []
+            places: dict[str, tuple[float, float, float]] = {}
+        else:
+            states, places = view.at(now, self.cfg.fieldwork.linger_s)
         return states, LazyTravel(order.x_km, order.y_km, places, self.cfg.township.travel)
 
     def _field(
@@ -412,6 +281,7 @@ class TownModel:
             w = self.by_id[wid]
             visiting = w.visiting(env.now) >= 0
             w.busy = True  # reserved while being notified
+            w.touch()
             x0, y0 = w.position(env.now, cfg.fieldwork.linger_s)
             no_ack = self.rng_ack.random() < d.p_no_ack
             ack = math.inf if no_ack else (self.d_ack_visit if visiting else self.d_ack).next()
@@ -425,6 +295,7 @@ class TownModel:
             break
         acked = env.now
         w.loads = w.load(acked) + 1
+        w.touch()
         mean_travel = cfg.township.travel.expected_s(
             math.hypot(order.x_km - x0, order.y_km - y0), w.spec.mode
         )
@@ -456,6 +327,7 @@ class TownModel:
     def _release(self, w: WorkerRuntime) -> None:
         w.busy = False
         w.free_at = self.env.now
+        w.touch()
         freed, self.freed = self.freed, self.env.event()
         freed.succeed()
 

@@ -1,0 +1,291 @@
+"""Workers during a run: where each one is, and the view a dispatch policy gets of them.
+
+A dispatch decision needs every worker of the order's village as a
+:class:`~gridsight.core.dispatch.WorkerState` (on duty? busy? where? orders today?) and
+the travel times of the free ones. Building those afresh for each decision was the
+model's hottest path, yet between two decisions almost nothing changes: a worker's state
+moves only when the worker is notified, acknowledges or is released (the model calls
+:meth:`WorkerRuntime.touch`), or when the clock passes one of a few known instants — a
+shift boundary, the end of lingering at the last job, the start or end of a household
+visit, midnight (today's load resets). Each worker therefore keeps its state together
+with the time until which it holds (``valid_until``), and each village keeps the list it
+hands to the policy together with the earliest of its workers' times. A decision
+recomputes only the workers whose time has come, with the same functions as before, so
+the policy sees exactly the states it would have seen without the cache.
+
+Instants computed from shift hours or from ``free_at + linger`` are trusted only up to
+:data:`EDGE_S` before them: closer than that the state is recomputed at every decision,
+so float rounding near a boundary can never hand out a stale state.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping
+
+from gridsight.core.dispatch import WorkerState
+from gridsight.governance_sim.params import DAY_S, HOUR_S, Travel, Worker
+
+# How long before a computed boundary a cached state stops being trusted (seconds).
+EDGE_S = 1e-3
+
+# (x km, y km, speed km/h) of a free worker, as LazyTravel needs it.
+Place = tuple[float, float, float]
+
+
+class TimeAverage:
+    """Time integral of a piecewise-constant level, clipped to an observation window."""
+
+    __slots__ = ("area", "hi", "last_t", "level", "lo")
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo = lo
+        self.hi = hi
+        self.level = 0.0
+        self.last_t = 0.0
+        self.area = 0.0
+
+    def change(self, t: float, delta: float) -> None:
+        """The level changes by ``delta`` at time ``t`` (non-decreasing times)."""
+        a = max(self.last_t, self.lo)
+        b = min(t, self.hi)
+        if b > a:
+            self.area += self.level * (b - a)
+        self.level += delta
+        self.last_t = t
+
+    def mean(self) -> float:
+        """Time-average level over the window (call after the run, flushed to ``hi``)."""
+        self.change(max(self.hi, self.last_t), 0.0)
+        return self.area / (self.hi - self.lo) if self.hi > self.lo else math.nan
+
+
+class LazyTravel(Mapping[str, float]):
+    """Expected travel times to one place, computed only for the workers a policy asks about.
+
+    A policy looks at the candidates of one tier; computing every free worker's travel
+    time up front (volunteers included) cost more than the decision itself. The value
+    is :meth:`Travel.expected_s` of the straight-line distance, with the same
+    arithmetic in the same order.
+    """
+
+    __slots__ = ("_cache", "_detour", "_overhead", "_places", "_x", "_y")
+
+    def __init__(self, x_km: float, y_km: float, places: dict[str, Place], travel: Travel) -> None:
+        self._x = x_km
+        self._y = y_km
+        self._places = places
+        self._overhead = travel.overhead_s
+        self._detour = travel.detour
+        self._cache: dict[str, float] = {}
+
+    def __getitem__(self, worker_id: str) -> float:
+        t = self._cache.get(worker_id)
+        if t is None:
+            x, y, speed = self._places[worker_id]
+            if speed <= 0.0:
+                t = self._overhead
+            else:
+                dist = math.hypot(self._x - x, self._y - y)
+                t = self._overhead + dist * self._detour / speed * HOUR_S
+            self._cache[worker_id] = t
+        return t
+
+    def __contains__(self, worker_id: object) -> bool:
+        return worker_id in self._places
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._places)
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+
+def next_shift_edge(spec: Worker, t: float) -> float:
+    """The first shift boundary of ``spec`` after ``t`` (inf for a 24-hour shift)."""
+    a, b = spec.shift
+    if b - a >= 24.0:
+        return math.inf
+    day = math.floor(t / DAY_S)
+    best = math.inf
+    for d in (day - 1, day, day + 1):
+        for h in (a, b):
+            edge = d * DAY_S + h * HOUR_S
+            if t < edge < best:
+                best = edge
+    return best
+
+
+def shift_edges(spec: Worker, days: int) -> list[float]:
+    """Every shift boundary of ``spec`` from the day before the run to ``days`` after it."""
+    a, b = spec.shift
+    if b - a >= 24.0:
+        return []
+    return sorted({d * DAY_S + h * HOUR_S for d in range(-1, days + 1) for h in (a, b)})
+
+
+class WorkerRuntime:
+    """Mutable state of one worker during a run, and its cached dispatch view.
+
+    Args:
+        spec: the worker.
+        travel: the travel model (for the worker's speed).
+        edges: the worker's shift boundaries over the run (``shift_edges``; shared by
+            workers with the same shift); past its end they are computed one by one.
+    """
+
+    __slots__ = (
+        "busy",
+        "busy_s",
+        "edges",
+        "free_at",
+        "last_x",
+        "last_y",
+        "load_day",
+        "loads",
+        "place",
+        "spec",
+        "speed",
+        "state",
+        "state_key",
+        "states",
+        "v_end",
+        "v_start",
+        "v_x",
+        "v_y",
+        "valid_until",
+        "village",
+    )
+
+    def __init__(self, spec: Worker, travel: Travel, edges: list[float] | None = None) -> None:
+        self.spec = spec
+        self.speed = travel.speed(spec.mode)
+        self.edges = edges if edges is not None else []
+        self.busy = False
+        self.busy_s = 0.0
+        self.free_at = -math.inf
+        self.last_x = spec.x_km
+        self.last_y = spec.y_km
+        self.load_day = -1
+        self.loads = 0
+        self.v_start: list[float] = []
+        self.v_end: list[float] = []
+        self.v_x: list[float] = []
+        self.v_y: list[float] = []
+        self.state: WorkerState | None = None
+        self.state_key: tuple[bool, bool, float, float, int] | None = None
+        self.states: dict[tuple[bool, bool, float, float, int], WorkerState] = {}
+        self.place: Place | None = None
+        self.valid_until = -math.inf
+        self.village: VillageView | None = None
+
+    def visiting(self, t: float) -> int:
+        """Index of the household visit in progress at ``t``, or -1."""
+        i = bisect_right(self.v_start, t) - 1
+        return i if i >= 0 and t < self.v_end[i] else -1
+
+    def position(self, t: float, linger_s: float) -> tuple[float, float]:
+        """Where the worker is at ``t`` (not busy): last job site, a visit, or the office."""
+        if t - self.free_at < linger_s:
+            return self.last_x, self.last_y
+        i = self.visiting(t)
+        if i >= 0:
+            return self.v_x[i], self.v_y[i]
+        return self.spec.x_km, self.spec.y_km
+
+    def load(self, t: float) -> int:
+        """Orders taken today."""
+        day = int(t // DAY_S)
+        if day != self.load_day:
+            self.load_day = day
+            self.loads = 0
+        return self.loads
+
+    def touch(self) -> None:
+        """Something the dispatch view shows changed (busy, load, last job site)."""
+        self.valid_until = -math.inf
+        if self.village is not None:
+            self.village.valid_until = -math.inf
+
+    def refresh(self, t: float, linger_s: float) -> None:
+        """Recompute the dispatch view at ``t`` and the time until which it holds.
+
+        The same answers as :meth:`position`, :meth:`load` and ``Worker.on_duty``,
+        written out inline (this runs for every change of every worker).
+        """
+        s = self.spec
+        on = s.on_duty(t)
+        edges = self.edges
+        j = bisect_right(edges, t)
+        until = (edges[j] if j < len(edges) else next_shift_edge(s, t)) - EDGE_S
+        if self.busy or not on:
+            key: tuple[bool, bool, float, float, int] = (on, self.busy, s.x_km, s.y_km, 0)
+            self.place = None
+        else:
+            if t - self.free_at < linger_s:  # still at the last job site
+                x, y = self.last_x, self.last_y
+                u = self.free_at + linger_s - EDGE_S
+            else:
+                vs = self.v_start
+                j = bisect_right(vs, t)
+                u = vs[j] if j < len(vs) else math.inf
+                if j and t < self.v_end[j - 1]:  # on a household visit
+                    x, y = self.v_x[j - 1], self.v_y[j - 1]
+                    u = min(u, self.v_end[j - 1])
+                else:
+                    x, y = s.x_km, s.y_km
+            if u < until:
+                until = u
+            day = int(t // DAY_S)
+            if day != self.load_day:
+                self.load_day = day
+                self.loads = 0
+            elif self.loads:  # today's load resets at midnight
+                until = min(until, (day + 1) * DAY_S - EDGE_S)
+            key = (True, False, x, y, self.loads)
+            self.place = (x, y, self.speed)
+        if key != self.state_key:
+            state = self.states.get(key)
+            if state is None:
+                state = WorkerState(
+                    s.id, s.role, s.village, s.grid, key[2], key[3], s.mode, key[0], key[1], key[4]
+                )
+                self.states[key] = state
+            self.state, self.state_key = state, key
+        self.valid_until = until
+
+
+class VillageView:
+    """The workers of one village as a policy sees them, cached until something changes."""
+
+    __slots__ = ("places", "states", "valid_until", "workers")
+
+    def __init__(self, workers: list[WorkerRuntime]) -> None:
+        self.workers = workers
+        self.states: list[WorkerState] = []
+        self.places: dict[str, Place] = {}
+        self.valid_until = -math.inf
+        for w in workers:
+            w.village = self
+
+    def at(self, t: float, linger_s: float) -> tuple[list[WorkerState], dict[str, Place]]:
+        """Every worker's state at ``t`` and the places of the free ones.
+
+        The states list is a fresh copy (the policy may keep it); the places dict is
+        shared and must not be changed.
+        """
+        if t >= self.valid_until:
+            states: list[WorkerState] = []
+            places: dict[str, Place] = {}
+            until = math.inf
+            for w in self.workers:
+                if t >= w.valid_until:
+                    w.refresh(t, linger_s)
+                states.append(w.state)  # type: ignore[arg-type]
+                if w.place is not None:
+                    places[w.spec.id] = w.place
+                if w.valid_until < until:
+                    until = w.valid_until
+            self.states, self.places, self.valid_until = states, places, until
+        return list(self.states), self.places
