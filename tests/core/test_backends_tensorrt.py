@@ -3,11 +3,13 @@
 The backend's build / cache / buffer / stream logic runs here against small fakes of
 the TensorRT 10 and cuda-python APIs (the fakes keep "device" memory in host buffers
 and count allocations), so a mistake in that logic fails on every machine. The fakes
-are as strict as the real APIs where a mistake would pass silently otherwise:
+are at least as strict as the real APIs where a mistake would pass silently otherwise:
 
 * ``cudaStreamCreate`` returns a stream *object* (as cuda-python's ``cudaStream_t``),
   not an int, and ``execute_async_v3`` rejects anything but the integer handle of a
-  live stream (pybind11 raises TypeError on the real one);
+  live stream (the real binding is typed ``stream_handle: int``; whether it also
+  takes a stream object depends on the versions, so the fake, like the backend,
+  relies on nothing but the int);
 * copies and kernels are queued on the stream and run only at
   ``cudaStreamSynchronize``: reading a host buffer before it sees stale bytes;
 * whether the GPU has fast FP16 is a setting (:func:`gpu_fast_fp16`).
@@ -385,7 +387,7 @@ class FakeTRT:
             return True
 
         def execute_async_v3(self, stream_handle: Any) -> bool:
-            # The real binding is typed ``stream_handle: int``; pybind11 refuses others.
+            # The real binding is typed ``stream_handle: int``: accept only that.
             if isinstance(stream_handle, bool) or not isinstance(stream_handle, int):
                 raise TypeError(
                     "execute_async_v3(): incompatible function arguments; expected "
