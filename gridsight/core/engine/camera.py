@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridsight.core.detection.detections import Detections
+from gridsight.core.engine.status import ENDED, FAILED, RETRYING, RUNNING, STARTING, STOPPED
 from gridsight.core.events import HazardEvent
 from gridsight.core.hazards.runner import CameraHazards
-from gridsight.core.sources.reader import CameraReader, CameraState
-from gridsight.core.engine.status import ENDED, FAILED, RETRYING, RUNNING, STARTING, STOPPED
-from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings
 from gridsight.core.hazards.zones import zones_from_config
+from gridsight.core.sources.reader import CameraReader, CameraState
+from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
@@ -91,6 +91,12 @@ class CameraPipeline:
         self.last_ts = ts
         self.frames += 1
         return self.hazards.process(ts, tracked)
+
+    def skip(self, ts: float) -> list[HazardEvent]:
+        """A frame the tracker failed on: every rule's lifecycle counts it as unjudged."""
+        self.last_ts = ts
+        self.frames += 1
+        return self.hazards.skip(ts)
 
     def flush(self) -> list[HazardEvent]:
         """End the camera's open events at its last frame (end of the run)."""

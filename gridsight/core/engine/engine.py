@@ -44,19 +44,19 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.detection.detections import Detections
+from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.engine.camera import CameraPipeline
 from gridsight.core.engine.inference import InferenceJob, InferenceWorker, LetterboxRing
+from gridsight.core.engine.metrics import EngineMetrics
+from gridsight.core.engine.status import ENDED, EngineStatus, StatusBoard
 from gridsight.core.errors import ConfigError, ModelError
 from gridsight.core.events import HazardEvent
-from gridsight.core.sinks.evidence import EvidenceWriter
-from gridsight.core.engine.metrics import EngineMetrics
 from gridsight.core.plugins import build_plugin_manager, detectors, hazard_rules
 from gridsight.core.sinks.base import EventSink
+from gridsight.core.sinks.evidence import EvidenceWriter
 from gridsight.core.sources.base import SourceOptions
 from gridsight.core.sources.reader import BackoffPolicy, CameraReader
-from gridsight.core.engine.status import ENDED, EngineStatus, StatusBoard
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
@@ -432,15 +432,22 @@ class Engine:
                 )
                 continue
             with m.time("track"):
-                tracked = pipe.track(ts, dets)
-            with m.time("rules"):
                 try:
-                    events = pipe.rules(ts, tracked)
+                    tracked: Detections | None = pipe.track(ts, dets)
                 except Exception as exc:
-                    # A hazard rule (plugin code) failed on this frame: count it, go on.
-                    self._component_error(f"rules:{pipe.id}", "plugin", exc)
-                    pipe.last_ts = ts
-                    events = []
+                    # The tracker failed on this frame: no rule can judge it (see skip()).
+                    self._component_error(f"tracker:{pipe.id}", "tracker", exc)
+                    m.tracker_errors.labels(camera=pipe.id).inc()
+                    tracked = None
+            with m.time("rules"):
+                # Each rule runs in isolation inside the camera's runner: a failing one is
+                # recorded there and the others' events of the frame are kept.
+                events = pipe.rules(ts, tracked) if tracked is not None else pipe.skip(ts)
+                for failure in pipe.hazards.take_failures():
+                    m.rule_errors.labels(camera=failure.camera, hazard=failure.hazard).inc()
+                    self._component_error(
+                        f"rule:{failure.camera}:{failure.hazard}", "rule", failure.error
+                    )
             counts[pipe.id] += 1
             m.frames.labels(camera=pipe.id).inc()
             if events:

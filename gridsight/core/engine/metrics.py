@@ -94,6 +94,18 @@ class EngineMetrics:
             ["plugin"],
             registry=r,
         )
+        self.rule_errors = Counter(
+            "gridsight_rule_errors",
+            "Frames on which a camera's hazard rule raised (the other rules went on).",
+            ["camera", "hazard"],
+            registry=r,
+        )
+        self.tracker_errors = Counter(
+            "gridsight_tracker_errors",
+            "Frames on which a camera's tracker raised (its rules skipped the frame).",
+            ["camera"],
+            registry=r,
+        )
         self.reconnects = Counter(
             "gridsight_camera_reconnects", "Camera reconnect attempts.", ["camera"], registry=r
         )

@@ -54,10 +54,12 @@ class CameraStatus:
 
 @dataclass(frozen=True, slots=True)
 class ComponentStatus:
-    """A sink or plugin that has raised: how often and the last message."""
+    """A sink, plugin, hazard rule (``rule:<camera>:<hazard>``), tracker
+    (``tracker:<camera>``) or evidence writer that has raised: how often and the last
+    message."""
 
     name: str
-    kind: str  # "sink" | "plugin" | "evidence"
+    kind: str  # "sink" | "plugin" | "rule" | "tracker" | "evidence" | "listener"
     errors: int = 0
     last_error: str | None = None
 

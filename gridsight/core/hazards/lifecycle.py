@@ -36,22 +36,23 @@ What the events carry:
   last active observation's boxes and lists every track id the event involved (a
   tracker's id switches show up here).
 * ``extra``: the rule's ``detail`` plus ``first_seen_ts`` (start), ``reason``
-  (``periodic`` | ``new_tracks`` for updates, ``cleared`` | ``end_of_stream`` for ends),
+  (``periodic`` | ``new_tracks`` for updates, ``cleared`` | ``end_of_stream`` |
+  ``rule_failed`` for ends, see :meth:`HazardLifecycle.fail`),
   ``last_seen_ts``, ``duration_s`` and ``updates`` (end).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from pydantic import Field, model_validator
 
 from gridsight.core.events import HazardEvent, Phase
 from gridsight.core.hazards.rule import Observation, RuleSettings
+from gridsight.core.jsonutil import jsonable
 
 Clock = Callable[[], datetime]
 
@@ -65,39 +66,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class LifecycleSettings(RuleSettings):
-    """The lifecycle timing of one hazard on one camera (all in seconds of stream time).
-
-    Every rule's settings model derives from this and sets its own defaults; a camera's
-    config may override any of them per hazard.
-
-    Attributes:
-        confirm_s: how long the condition must hold before ``start`` (default 2.0).
-            0 starts on the first active frame.
-        max_gap_s: the longest gap in the condition tolerated while confirming (default
-            1.0). A longer gap restarts the confirmation.
-        end_after_s: the event ends once the condition has been absent for more than this
-            (default 10.0). Must be at least ``max_gap_s``, so that a gap tolerated while
-            confirming never ends a started event.
-        cooldown_s: after an ``end``, no new ``start`` for this long (default 60.0).
-        update_every_s: periodic ``update`` interval while active (default 60.0); None or 0
-            turns periodic updates off (updates for newly involved tracks still happen).
-    """
-
-    confirm_s: float = Field(default=2.0, ge=0.0)
-    max_gap_s: float = Field(default=1.0, ge=0.0)
-    end_after_s: float = Field(default=10.0, ge=0.0)
-    cooldown_s: float = Field(default=60.0, ge=0.0)
-    update_every_s: float | None = Field(default=60.0, ge=0.0)
-
-    @model_validator(mode="after")
-    def _end_after_covers_gap(self) -> LifecycleSettings:
-        if self.end_after_s < self.max_gap_s:
-            raise ValueError(
-                f"end_after_s ({self.end_after_s}) must be >= max_gap_s ({self.max_gap_s}): "
-                "a gap tolerated while confirming must not end a started event"
-            )
-        return self
+#: The lifecycle's timing fields live on :class:`RuleSettings` itself, so every rule's
+#: settings model has them; this name is kept for code that reads better with it.
+LifecycleSettings = RuleSettings
 
 
 class State(enum.Enum):
@@ -106,19 +77,6 @@ class State(enum.Enum):
     IDLE = "idle"
     PENDING = "pending"
     ACTIVE = "active"
-
-
-def _plain(value: Any) -> Any:
-    """Numpy scalars/arrays and tuples to plain JSON-able Python values."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _boxes(obs: Observation) -> tuple[tuple[float, float, float, float], ...]:
@@ -211,6 +169,23 @@ class HazardLifecycle:
             events.append(self._start(ts, obs))
         return events
 
+    def fail(self, ts: float) -> list[HazardEvent]:
+        """A frame the rule could not judge (it raised): no observation at ``ts``.
+
+        The frame counts as one without the condition, exactly like a dropped frame: it
+        never confirms a start, a confirmation tolerates it up to ``max_gap_s``, and an
+        open event ends once the hazard has not been seen for more than ``end_after_s``
+        (``extra.reason = "rule_failed"`` when the frame that ends it is a failure). So
+        a rule that keeps failing while its event is open ends that event cleanly, and
+        every ``update``/``end`` still follows a written ``start``.
+        """
+        self._last_ts = ts
+        if self.state is State.ACTIVE:
+            ended = self._step_active(ts, Observation.inactive(), end_reason="rule_failed")
+            return [] if ended is None else [ended]
+        self._step_confirming(ts, Observation.inactive())
+        return []
+
     def flush(self, ts: float | None = None) -> list[HazardEvent]:
         """End an open event at the end of a stream (``extra.reason = "end_of_stream"``).
 
@@ -236,10 +211,12 @@ class HazardLifecycle:
         elif self.state is State.PENDING and ts - self._last_seen > self.settings.max_gap_s + _EPS:
             self.state = State.IDLE
 
-    def _step_active(self, ts: float, obs: Observation) -> HazardEvent | None:
+    def _step_active(
+        self, ts: float, obs: Observation, end_reason: str = "cleared"
+    ) -> HazardEvent | None:
         """ACTIVE: the end (if the condition has been gone too long) or an update."""
         if ts - self._last_seen > self.settings.end_after_s + _EPS:
-            return self._end(ts, "cleared")
+            return self._end(ts, end_reason)
         if not obs.active:
             return None
         self._last_seen = ts
@@ -288,7 +265,7 @@ class HazardLifecycle:
         if phase == "update":
             self._updates += 1
         self._last_emit_ts = ts
-        detail = _plain(dict(obs.detail)) if obs.detail else {}
+        detail = jsonable(dict(obs.detail)) if obs.detail else {}
         detail.update(extra)
         return HazardEvent(
             id=self._event_id,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridsight.core.detection.detections import Detections
 
@@ -24,9 +24,41 @@ if TYPE_CHECKING:
 
 
 class RuleSettings(BaseModel):
-    """Base of every rule's settings model: strict (a typo is an error) and immutable."""
+    """Base of every rule's settings model: strict (a typo is an error), immutable, and
+    carrying the event lifecycle's timing (all in seconds of stream time).
+
+    Every rule's settings model derives from this and may set its own defaults; a
+    camera's config may override any of them per hazard.
+
+    Attributes:
+        confirm_s: how long the condition must hold before ``start`` (default 2.0).
+            0 starts on the first active frame.
+        max_gap_s: the longest gap in the condition tolerated while confirming (default
+            1.0). A longer gap restarts the confirmation.
+        end_after_s: the event ends once the condition has been absent for more than this
+            (default 10.0). Must be at least ``max_gap_s``, so that a gap tolerated while
+            confirming never ends a started event.
+        cooldown_s: after an ``end``, no new ``start`` for this long (default 60.0).
+        update_every_s: periodic ``update`` interval while active (default 60.0); None or 0
+            turns periodic updates off (updates for newly involved tracks still happen).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    confirm_s: float = Field(default=2.0, ge=0.0)
+    max_gap_s: float = Field(default=1.0, ge=0.0)
+    end_after_s: float = Field(default=10.0, ge=0.0)
+    cooldown_s: float = Field(default=60.0, ge=0.0)
+    update_every_s: float | None = Field(default=60.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _end_after_covers_gap(self) -> RuleSettings:
+        if self.end_after_s < self.max_gap_s:
+            raise ValueError(
+                f"end_after_s ({self.end_after_s}) must be >= max_gap_s ({self.max_gap_s}): "
+                "a gap tolerated while confirming must not end a started event"
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,8 @@ from pydantic import ValidationError
 from gridsight.core.detection.detections import ANCHORS, Detections
 from gridsight.core.errors import ConfigError, DataError, GridsightError, PluginError
 from gridsight.core.events import HazardEvent
-from gridsight.core.hazards.rule import HazardRule
-from gridsight.core.hazards.lifecycle import Clock, HazardLifecycle, LifecycleSettings, utc_now
+from gridsight.core.hazards.lifecycle import Clock, HazardLifecycle, utc_now
+from gridsight.core.hazards.rule import HazardRule, RuleSettings
 from gridsight.core.hazards.zones import ANCHOR_DATA_KEY, Zone
 
 
@@ -49,6 +49,24 @@ def _describe(exc: ValidationError) -> str:
 class _Slot:
     rule: HazardRule
     lifecycle: HazardLifecycle
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFailure:
+    """A rule (or the tracker before it) that raised on one frame.
+
+    Attributes:
+        camera: the camera id.
+        hazard: the hazard id whose rule raised.
+        ts: stream time of the frame.
+        error: the exception, wrapped in a :class:`PluginError` naming camera, hazard and
+            the rule's class (the original is its ``__cause__``).
+    """
+
+    camera: str
+    hazard: str
+    ts: float
+    error: GridsightError
 
 
 class CameraHazards:
@@ -74,6 +92,7 @@ class CameraHazards:
         self.anchor = anchor
         self._slots = slots
         self._last_ts: float | None = None
+        self._failures: list[RuleFailure] = []
 
     @property
     def rules(self) -> list[HazardRule]:
@@ -134,10 +153,10 @@ class CameraHazards:
                 settings = rule_cls.Settings.model_validate(dict(raw or {}))
             except ValidationError as exc:
                 raise ConfigError(f"{where}: {_describe(exc)}") from exc
-            if not isinstance(settings, LifecycleSettings):
+            if not isinstance(settings, RuleSettings):
                 raise ConfigError(
                     f"{where}: the rule's Settings model {rule_cls.Settings.__name__} must "
-                    "derive from gridsight.core.hazards.lifecycle.LifecycleSettings"
+                    "derive from gridsight.RuleSettings"
                 )
             missing = [z for z in rule_cls.zone_names(settings) if z not in zones]
             if missing:
@@ -159,21 +178,19 @@ class CameraHazards:
     def process(self, ts: float, detections: Detections) -> list[HazardEvent]:
         """Run every rule on one frame and return the events it causes.
 
+        Each rule runs in isolation: one that raises is recorded as a
+        :class:`RuleFailure` (collect them with :meth:`take_failures`), its lifecycle is
+        told the frame could not be judged (:meth:`HazardLifecycle.fail`), and the other
+        rules' events of the frame are returned as if nothing had happened.
+
         Args:
             ts: stream time in seconds, non-decreasing from call to call.
             detections: the frame's tracked detections, ``class_id`` holding role ids.
 
         Raises:
             DataError: ``ts`` goes backwards.
-            PluginError: a rule raised an unexpected exception (the message names the
-                camera, the hazard and the rule's class; the original is chained).
         """
-        if self._last_ts is not None and ts < self._last_ts:
-            raise DataError(
-                f"camera {self.camera!r}: frame time {ts} is before the previous frame "
-                f"({self._last_ts}); frames must arrive in stream-time order"
-            )
-        self._last_ts = ts
+        self._check_order(ts)
         if len(detections):
             # A shallow copy with one more data array: the caller's object is untouched and
             # the arrays, validated when the detections were built, are not checked again.
@@ -184,16 +201,42 @@ class CameraHazards:
         for slot in self._slots:
             try:
                 obs = slot.rule.observe(ts, detections)
-            except GridsightError:
-                raise
             except Exception as exc:
-                rule = type(slot.rule)
-                raise PluginError(
-                    f"camera {self.camera!r}: hazard rule {slot.rule.hazard!r} "
-                    f"({rule.__module__}.{rule.__qualname__}) failed at ts={ts}: {exc!r}"
-                ) from exc
+                self._failures.append(
+                    RuleFailure(
+                        self.camera, slot.rule.hazard, ts, _wrap(slot, self.camera, ts, exc)
+                    )
+                )
+                events.extend(slot.lifecycle.fail(ts))
+                continue
             events.extend(slot.lifecycle.step(ts, obs))
         return events
+
+    def skip(self, ts: float) -> list[HazardEvent]:
+        """A frame no rule can judge (the tracker raised on it; the caller reports that):
+        every lifecycle is told so (:meth:`HazardLifecycle.fail`).
+
+        Raises:
+            DataError: ``ts`` goes backwards.
+        """
+        self._check_order(ts)
+        events: list[HazardEvent] = []
+        for slot in self._slots:
+            events.extend(slot.lifecycle.fail(ts))
+        return events
+
+    def take_failures(self) -> list[RuleFailure]:
+        """The failures recorded since the last call (and forget them)."""
+        failures, self._failures = self._failures, []
+        return failures
+
+    def _check_order(self, ts: float) -> None:
+        if self._last_ts is not None and ts < self._last_ts:
+            raise DataError(
+                f"camera {self.camera!r}: frame time {ts} is before the previous frame "
+                f"({self._last_ts}); frames must arrive in stream-time order"
+            )
+        self._last_ts = ts
 
     def flush(self, ts: float | None = None) -> list[HazardEvent]:
         """End every open event (end of stream); ``ts`` defaults to the last frame's time."""
@@ -202,3 +245,16 @@ class CameraHazards:
         for slot in self._slots:
             events.extend(slot.lifecycle.flush(when))
         return events
+
+
+def _wrap(slot: _Slot, camera: str, ts: float, exc: Exception) -> GridsightError:
+    """A rule's exception as a PluginError naming camera, hazard and rule class."""
+    if isinstance(exc, GridsightError):
+        return exc
+    rule = type(slot.rule)
+    wrapped = PluginError(
+        f"camera {camera!r}: hazard rule {slot.rule.hazard!r} "
+        f"({rule.__module__}.{rule.__qualname__}) failed at ts={ts}: {exc!r}"
+    )
+    wrapped.__cause__ = exc
+    return wrapped

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.roles import Role
 from gridsight.core.errors import ConfigError, DataError, PluginError
+from gridsight.core.hazards.lifecycle import LifecycleSettings
 from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
 from gridsight.core.hazards.runner import CameraHazards
-from gridsight.core.hazards.lifecycle import LifecycleSettings
-from gridsight.core.plugins import build_plugin_manager, hazard_rules
-from gridsight.core.detection.roles import Role
 from gridsight.core.hazards.zones import ANCHOR_DATA_KEY, zones_from_config
+from gridsight.core.plugins import build_plugin_manager, hazard_rules
 
 ZONES = zones_from_config(
     [
@@ -172,19 +172,45 @@ def test_config_errors_name_camera_hazard_and_field(
         build(rules, hazards, **kw)
 
 
-def test_third_party_rule_needs_lifecycle_settings() -> None:
+def test_a_rule_declaring_plain_rule_settings_runs_with_the_lifecycle_defaults() -> None:
+    # The README's plugin example declares ``class MySettings(RuleSettings)``: that is all
+    # a rule needs (the lifecycle's timing lives on RuleSettings).
+    class MySettings(RuleSettings):
+        zone: str = "water_edge"
+
+    class Mine(HazardRule):
+        hazard = "mine"
+        Settings = MySettings
+
+        def observe(self, ts: float, detections: Detections) -> Observation:
+            return Observation(active=len(detections) > 0, confidence=0.8)
+
+    cam = CameraHazards.from_config("c", "v", "g", ZONES, {"mine": {}}, {"mine": Mine})
+    events = []
+    for i in range(20):
+        events += cam.process(i * 0.2, person(250))
+    assert [e.phase for e in events] == ["start"]
+    assert events[0].extra["first_seen_ts"] == 0.0 and events[0].ts == pytest.approx(2.0)
+
+
+def test_a_settings_model_that_is_not_rule_settings_is_refused() -> None:
+    from pydantic import BaseModel
+
+    class NotRuleSettings(BaseModel):
+        pass
+
     class Plain(HazardRule):
         hazard = "plain"
-        Settings = RuleSettings
+        Settings = NotRuleSettings  # type: ignore[assignment]
 
         def observe(self, ts: float, detections: Detections) -> Observation:
             return Observation.inactive()
 
-    with pytest.raises(ConfigError, match=r"must derive from .*LifecycleSettings"):
+    with pytest.raises(ConfigError, match=r"must derive from gridsight.RuleSettings"):
         CameraHazards.from_config("c", "v", "g", {}, {"plain": {}}, {"plain": Plain})
 
 
-def test_a_failing_rule_is_reported_with_camera_and_hazard() -> None:
+def test_a_failing_rule_is_recorded_with_camera_and_hazard() -> None:
     class Broken(HazardRule):
         hazard = "broken"
         Settings = LifecycleSettings
@@ -193,7 +219,11 @@ def test_a_failing_rule_is_reported_with_camera_and_hazard() -> None:
             raise ZeroDivisionError("oops")
 
     cam = CameraHazards.from_config("cam-9", "v", "g", {}, {"broken": {}}, {"broken": Broken})
-    with pytest.raises(
-        PluginError, match=r"camera 'cam-9': hazard rule 'broken' .*Broken.*ts=1\.5"
-    ):
-        cam.process(1.5, Detections.empty())
+    assert cam.process(1.5, Detections.empty()) == []
+    [failure] = cam.take_failures()
+    assert (failure.camera, failure.hazard, failure.ts) == ("cam-9", "broken", 1.5)
+    assert isinstance(failure.error, PluginError)
+    assert isinstance(failure.error.__cause__, ZeroDivisionError)
+    assert "camera 'cam-9': hazard rule 'broken'" in str(failure.error)
+    assert "Broken" in str(failure.error) and "ts=1.5" in str(failure.error)
+    assert cam.take_failures() == []

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from gridsight.core.events import HazardEvent
-from gridsight.core.hazards.rule import Observation
 from gridsight.core.hazards.lifecycle import HazardLifecycle, LifecycleSettings, State
+from gridsight.core.hazards.rule import Observation
 
 FPS = 5.0
 
