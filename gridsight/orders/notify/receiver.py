@@ -23,7 +23,9 @@ Run on its own (prints each request)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -100,6 +102,7 @@ class WebhookReceiver:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._open: set[socket.socket] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -112,7 +115,20 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._open.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._open.discard(self.connection)
+                super().finish()
+
             def do_POST(self) -> None:
+                if receiver._stopping.is_set():
+                    self.close_connection = True
+                    return
                 receiver._handle(self)
 
             do_PUT = do_POST
@@ -139,6 +155,13 @@ class WebhookReceiver:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        # Kept-alive connections have handler threads of their own: end them too, so a
+        # stopped receiver really receives nothing more.
+        with self._lock:
+            conns = list(self._open)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(5.0)
         self._server = None
