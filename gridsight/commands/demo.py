@@ -31,6 +31,7 @@ import click
 from rich.console import Console
 
 from gridsight.core.engine import Engine, EngineOptions
+from gridsight.core.errors import ConfigError
 from gridsight.evaluation.scoring import (
     HazardScore,
     Span,
@@ -39,7 +40,6 @@ from gridsight.evaluation.scoring import (
     scorable_episodes,
     score_events,
 )
-from gridsight.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
@@ -75,12 +75,12 @@ def run_demo(
     synthetic camera: held-out worlds nobody tuned or trained on.
     """
     from gridsight.core.config import load_township
+    from gridsight.core.plugins import build_plugin_manager, hazard_rules, sinks
     from gridsight.evaluation.synthetic import (
         align_synthetic_camera,
         is_synthetic,
         synthetic_truth,
     )
-    from gridsight.core.plugins import build_plugin_manager, hazard_rules, sinks
     from gridsight.simulator import parse_world_uri
 
     console = console or Console()
@@ -144,9 +144,8 @@ def run_demo(
         late_spans += left
         for span in left:
             late[span.hazard] = late.get(span.hazard, 0) + 1
-    events = [e.to_dict() for e in engine.events]
     scores = score_events(
-        event_spans(events, stream_end=duration),
+        event_spans(engine.events, stream_end=duration),
         truth,
         slack_s=SLACK_S,
         hazards=sorted({h for p in engine.cameras.values() for h in p.config.hazards}),

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gridsight.core.errors import DataError
+from gridsight.core.events import HazardEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,31 +42,40 @@ class Span:
     near_miss: bool = False
 
 
-def event_spans(events: Iterable[Mapping[str, Any]], stream_end: float | None = None) -> list[Span]:
-    """Spans of contract event dicts (start .. end; an event never ended runs to ``stream_end``).
+def event_spans(
+    events: Iterable[HazardEvent | Mapping[str, Any]], stream_end: float | None = None
+) -> list[Span]:
+    """Spans of events (start .. end; an event never ended runs to ``stream_end``).
+
+    Args:
+        events: :class:`HazardEvent` objects, or their contract dicts (a JSONL line, a
+            database row), which are validated by :meth:`HazardEvent.from_dict`.
+        stream_end: where an event without an ``end`` stops; default its last event.
 
     Raises:
-        DataError: an ``update``/``end`` whose id has no ``start``.
+        DataError: a dict that breaks the alert contract, or an ``update``/``end`` whose
+            id has no ``start``.
     """
-    starts: dict[str, Mapping[str, Any]] = {}
+    starts: dict[str, HazardEvent] = {}
     ends: dict[str, float] = {}
     last: dict[str, float] = {}
-    for ev in events:
-        eid = str(ev["id"])
-        phase = ev["phase"]
-        ts = float(ev["ts"])
-        if phase == "start":
-            starts.setdefault(eid, ev)
-        elif eid not in starts:
-            raise DataError(f"event {eid!r}: {phase} at t={ts} without a start")
-        if phase == "end":
-            ends[eid] = ts
-        last[eid] = max(last.get(eid, ts), ts)
+    for k, item in enumerate(events):
+        ev = (
+            item
+            if isinstance(item, HazardEvent)
+            else HazardEvent.from_dict(item, where=f"event {k}")
+        )
+        if ev.phase == "start":
+            starts.setdefault(ev.id, ev)
+        elif ev.id not in starts:
+            raise DataError(f"event {ev.id!r}: {ev.phase} at t={ev.ts} without a start")
+        if ev.phase == "end":
+            ends[ev.id] = ev.ts
+        last[ev.id] = max(last.get(ev.id, ev.ts), ev.ts)
     spans = []
     for eid, ev in starts.items():
-        start = float(ev["ts"])
         end = ends.get(eid, stream_end if stream_end is not None else last[eid])
-        spans.append(Span(str(ev["camera"]), str(ev["hazard"]), start, max(start, end), eid))
+        spans.append(Span(ev.camera, ev.hazard, ev.ts, max(ev.ts, end), eid))
     return sorted(spans, key=lambda s: (s.camera, s.hazard, s.start))
 
 

@@ -4,70 +4,20 @@ Each ``start`` event becomes one alarm at ``ts`` (seconds of stream time, placed
 start of the observation window, after the warm-up); its ``end`` event, if any, gives
 how long the hazard lasted, otherwise the hazard's mean duration is used. Replayed
 alerts are treated as real (the trace does not say which are false) and their onset is
-the alarm time. A line that does not fit the contract, an ``update``/``end`` whose
-``start`` was never seen, or a camera/hazard the scenario does not know is a
-:class:`DataError` naming the file, the line and the field.
+the alarm time. Lines are read by the alert contract's own reader
+(:func:`gridsight.core.events.parse_jsonl`), with its torn-line policy: a torn last line
+(a crash mid-write) is skipped with a warning. A line that does not fit the contract, an
+``update``/``end`` whose ``start`` was never seen, or a camera/hazard the scenario does
+not know is a :class:`DataError` naming the file, the line and the field.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gridsight.core.errors import DataError
-
-
-class AlertLine(BaseModel):
-    """One line of the alert JSONL (fields of the contract; others are ignored)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(min_length=1)
-    camera: str = Field(min_length=1)
-    hazard: str = Field(min_length=1)
-    phase: Literal["start", "update", "end"]
-    ts: float = Field(ge=0)
-    wall_time: str
-    village: str
-    grid: str
-    confidence: float = Field(ge=0, le=1)
-    boxes: list[list[float]]
-    track_ids: list[int]
-    snapshot: str | None
-
-
-def parse_trace(lines: Iterable[str], source: str = "<trace>") -> list[AlertLine]:
-    """Validated alert lines (blank lines skipped).
-
-    Raises:
-        DataError: ``source:line: field: problem`` for the first bad line.
-    """
-    out: list[AlertLine] = []
-    for n, raw in enumerate(lines, start=1):
-        text = raw.strip()
-        if not text:
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{source}:{n}: not valid JSON ({exc.msg} at column {exc.colno})"
-            ) from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{source}:{n}: expected a JSON object, got {type(obj).__name__}")
-        try:
-            out.append(AlertLine.model_validate(obj))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "(line)"
-            raise DataError(
-                f"{source}:{n}: {field}: {err['msg']} (alert contract: see ARCHITECTURE.md)"
-            ) from None
-    return out
+from gridsight.core.events import parse_jsonl
 
 
 def trace_rows(
@@ -93,14 +43,13 @@ def trace_rows(
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise DataError(f"{p}: cannot read the alert trace: {exc}") from exc
-    lines = parse_trace(text.splitlines(), str(p))
+    lines = list(parse_jsonl(text.splitlines(), str(p)))
     cams = sorted(set(known_cameras))
     cam_set = set(cams)
     starts: dict[str, tuple[float, str, str]] = {}
     ends: dict[str, float] = {}
-    line_no = _line_numbers(text)
-    for k, a in enumerate(lines):
-        where = f"{p}:{line_no[k]}"
+    for line_no, a in lines:
+        where = f"{p}:{line_no}"
         if a.camera not in cam_set:
             raise DataError(
                 f"{where}: camera: unknown camera {a.camera!r}; the township's cameras are: "
@@ -132,8 +81,3 @@ def trace_rows(
         dur = ends[eid] - ts if eid in ends else mean_duration_s[hz]
         rows.append((ts + offset_s, cam, hz, max(dur, 0.0)))
     return tuple(sorted(rows))
-
-
-def _line_numbers(text: str) -> list[int]:
-    """1-based file line of each non-blank line (the k-th parsed alert)."""
-    return [n for n, raw in enumerate(text.splitlines(), start=1) if raw.strip()]

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridsight.core.errors import DataError
+from gridsight.core.events import HazardEvent
 from gridsight.evaluation.scoring import (
     Span,
     episode_spans,
@@ -16,11 +18,20 @@ from gridsight.evaluation.scoring import (
     scorable_episodes,
     score_events,
 )
-from gridsight.core.errors import DataError
 
 
-def _ev(eid: str, phase: str, ts: float, camera: str = "c1", hazard: str = "ebike") -> dict:
-    return {"id": eid, "phase": phase, "ts": ts, "camera": camera, "hazard": hazard}
+def _ev(eid: str, phase: str, ts: float, camera: str = "c1", hazard: str = "ebike") -> HazardEvent:
+    return HazardEvent(
+        eid,
+        camera,
+        hazard,
+        phase,
+        ts,
+        "2026-01-01T06:00:00+08:00",
+        "v",
+        "g",
+        0.9,  # type: ignore[arg-type]
+    )
 
 
 def test_event_spans_pair_start_and_end() -> None:
@@ -35,8 +46,13 @@ def test_event_spans_pair_start_and_end() -> None:
         Span("c1", "ebike", 10, 20, "a"),
         Span("c1", "vending", 12, 60, "b"),  # never ended: runs to the end of the stream
     ]
+    assert event_spans([e.to_dict() for e in evs], stream_end=60) == spans  # contract dicts
     with pytest.raises(DataError, match="without a start"):
         event_spans([_ev("z", "end", 3)])
+    with pytest.raises(DataError, match="event 0: grid: field required"):
+        event_spans([{"id": "a", "phase": "start", "ts": 1, "camera": "c", "hazard": "h"} | {
+            "wall_time": "2026-01-01T00:00:00", "village": "v", "confidence": 1,
+            "boxes": [], "track_ids": [], "snapshot": None}])  # fmt: skip
 
 
 def test_scorable_episodes_leave_out_late_and_short_ones_but_keep_near_misses() -> None:

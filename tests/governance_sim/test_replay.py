@@ -60,16 +60,22 @@ def test_starts_become_alarms_with_durations_from_their_ends(tmp_path: Path) -> 
 
 
 def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
-    p = write(tmp_path, [event("a", "start", 1.0)], ('{"id": "b", "camera": ',))
+    good = json.dumps(event("c", "start", 3.0))
+    p = write(tmp_path, [event("a", "start", 1.0)], ('{"id": "b", "camera": ', good))
     with pytest.raises(DataError, match=r"alerts\.jsonl:2: not valid JSON"):
         trace_rows(p, CAMS, DUR, 0.0)
+
+
+def test_a_torn_last_line_is_skipped_as_every_reader_does(tmp_path: Path) -> None:
+    p = write(tmp_path, [event("a", "start", 1.0)], ('{"id": "b", "camera": ',))
+    assert trace_rows(p, CAMS, DUR, 0.0) == ((1.0, "cam-reservoir-01", "near_water", 900.0),)
 
 
 @pytest.mark.parametrize(
     ("field", "value", "pattern"),
     [
-        ("ts", "soon", r":2: ts: Input should be a valid number"),
-        ("phase", "begin", r":2: phase: Input should be 'start', 'update' or 'end'"),
+        ("ts", "soon", r":2: ts: expected a finite number"),
+        ("phase", "begin", r":2: phase: 'begin' is not one of start, update, end"),
         ("confidence", 1.5, r":2: confidence: "),
     ],
 )
@@ -87,7 +93,7 @@ def test_missing_field_is_named(tmp_path: Path) -> None:
     bad = event("a", "start", 1.0)
     del bad["camera"]
     p = write(tmp_path, [bad])
-    with pytest.raises(DataError, match=r":1: camera: Field required"):
+    with pytest.raises(DataError, match=r":1: camera: field required"):
         trace_rows(p, CAMS, DUR, 0.0)
 
 

@@ -7,52 +7,31 @@ every event is flushed, and by default ``fsync``-ed, before :meth:`JsonlSink.wri
 returns: a crash afterwards loses nothing already written. Alerts are rare (a few per
 camera per hour), so the sync costs nothing that matters.
 
-:func:`read_events` reads such a file back (the planning simulator replays it), skipping
-a torn last line left by a crash mid-write.
+:func:`gridsight.core.events.read_jsonl` reads such a file back (the scorer and the
+planning simulator's replay do), skipping a torn last line left by a crash mid-write.
 
 Example:
     >>> import tempfile, pathlib
+    >>> from gridsight.core.events import read_jsonl
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.jsonl"
     >>> with JsonlSink(path) as sink:
     ...     pass
-    >>> read_events(path)
+    >>> read_jsonl(path)
     []
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import threading
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, ClassVar
 
-import numpy as np
-
-from gridsight.core.errors import DataError, GridsightError
-from gridsight.core.events import HazardEvent
+from gridsight.core.errors import GridsightError
+from gridsight.core.events import HazardEvent, event_line
 from gridsight.core.sinks.base import EventSink
 
-log = logging.getLogger(__name__)
-
-
-def _json_default(value: Any) -> Any:
-    """Serialise numpy values that rule details may carry."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def event_line(event: HazardEvent) -> str:
-    """One event as its JSONL line (without the newline)."""
-    return json.dumps(
-        event.to_dict(), ensure_ascii=False, separators=(",", ":"), default=_json_default
-    )
+__all__ = ["JsonlSink", "event_line"]
 
 
 class JsonlSink(EventSink):
@@ -101,38 +80,3 @@ class JsonlSink(EventSink):
             if self._file is not None:
                 self._file.close()
                 self._file = None
-
-
-def read_events(path: str | os.PathLike[str], *, strict: bool = False) -> list[dict[str, Any]]:
-    """Read a JSONL event file back into dicts (blank lines skipped).
-
-    Args:
-        path: the file.
-        strict: raise on any malformed line. Otherwise only the *last* line may be
-            malformed — what a crash in the middle of a write leaves — and it is skipped
-            with a warning.
-
-    Raises:
-        DataError: a malformed line (naming the file and line number), or a missing file.
-    """
-    p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DataError(f"cannot read events from {p}: {exc.strerror}") from exc
-    out: list[dict[str, Any]] = []
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            if i == last and not strict:
-                log.warning("%s:%d: skipping a torn last line (%s)", p, i + 1, exc)
-                continue
-            raise DataError(f"{p}:{i + 1}: not a JSON event object ({exc})") from exc
-        out.append(obj)
-    return out

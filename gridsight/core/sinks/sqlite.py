@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Literal
 
 from gridsight.core.errors import DataError
 from gridsight.core.events import HazardEvent
+from gridsight.core.jsonutil import to_jsonable
 from gridsight.core.sinks.base import EventSink
 
 SCHEMA_VERSION = 1
@@ -153,7 +154,7 @@ class SqliteSink(EventSink):
             json.dumps(d["boxes"]),
             json.dumps(d["track_ids"]),
             event.snapshot,
-            json.dumps(event.extra, default=_json_default) if event.extra else None,
+            json.dumps(event.extra, default=to_jsonable) if event.extra else None,
         )
         with self._lock:
             cur = self._conn.cursor()
@@ -294,10 +295,3 @@ def read_work_orders(path: str | Path) -> list[dict[str, Any]]:
         raise DataError(f"{p}: not a gridsight events database ({exc})") from exc
     finally:
         conn.close()
-
-
-def _json_default(value: Any) -> Any:
-    # numpy scalars and arrays in a rule's ``extra`` details.
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)

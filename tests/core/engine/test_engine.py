@@ -9,13 +9,13 @@ import pytest
 
 from gridsight.core.engine import Engine, EngineOptions
 from gridsight.core.errors import ConfigError
-from gridsight.core.events import HazardEvent
+from gridsight.core.events import HazardEvent, read_jsonl
 from gridsight.core.hookspecs import hookimpl
 from gridsight.core.plugins import build_plugin_manager
-from gridsight.core.sinks.jsonl import JsonlSink, read_events
+from gridsight.core.sinks.base import EventSink
+from gridsight.core.sinks.jsonl import JsonlSink
 from gridsight.core.sinks.sqlite import SqliteSink
 from gridsight.core.sinks.sqlite import read_events as read_db
-from gridsight.core.sinks.base import EventSink
 from gridsight.core.sources.reader import BackoffPolicy
 
 from ..engine_helpers import BrightBoxDetector, ScriptedSourcePlugin, camera
@@ -65,7 +65,7 @@ def test_events_reach_jsonl_and_sqlite(tmp_path: Path) -> None:
     ]
     sinks = [JsonlSink(tmp_path / "alerts.jsonl"), SqliteSink(tmp_path / "alerts.sqlite")]
     _engine(cams, sinks=sinks).run()
-    lines = read_events(tmp_path / "alerts.jsonl")
+    lines = [e.to_dict() for e in read_jsonl(tmp_path / "alerts.jsonl")]
     rows = read_db(tmp_path / "alerts.sqlite")
     assert {(e["camera"], e["phase"]) for e in lines} >= {
         ("cam-a", "start"),

@@ -8,12 +8,13 @@ import pytest
 
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.engine import Engine, EngineOptions
-from gridsight.evaluation.scoring import event_spans, score_events
-from gridsight.evaluation.synthetic import align_synthetic_camera, synthetic_truth
+from gridsight.core.events import read_jsonl
 from gridsight.core.plugins import build_plugin_manager, hazard_rules
-from gridsight.core.sinks.jsonl import JsonlSink, read_events
+from gridsight.core.sinks.jsonl import JsonlSink
 from gridsight.core.sinks.sqlite import SqliteSink, read_work_orders
 from gridsight.core.sinks.sqlite import read_events as read_db
+from gridsight.evaluation.scoring import event_spans, score_events
+from gridsight.evaluation.synthetic import align_synthetic_camera, synthetic_truth
 
 
 def _bundled() -> Path:
@@ -78,7 +79,7 @@ def test_two_synthetic_cameras_alert_into_jsonl_and_sqlite(tmp_path: Path) -> No
     )
     summary = engine.run()
     assert summary.frames == 2 * int(DURATION * 3)
-    lines = read_events(tmp_path / "alerts.jsonl")
+    lines = [e.to_dict() for e in read_jsonl(tmp_path / "alerts.jsonl")]
     rows = read_db(tmp_path / "alerts.sqlite")
     assert lines and [r["id"] for r in rows] == [e["id"] for e in lines]
     starts = [e for e in lines if e["phase"] == "start"]
