@@ -1,0 +1,299 @@
+"""Accounts of the REST service: users, their roles, bearer tokens (hashed at rest).
+
+Roles, least to most: ``viewer`` (reads everything), ``operator`` (also moves work orders,
+files manual orders, manages cameras), ``admin`` (also manages accounts). A ``worker``
+account belongs to one roster worker (``worker_id``) and sees and moves only the orders
+assigned to that worker. The same store serves ``gridsight users ...`` and the API.
+
+Example:
+    >>> from gridsight.orders.store import OrderStore
+    >>> accounts = AccountStore(OrderStore.open("sqlite:///:memory:").engine)
+    >>> user = accounts.add_user("alice", "operator")
+    >>> token = accounts.issue_token(user.id, label="ci")
+    >>> accounts.user_for_token(token).name
+    'alice'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gridsight.api.security import hash_password, new_token, token_hash, token_matches
+from gridsight.core.errors import ConfigError, GridsightError
+from gridsight.orders.tables import api_tokens, users
+
+Role = Literal["viewer", "operator", "admin", "worker"]
+ROLES: tuple[str, ...] = ("viewer", "operator", "admin", "worker")
+#: Rank of the staff roles; a worker is outside the ladder (its own orders only).
+RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
+
+
+class AccountError(GridsightError):
+    """An account operation is impossible (unknown user, duplicate name, ...)."""
+
+
+class UserNotFound(AccountError):
+    """No user has this name or id."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A signed-in principal.
+
+    Attributes:
+        id: user id.
+        name: login name.
+        role: viewer | operator | admin | worker.
+        worker_id: the roster worker of a worker account, else None.
+        disabled: a disabled user cannot log in or use tokens.
+        created_at: epoch seconds.
+    """
+
+    id: int
+    name: str
+    role: str
+    worker_id: str | None = None
+    disabled: bool = False
+    created_at: float = 0.0
+
+    def at_least(self, role: str) -> bool:
+        """Whether this user's staff rank is ``role`` or above (a worker never is)."""
+        return self.role in RANK and RANK[self.role] >= RANK[role]
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this user, e.g. ``operator:alice``, ``worker:w-12``."""
+        if self.role == "worker" and self.worker_id:
+            return f"worker:{self.worker_id}"
+        return f"{self.role}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """One issued token (never the token itself)."""
+
+    id: int
+    user: str
+    label: str
+    created_at: float
+    revoked_at: float | None
+    last_used_at: float | None
+
+
+def _user(row: sa.Row[tuple[object, ...]]) -> User:
+    m = row._mapping
+    return User(
+        id=int(m["id"]),
+        name=str(m["name"]),
+        role=str(m["role"]),
+        worker_id=m["worker_id"],
+        disabled=bool(m["disabled"]),
+        created_at=float(m["created_at"]),
+    )
+
+
+class AccountStore:
+    """Users and tokens in the work-order database.
+
+    Args:
+        engine: the store's SQLAlchemy engine (migrated to revision 0002 or later).
+        clock: wall clock.
+    """
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self._clock = clock
+
+    # -- users -----------------------------------------------------------------------
+    def add_user(
+        self,
+        name: str,
+        role: str,
+        *,
+        password: str | None = None,
+        worker_id: str | None = None,
+    ) -> User:
+        """Create a user.
+
+        Raises:
+            ConfigError: unknown role, a worker account without ``worker_id`` (or a staff
+                account with one), an empty name or a short password.
+            AccountError: the name is taken.
+        """
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise ConfigError("user name: 1 to 64 characters")
+        if role not in ROLES:
+            raise ConfigError(f"role {role!r}: allowed roles are {', '.join(ROLES)}")
+        if role == "worker" and not worker_id:
+            raise ConfigError("a worker account needs --worker-id (the roster worker it is)")
+        if role != "worker" and worker_id:
+            raise ConfigError(f"worker_id is only for role 'worker', not {role!r}")
+        if password is not None and len(password) < 8:
+            raise ConfigError("password: at least 8 characters")
+        now = self._clock()
+        with self.engine.begin() as conn:
+            taken = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
+            if taken is not None:
+                raise AccountError(f"user {name!r} exists already")
+            result = conn.execute(
+                users.insert().values(
+                    name=name,
+                    role=role,
+                    worker_id=worker_id,
+                    password_hash=hash_password(password) if password else None,
+                    created_at=now,
+                    disabled=False,
+                )
+            )
+            pk = result.inserted_primary_key
+            if pk is None:
+                raise AccountError("the database returned no id for the new user")
+            user_id = int(pk[0])
+        return User(user_id, name, role, worker_id, False, now)
+
+    def get(self, user_id: int) -> User | None:
+        """The user with this id, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+        return _user(row) if row is not None else None
+
+    def by_name(self, name: str) -> User:
+        """The user with this name.
+
+        Raises:
+            UserNotFound: no such user.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+        if row is None:
+            raise UserNotFound(f"no user named {name!r}")
+        return _user(row)
+
+    def list_users(self) -> list[User]:
+        """Every user, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
+        return [_user(r) for r in rows]
+
+    def password_hash(self, name: str) -> tuple[User, str | None] | None:
+        """The user and stored password hash for a login name (None if unknown)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+        if row is None:
+            return None
+        return _user(row), row._mapping["password_hash"]
+
+    def disable(self, name: str) -> int:
+        """Disable a user and revoke all their tokens; returns the tokens revoked."""
+        user = self.by_name(name)
+        now = self._clock()
+        with self.engine.begin() as conn:
+            conn.execute(users.update().where(users.c.id == user.id).values(disabled=True))
+            result = conn.execute(
+                api_tokens.update()
+                .where(api_tokens.c.user_id == user.id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return int(result.rowcount or 0)
+
+    # -- tokens ----------------------------------------------------------------------
+    def issue_token(self, user_id: int, *, label: str = "") -> str:
+        """A new bearer token for ``user_id``; the token is returned once, only its hash kept."""
+        token = new_token()
+        self.store_token_hash(user_id, token_hash(token), label=label)
+        return token
+
+    def store_token_hash(self, user_id: int, digest: str, *, label: str = "") -> None:
+        """Store a token digest (idempotent: an existing digest is re-enabled for the user)."""
+        now = self._clock()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(api_tokens.c.id).where(api_tokens.c.token_hash == digest)
+            ).first()
+            if row is None:
+                conn.execute(
+                    api_tokens.insert().values(
+                        user_id=user_id, token_hash=digest, label=label, created_at=now
+                    )
+                )
+            else:
+                conn.execute(
+                    api_tokens.update()
+                    .where(api_tokens.c.id == row[0])
+                    .values(user_id=user_id, revoked_at=None, label=label)
+                )
+
+    def user_for_token(self, token: str) -> User | None:
+        """The enabled user holding an unrevoked ``token``, else None (and stamps its use)."""
+        digest = token_hash(token)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(api_tokens.c.id, api_tokens.c.token_hash, users)
+                .join(users, users.c.id == api_tokens.c.user_id)
+                .where(api_tokens.c.token_hash == digest, api_tokens.c.revoked_at.is_(None))
+            ).first()
+        # The lookup is by digest; the explicit constant-time comparison keeps the check
+        # independent of how the database compares strings.
+        if row is None or not token_matches(token, row._mapping["token_hash"]):
+            return None
+        user = _user(row)
+        if user.disabled:
+            return None
+        with self.engine.begin() as conn:
+            conn.execute(
+                api_tokens.update()
+                .where(api_tokens.c.id == row._mapping["id"])
+                .values(last_used_at=self._clock())
+            )
+        return user
+
+    def list_tokens(self, name: str | None = None) -> list[TokenInfo]:
+        """Issued tokens (all users, or one), newest first."""
+        query = (
+            sa.select(api_tokens, users.c.name)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .order_by(api_tokens.c.id.desc())
+        )
+        if name is not None:
+            query = query.where(users.c.name == name)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            TokenInfo(
+                id=int(r._mapping["id"]),
+                user=str(r._mapping["name"]),
+                label=str(r._mapping["label"]),
+                created_at=float(r._mapping["created_at"]),
+                revoked_at=r._mapping["revoked_at"],
+                last_used_at=r._mapping["last_used_at"],
+            )
+            for r in rows
+        ]
+
+    def revoke_token(self, token_id: int) -> bool:
+        """Revoke one token by id; False if it does not exist or was revoked already."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                api_tokens.update()
+                .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=self._clock())
+            )
+        return bool(result.rowcount)
+
+    def seed_admin_token(self, token: str, *, name: str = "admin-token") -> User:
+        """Make ``token`` an admin bearer token (``GRIDSIGHT_ADMIN_TOKEN``); idempotent."""
+        if len(token) < 16:
+            raise ConfigError("GRIDSIGHT_ADMIN_TOKEN: at least 16 characters")
+        try:
+            user = self.by_name(name)
+        except UserNotFound:
+            user = self.add_user(name, "admin")
+        self.store_token_hash(user.id, token_hash(token), label="GRIDSIGHT_ADMIN_TOKEN")
+        return user

@@ -1,0 +1,161 @@
+"""Hazard events: filtered, cursor-paginated listing; one event; its snapshot; the live stream.
+
+The snapshot is found by event id through the store, and served only when the stored
+path resolves inside the snapshots folder: a client never names a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+
+from gridsight.api.deps import ServicesDep, Viewer
+from gridsight.api.errors import NotFound, error_responses
+from gridsight.api.queries import MAX_LIMIT, EventFilter, get_event, list_events
+from gridsight.api.schemas import EventOut, EventPage
+from gridsight.api.services import Services
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+IdFilter = Annotated[str | None, Query(max_length=64)]
+TOPICS = ("event", "work_order", "camera")
+
+
+def event_out(row: dict[str, Any]) -> EventOut:
+    """The API form of an ``events`` row."""
+    return EventOut(
+        id=row["id"],
+        camera=row["camera"],
+        hazard=row["hazard"],
+        village=row["village"],
+        grid=row["grid"],
+        started_ts=row["started_ts"],
+        started_at=row["started_at"],
+        last_phase=row["last_phase"],
+        last_at=row["last_at"],
+        ended_at=row["ended_at"],
+        confidence=row["confidence"],
+        boxes=[[float(v) for v in b] for b in row["boxes"]],
+        track_ids=[int(t) for t in row["track_ids"]],
+        snapshot_url=f"/api/v1/events/{row['id']}/snapshot" if row.get("snapshot") else None,
+        order_id=row.get("order_id"),
+    )
+
+
+@router.get("", response_model=EventPage, responses=error_responses(401, 403, 422))
+def events_list(
+    services: ServicesDep,
+    _user: Viewer,
+    camera: IdFilter = None,
+    hazard: IdFilter = None,
+    village: IdFilter = None,
+    grid: IdFilter = None,
+    since: Annotated[float | None, Query(description="started at or after (epoch s)")] = None,
+    until: Annotated[float | None, Query(description="started before (epoch s)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> EventPage:
+    """Events newest first; ``next_cursor`` fetches the next page."""
+    flt = EventFilter(camera, hazard, village, grid, since, until)
+    rows, nxt = list_events(services.store.engine, flt, limit=limit, cursor=cursor)
+    return EventPage(items=[event_out(r) for r in rows], next_cursor=nxt)
+
+
+async def _stream(
+    services: Services, request: Request, topics: frozenset[str], limit: int | None
+) -> AsyncIterator[str]:
+    bus = services.bus
+    sub = bus.subscribe(topics)
+    gauge = services.http_metrics.sse_clients
+    gauge.inc()
+    sent = 0
+    try:
+        yield f"retry: 3000\n: connected, topics {','.join(sorted(topics))}\n\n"
+        while limit is None or sent < limit:
+            try:
+                msg = await asyncio.wait_for(sub.queue.get(), services.settings.sse_heartbeat_s)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+                continue
+            yield msg.sse()
+            sent += 1
+    finally:
+        gauge.dec()
+        bus.unsubscribe(sub)
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+        **error_responses(401, 403),
+    },
+    summary="Live events, work-order changes and camera changes (server-sent events)",
+)
+async def events_stream(
+    request: Request,
+    services: ServicesDep,
+    _user: Viewer,
+    topic: Annotated[
+        list[str] | None, Query(description="event | work_order | camera (repeatable)")
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10000, description="close after N")] = None,
+) -> StreamingResponse:
+    """SSE frames ``event: <topic>`` with a JSON ``data:``; a comment every few seconds."""
+    wanted = frozenset(t for t in (topic or TOPICS) if t in TOPICS) or frozenset(TOPICS)
+    return StreamingResponse(
+        _stream(services, request, wanted, limit),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/{event_id}", response_model=EventOut, responses=error_responses(401, 403, 404))
+def event_get(services: ServicesDep, _user: Viewer, event_id: str) -> EventOut:
+    """One event by id."""
+    row = get_event(services.store.engine, event_id)
+    if row is None:
+        raise NotFound(f"no event {event_id!r}")
+    return event_out(row)
+
+
+def snapshot_path(services: Services, stored: str | None) -> Path | None:
+    """The snapshot file of a stored path, only if it lies inside the snapshots folder."""
+    if not stored:
+        return None
+    root = services.settings.snapshots_dir.resolve()
+    path = Path(stored)
+    candidate = (path if path.is_absolute() else root / path).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        # A path written relative to the working directory (the engine's own form).
+        candidate = path.resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+    return candidate
+
+
+@router.get(
+    "/{event_id}/snapshot",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "the evidence snapshot"},
+        **error_responses(401, 403, 404),
+    },
+)
+def event_snapshot(services: ServicesDep, _user: Viewer, event_id: str) -> FileResponse:
+    """The evidence JPEG of an event (404 if none, or if it lies outside the folder)."""
+    row = get_event(services.store.engine, event_id)
+    if row is None:
+        raise NotFound(f"no event {event_id!r}")
+    path = snapshot_path(services, row.get("snapshot"))
+    if path is None:
+        raise NotFound(f"event {event_id!r} has no snapshot")
+    return FileResponse(path, media_type="image/jpeg")

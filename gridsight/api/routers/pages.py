@@ -1,0 +1,113 @@
+"""The browser pages: sign-in, the command-centre dashboard and the grid-worker page.
+
+Server-rendered HTML (Jinja2) with the language's strings embedded as JSON; the pages'
+JavaScript (vendored under ``static/``, no build step) fetches the API with the session
+cookie and listens to ``/api/v1/events/stream``. ``?lang=zh|en`` switches the language
+and remembers it in a cookie.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from gridsight.api.accounts import User
+from gridsight.api.deps import SESSION_COOKIE, ServicesDep
+from gridsight.api.i18n import LANGUAGES, strings
+from gridsight.api.services import Services
+
+router = APIRouter(include_in_schema=False)
+
+LANG_COOKIE = "gridsight_lang"
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+def _language(request: Request, services: Services) -> tuple[str, bool]:
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return str(asked), True
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in LANGUAGES:
+        return str(cookie), False
+    return services.language, False
+
+
+def _session_user(request: Request, services: Services) -> User | None:
+    value = request.cookies.get(SESSION_COOKIE)
+    if not value:
+        return None
+    user_id = services.signer.verify(value)
+    user = services.accounts.get(user_id) if user_id is not None else None
+    return None if user is None or user.disabled else user
+
+
+def _render(
+    request: Request, services: Services, template: str, user: User | None, **extra: Any
+) -> HTMLResponse:
+    lang, remember = _language(request, services)
+    town = services.township
+    context = {
+        "lang": lang,
+        "other_lang": "en" if lang == "zh" else "zh",
+        "s": strings(lang),
+        "strings_json": json.dumps(strings(lang), ensure_ascii=False),
+        "user": user,
+        "user_json": json.dumps(
+            None
+            if user is None
+            else {"name": user.name, "role": user.role, "worker_id": user.worker_id},
+            ensure_ascii=False,
+        ),
+        "town_name": (town.name if lang == "zh" else (town.name_en or town.name)) if town else "",
+        **extra,
+    }
+    html = _TEMPLATES.get_template(template).render(**context)
+    response = HTMLResponse(html)
+    if remember:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+@router.get("/")
+def root(request: Request, services: ServicesDep) -> Response:
+    """To the page of the signed-in role, else to sign-in."""
+    user = _session_user(request, services)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse("/worker" if user.role == "worker" else "/dashboard", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, services: ServicesDep) -> Response:
+    """The sign-in form."""
+    return _render(request, services, "login.html", None)
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, services: ServicesDep) -> Response:
+    """The command-centre dashboard (staff roles)."""
+    user = _session_user(request, services)
+    if user is None:
+        return RedirectResponse("/login?next=/dashboard", status_code=303)
+    if user.role == "worker":
+        return RedirectResponse("/worker", status_code=303)
+    return _render(request, services, "dashboard.html", user)
+
+
+@router.get("/worker")
+def worker_page(request: Request, services: ServicesDep) -> Response:
+    """The phone page of a grid worker: their orders and the report-back steps."""
+    user = _session_user(request, services)
+    if user is None:
+        return RedirectResponse("/login?next=/worker", status_code=303)
+    if user.role != "worker":
+        return RedirectResponse("/dashboard", status_code=303)
+    return _render(request, services, "worker.html", user)

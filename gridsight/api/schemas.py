@@ -1,0 +1,180 @@
+"""Request and response models of the REST API (so ``/openapi.json`` documents them).
+
+Work-order models live in :mod:`gridsight.api.schemas_orders`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridsight.core.config.camera import ZoneConfig
+
+
+class Strict(BaseModel):
+    """Request bodies reject unknown fields (a typo is an error naming the field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- health ------------------------------------------------------------------------------
+class Health(BaseModel):
+    """Liveness: the process answers."""
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """Readiness: each check's outcome; ``ready`` only when all pass."""
+
+    ready: bool
+    phase: str = Field(description="starting | ready | stopping")
+    checks: dict[str, str] = Field(description="check name -> 'ok' or why not")
+    reasons: list[str] = Field(description="the failing checks' reasons (empty when ready)")
+
+
+# -- cameras -----------------------------------------------------------------------------
+class CameraOut(BaseModel):
+    """A camera with its live status."""
+
+    id: str
+    name: str
+    village: str
+    grid: str
+    source: str = Field(description="source URI with any password masked")
+    target_fps: float
+    enabled: bool
+    state: str = Field(description="starting | running | retrying | ended | failed | stopped")
+    fps: float = Field(description="processed frames per second (recent)")
+    frames: int
+    drops: int
+    events: int
+    reconnects: int
+    errors: int
+    stream_ts: float
+    last_error: str | None
+    position: tuple[float, float] | None = Field(description="km in the town frame")
+    hazards: list[str]
+    zones: list[dict[str, Any]]
+
+
+class CameraList(BaseModel):
+    """Every camera."""
+
+    items: list[CameraOut]
+    engine: str = Field(description="engine phase: idle | loading | running | stopped | off ...")
+
+
+class CameraChange(BaseModel):
+    """What a camera command did."""
+
+    outcome: Literal["created", "updated", "unchanged", "removed", "absent", "enabled", "disabled"]
+    camera: CameraOut | None
+
+
+class CameraPatch(Strict):
+    """Zones and hazard settings changed at run time (validated as the YAML is)."""
+
+    name: str | None = Field(default=None, min_length=1)
+    zones: list[ZoneConfig] | None = None
+    hazards: dict[str, dict[str, Any]] | None = Field(
+        default=None, description="hazard id -> that rule's settings"
+    )
+
+
+# -- events ------------------------------------------------------------------------------
+class EventOut(BaseModel):
+    """One hazard event (its latest phase)."""
+
+    id: str
+    camera: str
+    hazard: str
+    village: str
+    grid: str
+    started_ts: float = Field(description="stream time of the start, s")
+    started_at: float = Field(description="epoch seconds of the start")
+    last_phase: str
+    last_at: float
+    ended_at: float | None
+    confidence: float
+    boxes: list[list[float]]
+    track_ids: list[int]
+    snapshot_url: str | None = Field(description="URL of the evidence image, by event id")
+    order_id: str | None = None
+
+
+class EventPage(BaseModel):
+    """A page of events, newest first."""
+
+    items: list[EventOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+# -- auth --------------------------------------------------------------------------------
+class LoginIn(Strict):
+    """Browser login."""
+
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Me(BaseModel):
+    """Who is signed in."""
+
+    id: int
+    name: str
+    role: str
+    worker_id: str | None
+
+
+class TokenIn(Strict):
+    """A new bearer token for the signed-in user."""
+
+    label: str = Field(default="", max_length=128)
+
+
+class TokenOut(BaseModel):
+    """An issued token; ``token`` is shown only in the response that created it."""
+
+    id: int
+    user: str
+    label: str
+    created_at: float
+    revoked_at: float | None
+    last_used_at: float | None
+    token: str | None = None
+
+
+class UserIn(Strict):
+    """A new account (admin only)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    role: Literal["viewer", "operator", "admin", "worker"]
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+    worker_id: str | None = Field(default=None, max_length=64)
+
+
+class UserOut(BaseModel):
+    """An account."""
+
+    id: int
+    name: str
+    role: str
+    worker_id: str | None
+    disabled: bool
+    created_at: float
+
+
+# -- plugins -----------------------------------------------------------------------------
+class PluginsOut(BaseModel):
+    """What the plugin manager loaded."""
+
+    plugins: list[str] = Field(description="registered plugin names")
+    hazards: list[str]
+    backends: list[str]
+    sources: list[str] = Field(description="source URI schemes")
+    sinks: list[str]
+    detectors: list[str]
+    dispatch_policies: list[str]
+    notifiers: list[str]

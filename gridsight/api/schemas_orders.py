@@ -1,0 +1,177 @@
+"""Request and response models of the work-order, worker and statistics endpoints."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridsight.orders.states import State
+
+Clock = Literal["ongoing", "met", "breached", "void"]
+
+
+class Strict(BaseModel):
+    """Request bodies reject unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Sla(BaseModel):
+    """The two clocks of an order, counted from the alarm."""
+
+    dispatch: Clock = Field(description="first worker notified within the dispatch target")
+    close: Clock = Field(description="closed within the closure target")
+    dispatch_due_at: float
+    close_due_at: float
+    dispatch_left_s: float | None = Field(description="seconds left (negative: overdue)")
+    close_left_s: float | None
+    overdue: bool = Field(description="an open order past a due time")
+
+
+class TransitionOut(BaseModel):
+    """One record of the audit trail (``from`` == ``to``: an annotation such as a note)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    seq: int
+    from_state: str | None = Field(alias="from")
+    to_state: str = Field(alias="to")
+    actor: str
+    actor_role: str
+    at: float
+    note: str | None
+    photo_url: str | None
+    data: dict[str, Any]
+
+
+class WorkOrderOut(BaseModel):
+    """A work order as listed."""
+
+    id: str
+    state: str
+    hazard: str = Field(description="hazard id (camera orders) or request kind")
+    source: str
+    camera: str | None
+    event_id: str | None
+    village: str
+    grid: str
+    x_km: float | None
+    y_km: float | None
+    priority: int
+    tier: int
+    assignee: str | None
+    title: str
+    description: str
+    created_at: float
+    dispatched_at: float | None
+    acknowledged_at: float | None
+    on_site_at: float | None
+    resolved_at: float | None
+    closed_at: float | None
+    sla: Sla
+    escalations: int
+    version: int
+    updated_at: float
+    dispatch_due_at: float
+    close_due_at: float
+    allowed: list[str] = Field(description="states the caller may move this order to")
+
+
+class WorkOrderDetail(WorkOrderOut):
+    """A work order with its audit trail."""
+
+    transitions: list[TransitionOut]
+
+
+class WorkOrderPage(BaseModel):
+    """A page of work orders, newest first."""
+
+    items: list[WorkOrderOut]
+    next_cursor: str | None
+
+
+class TransitionIn(Strict):
+    """Move an order to another state."""
+
+    to: State
+    note: str | None = Field(default=None, max_length=2000)
+    photo: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a name returned by POST /work-orders/{id}/photos (report-back)",
+    )
+    expected_version: int | None = Field(
+        default=None, ge=0, description="the version read; 409 if the order changed since"
+    )
+
+
+class ManualOrderIn(Strict):
+    """An order filed by an operator (a phone call, a patrol)."""
+
+    kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    village: str = Field(min_length=1, max_length=64)
+    grid: str = Field(min_length=1, max_length=64)
+    title: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=4000)
+    x_km: float | None = Field(default=None, ge=-1000, le=1000)
+    y_km: float | None = Field(default=None, ge=-1000, le=1000)
+
+
+class NoteIn(Strict):
+    """A note on the audit trail (no state change)."""
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class PhotoOut(BaseModel):
+    """A stored report-back photo."""
+
+    photo: str = Field(description="pass as 'photo' in the resolving transition")
+    url: str
+    bytes: int
+    content_type: str
+
+
+class Share(BaseModel):
+    """``met`` of ``total`` decided clocks; ``share`` None when none is decided yet."""
+
+    met: int
+    total: int
+    share: float | None
+
+
+class OrderStats(BaseModel):
+    """Today's figures (local day of the township)."""
+
+    since: float = Field(description="start of the local day, epoch s")
+    orders: int
+    open: int
+    closed: int
+    dispatch_within_sla: Share
+    close_within_sla: Share
+
+
+class WorkerOut(BaseModel):
+    """A roster member and their live state."""
+
+    id: str
+    role: str
+    village: str
+    grid: str
+    mode: str
+    shift: list[float]
+    on_duty: bool
+    busy: bool
+    x_km: float
+    y_km: float
+    position_at: float | None
+    load: int
+    open_orders: int
+
+
+class PositionIn(Strict):
+    """A worker's reported position (km in the town frame)."""
+
+    x_km: float = Field(ge=-1000, le=1000)
+    y_km: float = Field(ge=-1000, le=1000)

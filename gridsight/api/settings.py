@@ -1,0 +1,64 @@
+"""The service's settings: environment variables with the ``GRIDSIGHT_`` prefix.
+
+Every field can be set as ``GRIDSIGHT_<NAME>`` (e.g. ``GRIDSIGHT_DB_URL``,
+``GRIDSIGHT_ADMIN_TOKEN``, ``GRIDSIGHT_CORS_ORIGINS='["https://ops.example"]'``);
+``gridsight serve`` overrides some of them from its options.
+
+Example:
+    >>> s = Settings(db_url="sqlite:///:memory:")
+    >>> s.port
+    8000
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Language = Literal["zh", "en"]
+
+
+class Settings(BaseSettings):
+    """How the REST service runs.
+
+    Attributes:
+        config: the township config (YAML); None serves without a map, roster or cameras.
+        db_url: SQLAlchemy URL of the work-order store (SQLite or PostgreSQL).
+        host: address uvicorn binds (loopback by default).
+        port: TCP port.
+        admin_token: a bearer token given the admin role at start (automation).
+        session_secret: key that signs browser session cookies; a random one per process
+            if unset (sessions then end when the process restarts).
+        uploads_dir: where report-back photos are stored.
+        snapshots_dir: where the engine writes evidence snapshots (served by event id).
+        cors_origins: origins allowed to call the API from a browser; empty = CORS off.
+        language: page language; None = Chinese for a Chinese-named township, else English.
+        max_upload_bytes: largest photo accepted.
+        login_attempts: failed logins allowed per user and client in ``login_window_s``.
+        login_window_s: the window of the login rate limit.
+        session_max_age_s: lifetime of a browser session.
+        cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
+        sse_heartbeat_s: seconds between keep-alive comments on the event stream.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDSIGHT_", extra="ignore")
+
+    config: Path | None = None
+    db_url: str = "sqlite:///gridsight.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    admin_token: SecretStr | None = None
+    session_secret: SecretStr | None = None
+    uploads_dir: Path = Path("data/uploads")
+    snapshots_dir: Path = Path("data/snapshots")
+    cors_origins: list[str] = Field(default_factory=list)
+    language: Language | None = None
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    login_attempts: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=300.0, gt=0)
+    session_max_age_s: int = Field(default=12 * 3600, ge=60)
+    cookie_secure: bool = False
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)

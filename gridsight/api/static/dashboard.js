@@ -1,0 +1,109 @@
+// The command-centre dashboard: figures, queue, live alerts, map, camera health.
+"use strict";
+(() => {
+  const { api, el, t, hazardName, stateName, fmtTime, slaText, debounce } = GS;
+  let orders = [];
+  let workers = [];
+
+  async function loadFigures() {
+    const f = await api("GET", "/api/v1/work-orders/stats");
+    const pct = (x) => (x.share === null ? "–" : `${Math.round(x.share * 100)}%`);
+    document.getElementById("fig-orders").textContent = f.orders;
+    document.getElementById("fig-open").textContent = f.open;
+    const d = document.getElementById("fig-dispatch"), c = document.getElementById("fig-close");
+    d.textContent = pct(f.dispatch_within_sla);
+    d.title = `${f.dispatch_within_sla.met} / ${f.dispatch_within_sla.total}`;
+    c.textContent = pct(f.close_within_sla);
+    c.title = `${f.close_within_sla.met} / ${f.close_within_sla.total}`;
+  }
+
+  async function act(order, to, button) {
+    button.disabled = true;
+    try {
+      await api("POST", `/api/v1/work-orders/${encodeURIComponent(order.id)}/transitions`, { to, expected_version: order.version });
+    } catch (err) {
+      alert(`${t("action_failed")}: ${err.message}`);
+    }
+    refreshOrders();
+  }
+
+  function renderOrders() {
+    const body = document.querySelector("#orders tbody");
+    const now = Date.now() / 1000;
+    body.replaceChildren(...orders.map((o) => {
+      const sla = slaText(o, now);
+      const actions = (o.allowed || []).map((to) =>
+        el("button", { type: "button", class: "act", "data-to": to, onclick: (ev) => act(o, to, ev.target) }, t("do." + to, to)));
+      return el("tr", { "data-order": o.id, class: "state-" + o.state },
+        el("td", { class: "mono" }, o.id),
+        el("td", {}, hazardName(o.hazard)),
+        el("td", {}, `${o.village} / ${o.grid}`),
+        el("td", { class: "state" }, stateName(o.state)),
+        el("td", {}, o.assignee || t("unassigned")),
+        el("td", { class: "sla " + sla.cls }, sla.text),
+        el("td", {}, ...actions));
+    }));
+    document.getElementById("orders-empty").hidden = orders.length > 0;
+    GSMap.live(workers, orders, now);
+  }
+
+  async function loadOrders() {
+    const page = await api("GET", "/api/v1/work-orders?open=true&limit=200");
+    orders = page.items;
+    renderOrders();
+  }
+
+  async function loadWorkers() {
+    workers = await api("GET", "/api/v1/workers/on-duty");
+    GSMap.live(workers, orders, Date.now() / 1000);
+  }
+
+  function eventItem(e) {
+    const img = e.snapshot_url ? el("img", { src: e.snapshot_url, alt: e.id, loading: "lazy", class: "thumb" }) : el("div", { class: "thumb none" });
+    return el("li", { "data-event": e.id, class: "phase-" + e.last_phase },
+      img,
+      el("div", {},
+        el("b", {}, hazardName(e.hazard)), " ",
+        el("span", { class: "phase" }, t("phase." + e.last_phase, e.last_phase)),
+        el("br"),
+        el("span", { class: "muted" }, `${e.camera} · ${e.village}/${e.grid} · ${fmtTime(e.started_at)}`)));
+  }
+
+  async function loadEvents() {
+    const page = await api("GET", "/api/v1/events?limit=20");
+    const list = document.getElementById("events");
+    list.replaceChildren(...page.items.map(eventItem));
+    document.getElementById("events-empty").hidden = page.items.length > 0;
+  }
+
+  async function loadCameras() {
+    const cams = await api("GET", "/api/v1/cameras");
+    const body = document.querySelector("#cameras tbody");
+    body.replaceChildren(...cams.items.map((c) =>
+      el("tr", { "data-camera": c.id, class: "cam-" + c.state },
+        el("td", { title: c.name }, c.id),
+        el("td", { class: "state" }, c.enabled ? c.state : "disabled"),
+        el("td", {}, c.fps.toFixed(1)),
+        el("td", {}, c.drops),
+        el("td", {}, c.reconnects),
+        el("td", {}, c.stream_ts.toFixed(0)),
+        el("td", { class: "error" }, c.last_error || ""))));
+  }
+
+  const refreshOrders = debounce(() => { loadOrders(); loadFigures(); loadWorkers(); }, 150);
+  const refreshEvents = debounce(loadEvents, 150);
+  const refreshCameras = debounce(loadCameras, 300);
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    await GSMap.load().catch(() => {});
+    await Promise.all([loadFigures(), loadOrders(), loadEvents(), loadCameras(), loadWorkers()]);
+    GS.stream(["event", "work_order", "camera"], {
+      event: refreshEvents,
+      work_order: refreshOrders,
+      camera: refreshCameras,
+    });
+    setInterval(renderOrders, 1000);   // SLA countdowns
+    setInterval(loadCameras, 5000);    // fps and drops change without events
+    setInterval(loadFigures, 30000);
+  });
+})();
