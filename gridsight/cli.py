@@ -28,6 +28,12 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("gridsight.commands.run", "run", "Run the engine on a township config's cameras."),
     "demo": ("gridsight.commands.demo", "demo", "Run the 12 synthetic cameras and score events."),
     "sim": ("gridsight.commands.sim", "sim", "The governance simulator: run, sweep, verify, mmc."),
+    "serve": (
+        "gridsight.commands.serve",
+        "serve",
+        "Run the engine, work orders, REST API and dashboard in one process.",
+    ),
+    "users": ("gridsight.commands.users", "users", "REST accounts and bearer tokens."),
 }
 
 
