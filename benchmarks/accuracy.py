@@ -260,10 +260,11 @@ def probe(
     outputs it (what the rules see); then per object how many frames a rule could use
     (same-class detection at ``min_conf`` or more, tracked) and the longest gap."""
     from gridsight.core.detection.detector import Detector
+    from gridsight.core.detection.geometry import box_iou
+    from gridsight.core.detection.roles import Role
     from gridsight.core.engine import resolve_model
     from gridsight.core.plugins import build_plugin_manager
-    from gridsight.core.detection.roles import Role
-    from gridsight.core.tracking.bytetrack import ByteTracker, box_iou
+    from gridsight.core.tracking.bytetrack import ByteTracker
     from gridsight.simulator import World, parse_world_uri
 
     spec = parse_world_uri(uri)

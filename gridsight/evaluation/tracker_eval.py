@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.errors import DataError
+from gridsight.core.detection.geometry import box_iou
 from gridsight.core.detection.roles import Role
-from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings, box_iou
+from gridsight.core.errors import DataError
+from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings
 
 # (min w, max w, min h, max h, min speed, max speed) in pixels and pixels per frame at
 # 5 fps in a 640x360 view: people walk, e-bikes and cars go faster.

@@ -1,51 +1,14 @@
-"""Tests of the rules' shared building blocks: IoU, stationarity, dwell, roles."""
+"""Tests of the rules' shared building blocks: stationarity, dwell, roles (IoU: core)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from gridsight.core.detection.roles import Role
-from gridsight.plugins.rules.common import BoxHistory, DwellTimer, box_iou, role_mask
+from gridsight.plugins.rules.common import BoxHistory, DwellTimer, role_mask
 from gridsight.plugins.rules.near_water import NearWaterSettings
-
-
-def _iou_reference(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-# Pixel boxes: zero-width (degenerate) or at least a hundredth of a pixel wide.
-_size = st.one_of(st.just(0.0), st.floats(0.01, 100))
-boxes = st.integers(0, 6).flatmap(
-    lambda n: st.lists(
-        st.tuples(st.floats(0, 500), st.floats(0, 500), _size, _size),
-        min_size=n,
-        max_size=n,
-    )
-)
-
-
-@settings(max_examples=100, deadline=None)
-@given(a=boxes, b=boxes)
-def test_box_iou_matches_a_plain_loop(a: list, b: list) -> None:
-    def xyxy(rows: list) -> np.ndarray:
-        arr = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
-        return np.column_stack([arr[:, 0], arr[:, 1], arr[:, 0] + arr[:, 2], arr[:, 1] + arr[:, 3]])
-
-    aa, bb = xyxy(a), xyxy(b)
-    got = box_iou(aa, bb)
-    assert got.shape == (len(aa), len(bb))
-    for i in range(len(aa)):
-        for j in range(len(bb)):
-            assert got[i, j] == pytest.approx(_iou_reference(aa[i], bb[j]), abs=1e-9)
-    assert np.all((got >= 0) & (got <= 1 + 1e-12))
 
 
 def _run_history(positions: list[float], window: float = 10.0, fps: float = 5.0) -> list[bool]:

@@ -23,41 +23,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from gridsight.core.detection.geometry import box_iou, pair_iou
+
 #: Boxes per block: bounds memory to ``BLOCK**2`` booleans plus ``BLOCK x kept`` IoUs.
 BLOCK = 1024
 #: Above this many same-class pairs the block method is used (bounds memory).
 MAX_PAIRS = 2_000_000
 
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> npt.NDArray[np.float64]:
-    """``(n, m)`` IoU of xyxy boxes ``a (n, 4)`` and ``b (m, 4)``; 0 where the union is 0."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    area_a = (a[:, 2] - a[:, 0]).clip(0) * (a[:, 3] - a[:, 1]).clip(0)
-    area_b = (b[:, 2] - b[:, 0]).clip(0) * (b[:, 3] - b[:, 1]).clip(0)
-    iw = (np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])).clip(
-        0
-    )
-    ih = (np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])).clip(
-        0
-    )
-    inter = iw * ih
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / union, 0.0)
-    return iou
-
-
-def pair_iou(a: np.ndarray, b: np.ndarray) -> npt.NDArray[np.float64]:
-    """``(m,)`` IoU of corresponding rows of xyxy boxes ``a (m, 4)`` and ``b (m, 4)``."""
-    iw = (np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])).clip(0)
-    ih = (np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])).clip(0)
-    inter = iw * ih
-    area_a = (a[:, 2] - a[:, 0]).clip(0) * (a[:, 3] - a[:, 1]).clip(0)
-    area_b = (b[:, 2] - b[:, 0]).clip(0) * (b[:, 3] - b[:, 1]).clip(0)
-    union = area_a + area_b - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / union, 0.0)
+__all__ = ["BLOCK", "MAX_PAIRS", "box_iou", "nms", "pair_iou"]
 
 
 def _same_class_pairs(

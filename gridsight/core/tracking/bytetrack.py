@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import linear_sum_assignment
 
 from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.geometry import box_iou
 from gridsight.core.tracking.kalman import BoxKalman, xywh_to_xyxy, xyxy_to_xywh
 
 IntArr = npt.NDArray[np.int64]
@@ -108,30 +109,6 @@ class TrackerSettings(BaseModel):
                 f"low_thresh ({self.low_thresh}) must not exceed high_thresh ({self.high_thresh})"
             )
         return self
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a (n, 4)`` with every box in ``b (m, 4)``, as ``(n, m)``.
-
-    Works on four ``(n, m)`` planes with in-place operations: several times faster than
-    broadcasting ``(n, m, 2)`` corner arrays, which allocates and clips far more memory.
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    ax1, ay1, ax2, ay2 = a[:, 0:1], a[:, 1:2], a[:, 2:3], a[:, 3:4]
-    bx1, by1, bx2, by2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-    inter = np.minimum(ax2, bx2)
-    inter -= np.maximum(ax1, bx1)
-    np.maximum(inter, 0.0, out=inter)
-    ih = np.minimum(ay2, by2)
-    ih -= np.maximum(ay1, by1)
-    np.maximum(ih, 0.0, out=ih)
-    inter *= ih
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1)
-    union -= inter
-    np.maximum(union, 1e-12, out=union)
-    inter /= union
-    return inter
 
 
 class ByteTracker:

@@ -3,7 +3,7 @@
 * :data:`RoleTuple` — a settings field type accepting role names (``"car"``) or ids.
 * :func:`polygon_zone` / :func:`line_zone` — look up a rule's zones with clear errors.
 * :func:`candidates` / :func:`occupants` — a rule's detections by role and score (and zone).
-* :func:`box_iou` — pairwise IoU of two box arrays.
+* :func:`box_iou` — pairwise IoU of two box arrays (the core's one, re-exported).
 * :class:`BoxHistory` — "has something been standing *here* for a while?", answered
   from the boxes of past frames, regardless of track ids (so a tracker's id switches
   cannot reset a parked car's stationarity).
@@ -23,9 +23,10 @@ import numpy.typing as npt
 from pydantic import BeforeValidator, ValidationError
 
 from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.geometry import box_iou
+from gridsight.core.detection.roles import Role
 from gridsight.core.errors import ConfigError
 from gridsight.core.hazards.rule import RuleSettings
-from gridsight.core.detection.roles import Role
 from gridsight.core.hazards.zones import LineZone, PolygonZone, Zone, anchor_points
 
 Float64Array = npt.NDArray[np.float64]
@@ -127,24 +128,6 @@ def occupants(
     if idx.size:
         idx = idx[zone.contains(anchor_points(detections)[idx])]
     return idx
-
-
-def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> Float64Array:
-    """Pairwise intersection-over-union of ``(n, 4)`` and ``(m, 4)`` xyxy boxes: ``(n, m)``."""
-    aa = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    bb = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    # One (n, m) plane per coordinate: broadcasting (n, 1, 2) against (1, m, 2) instead
-    # would run numpy's inner loop over length-2 rows, about 20x slower.
-    ax1, ay1, ax2, ay2 = (aa[:, k : k + 1] for k in range(4))
-    iw = np.minimum(ax2, bb[:, 2]) - np.maximum(ax1, bb[:, 0])
-    ih = np.minimum(ay2, bb[:, 3]) - np.maximum(ay1, bb[:, 1])
-    inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
-    area_a = (aa[:, 2] - aa[:, 0]) * (aa[:, 3] - aa[:, 1])
-    area_b = (bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    # Degenerate (zero-area) boxes have union 0 and intersection 0: IoU 0.
-    out: Float64Array = inter / np.maximum(union, 1e-12)
-    return out
 
 
 class BoxHistory:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.roles import Role
-from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings, box_iou
+from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings
 from gridsight.core.tracking.kalman import BoxKalman, xywh_to_xyxy, xyxy_to_xywh
 
 
@@ -159,15 +159,6 @@ def test_settings_are_validated():
 
 
 # ---------------------------------------------------------------------- geometry and Kalman
-def test_box_iou_known_values():
-    a = np.array([[0, 0, 10, 10], [0, 0, 2, 2]], float)
-    b = np.array([[5, 0, 15, 10], [20, 20, 30, 30], [0, 0, 10, 10]], float)
-    np.testing.assert_allclose(
-        box_iou(a, b), [[50 / 150, 0, 1], [0, 0, 4 / 100]], rtol=1e-12, atol=1e-12
-    )
-    assert box_iou(np.zeros((0, 4)), b).shape == (0, 3)
-
-
 def test_xywh_round_trip():
     xyxy = np.array([[1.0, 2.0, 11.0, 42.0]])
     np.testing.assert_allclose(xywh_to_xyxy(xyxy_to_xywh(xyxy)), xyxy)
