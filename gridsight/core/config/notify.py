@@ -71,8 +71,11 @@ def url_problem(url: str) -> str | None:
             return "has no host"
         if port == 0:
             return "has port 0 (expected 1-65535)"
-        if scheme in MQTT_SCHEMES and (parts.query or parts.fragment):
-            return "has a query or fragment; an MQTT URL is mqtt://[user:pass@]host[:port][/prefix]"
+        if scheme in MQTT_SCHEMES and ("?" in url or "#" in url):
+            return (
+                "has '?' or '#'; an MQTT URL is mqtt://[user:pass@]host[:port][/prefix] "
+                "and the prefix may not contain MQTT wildcards"
+            )
     return None
 
 
