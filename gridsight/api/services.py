@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +103,8 @@ def build_services(
     township: Township | None = None,
     pm: pluggy.PluginManager | None = None,
     clock: Callable[[], float] = time.time,
+    channels: Sequence[str] = (),
+    ack_secret: str | None = None,
 ) -> Services:
     """Open the store, load the township, and wire the work-order service.
 
@@ -111,6 +113,8 @@ def build_services(
         township: a loaded township (else loaded from ``settings.config``, if set).
         pm: plugin manager (a fresh one if None).
         clock: wall clock (tests pass a fake one).
+        channels: notification channel names (an outbox row each per change).
+        ack_secret: secret of the acknowledge tokens in dispatch notifications.
 
     Raises:
         ConfigError: the township config is invalid.
@@ -131,7 +135,11 @@ def build_services(
         if settings.session_secret is not None
         else secrets.token_bytes(32)
     )
-    orders = OrderService(store, township, clock=clock) if township is not None else None
+    orders = (
+        OrderService(store, township, clock=clock, channels=channels, ack_secret=ack_secret)
+        if township is not None
+        else None
+    )
     return Services(
         settings=settings,
         store=store,

@@ -1,0 +1,128 @@
+"""``gridsight serve``: the engine, the work-order service, the outbox relay and the REST
+API with its pages, in one process."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from gridsight.core.errors import ConfigError
+
+DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
+
+
+@click.command("serve")
+@click.argument("config", type=click.Path(path_type=Path), required=False, default=None)
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="TCP port (default 8000).")
+@click.option(
+    "--db",
+    default=None,
+    help="Store URL or SQLite path (default $GRIDSIGHT_DB_URL, else sqlite:///gridsight.db).",
+)
+@click.option("--no-engine", is_flag=True, help="Serve the API over the store; run no cameras.")
+@click.option(
+    "--notify",
+    "notify",
+    multiple=True,
+    metavar="URL",
+    help="Notify work-order changes: http(s):// webhook, mqtt://, or an Apprise URL. Repeatable.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "onnxruntime", "opencv", "tensorrt"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--model", default=None, help="ONNX file or registered detector (default: bundled).")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help="Run file/synthetic sources as fast as possible instead of at their own pace.",
+)
+@click.option("--log-level", default="info", show_default=True)
+def serve(
+    config: Path | None,
+    host: str | None,
+    port: int | None,
+    db: str | None,
+    no_engine: bool,
+    notify: tuple[str, ...],
+    backend: str,
+    model: str | None,
+    fast: bool,
+    log_level: str,
+) -> None:
+    """Run the operator service: cameras -> events -> work orders, REST API, dashboard.
+
+    \b
+    Examples:
+      gridsight serve configs/jingqiao.yaml               # http://127.0.0.1:8000/
+      GRIDSIGHT_ADMIN_TOKEN=$(openssl rand -hex 24) gridsight serve --db postgresql+psycopg://...
+      gridsight serve --no-engine --db data/gridsight.db  # API and pages over a store
+      gridsight users add alice --role operator --db data/gridsight.db
+    """
+    import uvicorn
+
+    from gridsight.api import Settings, create_app
+    from gridsight.api.services import build_services
+    from gridsight.api.wiring import attach_engine
+    from gridsight.core.config import validate_camera_hazards
+    from gridsight.core.plugins import build_plugin_manager
+    from gridsight.orders.config import load_orders_township
+    from gridsight.orders.notify.channels import build_channels
+    from gridsight.orders.outbox_relay import OutboxRelay
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if db is not None:
+        overrides["db_url"] = db
+    if config is None and "GRIDSIGHT_CONFIG" not in os.environ and DEFAULT_CONFIG.exists():
+        config = DEFAULT_CONFIG
+    if config is not None:
+        if not config.exists():
+            raise ConfigError(f"{config}: no such config file")
+        overrides["config"] = config
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    pm = build_plugin_manager()
+    town = None
+    if settings.config is not None:
+        town = load_orders_township(settings.config)
+        validate_camera_hazards(town, pm)
+    channels = build_channels(pm, town, notify)
+    from gridsight.orders.notify.ack import ack_secret_from_env
+
+    services = build_services(
+        settings,
+        township=town,
+        pm=pm,
+        channels=[c.name for c in channels],
+        ack_secret=ack_secret_from_env(),
+    )
+    if channels:
+        services.relay = OutboxRelay.for_channels(services.store.engine, channels)
+    if not no_engine:
+        attach_engine(services, backend=backend, model=model, realtime=not fast)
+    app = create_app(settings, services=services)
+    where = f"http://{settings.host}:{settings.port}/"
+    click.echo(
+        f"gridsight serve: {where} (store {services.store.url.render_as_string()}, "
+        f"engine {'off' if no_engine else 'on'}, {len(channels)} notify channel(s))",
+        err=True,
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+    )
