@@ -126,10 +126,21 @@ class TownModel:
     # -- set-up -------------------------------------------------------------------------
 
     def _make_visits(self, rng: np.random.Generator) -> None:
-        """Household visits of grid staff, drawn for the whole run at once."""
+        """Household visits of grid staff, drawn for the whole run at once.
+
+        The draws are made worker by worker, in the same order and sizes as ever
+        (counts, start times, durations, then places); the arithmetic on them is done
+        once for all workers, element by element as before.
+        """
         cfg = self.cfg
         days = math.ceil(cfg.horizon.days + cfg.horizon.drain_days)
         grid_of = {g.id: g for g in cfg.township.grids}
+        who: list[WorkerRuntime] = []
+        day_l: list[np.ndarray] = []
+        u_start: list[np.ndarray] = []
+        dur_l: list[np.ndarray] = []
+        u_place: list[np.ndarray] = []
+        consts: list[tuple[int, float, float, float, float, float]] = []
         for w in self.workers:
             s = w.spec
             g = grid_of.get(s.grid)
@@ -139,17 +150,38 @@ class TownModel:
             total = int(counts.sum())
             if total == 0:
                 continue
-            day = np.repeat(np.arange(days), counts)
+            who.append(w)
+            day_l.append(np.repeat(np.arange(days), counts))
+            u_start.append(rng.random(total))
+            dur_l.append(cfg.fieldwork.visit.sample(rng, total))
+            u_place.append(rng.random(2 * total))  # radius draws, then angle draws
             duty = max(s.duty_hours_per_day, 0.5)
-            start = day * DAY_S + (s.shift[0] + rng.random(total) * duty) * HOUR_S
-            dur = cfg.fieldwork.visit.sample(rng, total)
-            r = g.radius_km * np.sqrt(rng.random(total))
-            a = rng.random(total) * 2.0 * np.pi
-            order = np.argsort(start, kind="stable")
-            w.v_start = start[order].tolist()
-            w.v_end = (start + dur)[order].tolist()
-            w.v_x = (g.x_km + r * np.cos(a))[order].tolist()
-            w.v_y = (g.y_km + r * np.sin(a))[order].tolist()
+            consts.append((total, s.shift[0], duty, g.radius_km, g.x_km, g.y_km))
+        if not who:
+            return
+        n = np.array([c[0] for c in consts])
+        idx = np.repeat(np.arange(len(who)), n)
+
+        def per_visit(k: int) -> np.ndarray:
+            return np.repeat(np.array([c[k] for c in consts], dtype=np.float64), n)
+
+        shift0, duty, radius, gx, gy = (per_visit(k) for k in range(1, 6))
+        day = np.concatenate(day_l)
+        start = day * DAY_S + (shift0 + np.concatenate(u_start) * duty) * HOUR_S
+        dur = np.concatenate(dur_l)
+        halves = [(u[: c[0]], u[c[0] :]) for u, c in zip(u_place, consts, strict=True)]
+        r = radius * np.sqrt(np.concatenate([h[0] for h in halves]))
+        a = np.concatenate([h[1] for h in halves]) * 2.0 * np.pi
+        order = np.lexsort((start, idx))  # by worker, then start; stable like argsort
+        v_start = start[order].tolist()
+        v_end = (start + dur)[order].tolist()
+        v_x = (gx + r * np.cos(a))[order].tolist()
+        v_y = (gy + r * np.sin(a))[order].tolist()
+        lo = 0
+        for w, c in zip(who, consts, strict=True):
+            hi = lo + c[0]
+            w.v_start, w.v_end, w.v_x, w.v_y = v_start[lo:hi], v_end[lo:hi], v_x[lo:hi], v_y[lo:hi]
+            lo = hi
 
     # -- processes ----------------------------------------------------------------------
 

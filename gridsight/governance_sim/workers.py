@@ -140,6 +140,7 @@ class WorkerRuntime:
         "busy_s",
         "edges",
         "free_at",
+        "group",
         "last_x",
         "last_y",
         "load_day",
@@ -179,6 +180,7 @@ class WorkerRuntime:
         self.place: Place | None = None
         self.valid_until = -math.inf
         self.village: VillageView | None = None
+        self.group: ShiftGroup | None = None
 
     def visiting(self, t: float) -> int:
         """Index of the household visit in progress at ``t``, or -1."""
@@ -205,20 +207,36 @@ class WorkerRuntime:
     def touch(self) -> None:
         """Something the dispatch view shows changed (busy, load, last job site)."""
         self.valid_until = -math.inf
+        if self.group is not None:
+            self.group.valid_until = -math.inf
+            self.group.idle = None
         if self.village is not None:
             self.village.valid_until = -math.inf
 
-    def refresh(self, t: float, linger_s: float) -> None:
+    def state_for(self, key: tuple[bool, bool, float, float, int]) -> WorkerState:
+        """The worker's state for ``(on duty, busy, x, y, load)`` (one object per key)."""
+        state = self.states.get(key)
+        if state is None:
+            s = self.spec
+            state = WorkerState(
+                s.id, s.role, s.village, s.grid, key[2], key[3], s.mode, key[0], key[1], key[4]
+            )
+            self.states[key] = state
+        return state
+
+    def refresh(self, t: float, linger_s: float, on: bool, until: float) -> None:
         """Recompute the dispatch view at ``t`` and the time until which it holds.
+
+        Args:
+            t: now.
+            linger_s: how long a worker stays at the last job site.
+            on: ``self.spec.on_duty(t)`` (shared by every worker with the same shift).
+            until: the next shift boundary after ``t``, less :data:`EDGE_S`.
 
         The same answers as :meth:`position`, :meth:`load` and ``Worker.on_duty``,
         written out inline (this runs for every change of every worker).
         """
         s = self.spec
-        on = s.on_duty(t)
-        edges = self.edges
-        j = bisect_right(edges, t)
-        until = (edges[j] if j < len(edges) else next_shift_edge(s, t)) - EDGE_S
         if self.busy or not on:
             key: tuple[bool, bool, float, float, int] = (on, self.busy, s.x_km, s.y_km, 0)
             self.place = None
@@ -226,66 +244,141 @@ class WorkerRuntime:
             if t - self.free_at < linger_s:  # still at the last job site
                 x, y = self.last_x, self.last_y
                 u = self.free_at + linger_s - EDGE_S
-            else:
+                if u < until:
+                    until = u
+            elif self.v_start:
                 vs = self.v_start
                 j = bisect_right(vs, t)
                 u = vs[j] if j < len(vs) else math.inf
                 if j and t < self.v_end[j - 1]:  # on a household visit
                     x, y = self.v_x[j - 1], self.v_y[j - 1]
-                    u = min(u, self.v_end[j - 1])
+                    if self.v_end[j - 1] < u:
+                        u = self.v_end[j - 1]
                 else:
                     x, y = s.x_km, s.y_km
-            if u < until:
-                until = u
+                if u < until:
+                    until = u
+            else:
+                x, y = s.x_km, s.y_km
             day = int(t // DAY_S)
             if day != self.load_day:
                 self.load_day = day
                 self.loads = 0
             elif self.loads:  # today's load resets at midnight
-                until = min(until, (day + 1) * DAY_S - EDGE_S)
+                u = (day + 1) * DAY_S - EDGE_S
+                if u < until:
+                    until = u
             key = (True, False, x, y, self.loads)
             self.place = (x, y, self.speed)
         if key != self.state_key:
-            state = self.states.get(key)
-            if state is None:
-                state = WorkerState(
-                    s.id, s.role, s.village, s.grid, key[2], key[3], s.mode, key[0], key[1], key[4]
-                )
-                self.states[key] = state
-            self.state, self.state_key = state, key
+            self.state, self.state_key = self.state_for(key), key
         self.valid_until = until
+
+
+class ShiftGroup:
+    """A run of consecutive workers of one village with the same shift.
+
+    Besides recomputing its members one by one, a group knows two cases where its
+    states follow from the shift alone: everybody off duty and nobody busy (each
+    member's off-duty state, which never changes), and everybody on duty, idle at the
+    office with no visits, no lingering and no order today (each member's idle state,
+    until a member is touched). Volunteers and cadres spend most of the run in these.
+    """
+
+    __slots__ = ("edges", "idle", "members", "off", "places", "spec", "states", "valid_until")
+
+    def __init__(self, members: list[WorkerRuntime]) -> None:
+        self.members = members
+        self.spec = members[0].spec
+        self.edges = members[0].edges
+        self.states: list[WorkerState] = []
+        self.places: dict[str, Place] = {}
+        self.valid_until = -math.inf
+        self.off: list[WorkerState] | None = None
+        self.idle: tuple[list[WorkerState], dict[str, Place]] | None = None
+
+    def update(self, t: float, linger_s: float) -> None:
+        """Bring ``states``, ``places`` and ``valid_until`` to time ``t``."""
+        j = bisect_right(self.edges, t)
+        edge = self.edges[j] if j < len(self.edges) else next_shift_edge(self.spec, t)
+        on, until = self.spec.on_duty(t), edge - EDGE_S
+        members = self.members
+        if not on and not any(m.busy for m in members):
+            if self.off is None:
+                self.off = [
+                    m.state_for((False, False, m.spec.x_km, m.spec.y_km, 0)) for m in members
+                ]
+            self.states, self.places, self.valid_until = self.off, {}, until
+            return
+        if on and self.idle is not None:
+            self.states, self.places = self.idle
+            self.valid_until = until
+            return
+        states: list[WorkerState] = []
+        places: dict[str, Place] = {}
+        quiet = on
+        for m in members:
+            if t >= m.valid_until:
+                m.refresh(t, linger_s, on, until)
+            states.append(m.state)  # type: ignore[arg-type]
+            if m.place is not None:
+                places[m.spec.id] = m.place
+            if m.valid_until < until:
+                until = m.valid_until
+            if quiet and (
+                m.busy or m.v_start or m.loads or t - m.free_at < linger_s or m.place is None
+            ):
+                quiet = False
+        if quiet:
+            self.idle = (states, places)
+        self.states, self.places, self.valid_until = states, places, until
 
 
 class VillageView:
     """The workers of one village as a policy sees them, cached until something changes."""
 
-    __slots__ = ("places", "states", "valid_until", "workers")
+    __slots__ = ("groups", "places", "states", "valid_until", "workers")
 
     def __init__(self, workers: list[WorkerRuntime]) -> None:
         self.workers = workers
         self.states: list[WorkerState] = []
         self.places: dict[str, Place] = {}
         self.valid_until = -math.inf
+        self.groups: list[ShiftGroup] = []
+        run: list[WorkerRuntime] = []
         for w in workers:
-            w.village = self
+            if run and w.edges is not run[0].edges:
+                self.groups.append(ShiftGroup(run))
+                run = []
+            run.append(w)
+        if run:
+            self.groups.append(ShiftGroup(run))
+        for g in self.groups:
+            for w in g.members:
+                w.group = g
+                w.village = self
 
     def at(self, t: float, linger_s: float) -> tuple[list[WorkerState], dict[str, Place]]:
-        """Every worker's state at ``t`` and the places of the free ones.
+        """Every worker's state at ``t`` (in worker order) and the places of the free ones.
 
         The states list is a fresh copy (the policy may keep it); the places dict is
         shared and must not be changed.
         """
         if t >= self.valid_until:
-            states: list[WorkerState] = []
-            places: dict[str, Place] = {}
             until = math.inf
-            for w in self.workers:
-                if t >= w.valid_until:
-                    w.refresh(t, linger_s)
-                states.append(w.state)  # type: ignore[arg-type]
-                if w.place is not None:
-                    places[w.spec.id] = w.place
-                if w.valid_until < until:
-                    until = w.valid_until
-            self.states, self.places, self.valid_until = states, places, until
+            for g in self.groups:
+                if t >= g.valid_until:
+                    g.update(t, linger_s)
+                if g.valid_until < until:
+                    until = g.valid_until
+            if len(self.groups) == 1:
+                self.states, self.places = self.groups[0].states, self.groups[0].places
+            else:
+                states: list[WorkerState] = []
+                places: dict[str, Place] = {}
+                for g in self.groups:
+                    states += g.states
+                    places.update(g.places)
+                self.states, self.places = states, places
+            self.valid_until = until
         return list(self.states), self.places
