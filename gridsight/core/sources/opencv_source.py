@@ -110,6 +110,11 @@ class OpenCVSource(FrameSource):
         # Frames the container says it holds (0 for live streams or when it does not say).
         count = float(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
         self._frame_count = int(count) if math.isfinite(count) and count > 0 else 0
+        width = float(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0.0)
+        height = float(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0.0)
+        self._native_size: tuple[int, int] | None = (
+            (int(width), int(height)) if width > 0 and height > 0 else None
+        )
 
     # ------------------------------------------------------------------ opening
     def _open_file(self, path: Path) -> Any:
@@ -162,6 +167,11 @@ class OpenCVSource(FrameSource):
     def fps(self) -> float:
         """Native frames per second the container or stream reports (25 if it reports none)."""
         return self._fps
+
+    @property
+    def native_size(self) -> tuple[int, int] | None:
+        """``(width, height)`` the stream opened at (before scaling), if it says."""
+        return self._native_size
 
     @property
     def is_live(self) -> bool:

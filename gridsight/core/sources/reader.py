@@ -205,6 +205,7 @@ class CameraReader:
         self._ts_offset = 0.0
         self._last_wall: float | None = None
         self._out_index = 0
+        self._native_size: tuple[int, int] | None = None  # (w, h) of the last connection
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -336,26 +337,27 @@ class CameraReader:
         resume_after = None if live else self._last_ts
         pace_anchor: tuple[float, float] | None = None
         waited_since = self._clock()
+        self._check_native_size(source)
         self._set_state(CameraState.RUNNING)
         while not self.stopped:
             frame = source.read()
             now = self._clock()
             if frame is None:
+                problem = source.end_problem
                 if not live:
-                    problem = source.end_problem
                     if problem is not None:
                         # A file damaged part-way: nothing to retry, but say so.
                         self._record_error(None, "read", problem)
                     return "ended"
-                self._record_error(None, "read", "the stream stopped delivering frames")
+                waited = now - waited_since
+                if problem is None and waited >= self.options.no_frame_timeout_s:
+                    # FFmpeg's read timeout fired: the connection is up, the frames are not.
+                    problem = self._no_frame_message(waited)
+                self._record_error(None, "read", problem or "the stream stopped delivering frames")
                 return "lost"
-            if live and now - waited_since > self.options.no_frame_timeout_s:
-                self._record_error(
-                    None,
-                    "read",
-                    f"no frame for {now - waited_since:.1f} s "
-                    f"(no_frame_timeout_s={self.options.no_frame_timeout_s:g})",
-                )
+            if live and now - waited_since >= self.options.no_frame_timeout_s:
+                # A frozen stream: OpenCV hands back its last frame once the read times out.
+                self._record_error(None, "read", self._no_frame_message(now - waited_since))
                 return "lost"
             waited_since = now
             ts = frame.ts + self._ts_offset if live else frame.ts
@@ -399,6 +401,31 @@ class CameraReader:
         if -wait > _MAX_PACING_LAG_S:
             return (now, ts)
         return anchor
+
+    def _no_frame_message(self, waited: float) -> str:
+        return (
+            f"no frame for {waited:.1f} s "
+            f"(no_frame_timeout_s={self.options.no_frame_timeout_s:g}); reconnecting"
+        )
+
+    def _check_native_size(self, source: FrameSource) -> None:
+        """Report a stream that comes back at another resolution than before.
+
+        OpenCV's FFmpeg capture scales a resolution change mid-stream to the size the
+        connection opened at, so the change is only visible on the next connection.
+        """
+        size = getattr(source, "native_size", None)
+        if size is None:
+            return
+        previous, self._native_size = self._native_size, size
+        if previous is not None and previous != size:
+            self._record_error(
+                None,
+                "open",
+                f"stream resolution changed from {previous[0]}x{previous[1]} to "
+                f"{size[0]}x{size[1]}; frames are scaled to the configured resolution, "
+                "check that the camera's zones still fit",
+            )
 
     # ------------------------------------------------------------------ bookkeeping
     def _set_state(self, state: CameraState) -> None:
