@@ -16,7 +16,6 @@ Re-delivering an event (a writer restarted and re-sent its tail) changes nothing
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,22 +23,15 @@ from sqlalchemy.engine import Connection
 from gridsight.core.events import HazardEvent
 from gridsight.orders.ledger import END, Ledger, Record, Row
 from gridsight.orders.tables import events, transitions, work_orders
-
-if TYPE_CHECKING:
-    from gridsight.orders.service import OrderService
+from gridsight.orders.workflow import Workflow, open_key
 
 NOT_YET_GONE = ("new", "verified", "reopened")
 
 
-def open_key(camera: str, hazard: str) -> str:
-    """The UNIQUE key an open camera order holds: ``<camera>:<hazard>``."""
-    return f"{camera}:{hazard}"
-
-
-def ingest(svc: OrderService, conn: Connection, event: HazardEvent, now: float) -> Row | None:
+def ingest(flow: Workflow, conn: Connection, event: HazardEvent, now: float) -> Row | None:
     """Apply one event inside the caller's transaction; returns the order row (or None)."""
     if event.phase == "start":
-        return _start(svc, conn, event, now)
+        return _start(flow, conn, event, now)
     stored = conn.execute(sa.select(events).where(events.c.id == event.id)).first()
     if stored is None:
         return None
@@ -66,7 +58,7 @@ def ingest(svc: OrderService, conn: Connection, event: HazardEvent, now: float) 
     )
     if order is None:
         return None
-    return _cleared(svc, conn, order, event, now)
+    return _cleared(flow, conn, order, event, now)
 
 
 def _event_row(event: HazardEvent, now: float) -> dict[str, object]:
@@ -90,7 +82,7 @@ def _event_row(event: HazardEvent, now: float) -> dict[str, object]:
     }
 
 
-def _start(svc: OrderService, conn: Connection, event: HazardEvent, now: float) -> Row | None:
+def _start(flow: Workflow, conn: Connection, event: HazardEvent, now: float) -> Row | None:
     stored = conn.execute(sa.select(events.c.order_id).where(events.c.id == event.id)).first()
     if stored is not None:
         return Ledger.read(conn, stored.order_id) if stored.order_id else None
@@ -98,50 +90,48 @@ def _start(svc: OrderService, conn: Connection, event: HazardEvent, now: float) 
     key = open_key(event.camera, event.hazard)
     found = conn.execute(sa.select(work_orders).where(work_orders.c.open_key == key)).first()
     if found is not None:
-        row = _attach(svc, conn, dict(found._mapping), event, now)
+        row = _attach(flow, conn, dict(found._mapping), event, now)
     else:
-        recent = _recently_ended(svc, conn, event, now)
+        recent = _recently_ended(flow, conn, event, now)
         if recent is not None:
-            row = svc._reopen(
+            row = flow.reopen(
                 conn, recent, now,
                 Record("reopened", "system", "system",
                        note=f"the hazard came back (event {event.id})",
                        data={"event": event.id, "reason": "recurrence"}),
             )  # fmt: skip
-            row = _mark_active(svc, conn, row)
+            row = _mark_active(flow, conn, row)
         else:
-            row = svc._open_camera_order(conn, event, now)
+            row = flow.open_camera_order(conn, event, now)
     conn.execute(sa.update(events).where(events.c.id == event.id).values(order_id=row["id"]))
     return row
 
 
-def _mark_active(svc: OrderService, conn: Connection, row: Row) -> Row:
+def _mark_active(flow: Workflow, conn: Connection, row: Row) -> Row:
     if not row["hazard_active"] or row["cleared_at"] is not None:
-        svc.ledger.housekeep(conn, row, {"hazard_active": True, "cleared_at": None})
+        flow.ledger.housekeep(conn, row, {"hazard_active": True, "cleared_at": None})
     return row
 
 
-def _attach(svc: OrderService, conn: Connection, row: Row, event: HazardEvent, now: float) -> Row:
+def _attach(flow: Workflow, conn: Connection, row: Row, event: HazardEvent, now: float) -> Row:
     if row["state"] == "resolved":
         rec = Record(
             "reopened", "system", "system",
             note=f"the hazard is back before the case was checked (event {event.id})",
             data={"event": event.id, "reason": "recurrence"},
         )  # fmt: skip
-        row = svc._reopen(conn, row, now, rec)
-        return _mark_active(svc, conn, row)
+        row = flow.reopen(conn, row, now, rec)
+        return _mark_active(flow, conn, row)
     rec = Record(
         row["state"], "system", "system",
         note=f"the camera raised the hazard again (event {event.id})",
         data={"event": "attached", "event_id": event.id},
     )  # fmt: skip
-    return svc._change(conn, row, rec, now, hazard_active=True, cleared_at=None)
+    return flow.change(conn, row, rec, now, hazard_active=True, cleared_at=None)
 
 
-def _recently_ended(
-    svc: OrderService, conn: Connection, event: HazardEvent, now: float
-) -> Row | None:
-    window = svc.settings.reopen_s(event.hazard)
+def _recently_ended(flow: Workflow, conn: Connection, event: HazardEvent, now: float) -> Row | None:
+    window = flow.settings.reopen_s(event.hazard)
     if window <= 0:
         return None
     wo = work_orders.c
@@ -170,7 +160,7 @@ def _recently_ended(
     return row
 
 
-def _cleared(svc: OrderService, conn: Connection, row: Row, event: HazardEvent, now: float) -> Row:
+def _cleared(flow: Workflow, conn: Connection, row: Row, event: HazardEvent, now: float) -> Row:
     still = conn.execute(
         sa.select(sa.func.count())
         .select_from(events)
@@ -185,20 +175,20 @@ def _cleared(svc: OrderService, conn: Connection, row: Row, event: HazardEvent, 
             note="the camera confirms the hazard has cleared",
             data={"event": "camera_clearance", "event_id": event.id},
         )  # fmt: skip
-        return svc._change(conn, row, rec, now, closed_at=now, open_key=None, **values)
-    if row["state"] in NOT_YET_GONE and svc.settings.for_kind(row["kind"]).cancel_on_clear:
+        return flow.change(conn, row, rec, now, closed_at=now, open_key=None, **values)
+    if row["state"] in NOT_YET_GONE and flow.settings.for_kind(row["kind"]).cancel_on_clear:
         rec = Record(
             "cancelled", "system", "system", kind=END,
             note="the hazard cleared before anyone went",
             data={"event": "camera_clearance", "event_id": event.id},
         )  # fmt: skip
-        return svc._change(conn, row, rec, now, open_key=None, **values)
+        return flow.change(conn, row, rec, now, open_key=None, **values)
     if row["state"] not in ("closed", "cancelled", "rejected", "duplicate"):
         rec = Record(
             row["state"], "system", "system", kind=END,
             note="the camera no longer sees the hazard",
             data={"event": "camera_clearance", "event_id": event.id},
         )  # fmt: skip
-        return svc._change(conn, row, rec, now, **values)
-    svc.ledger.housekeep(conn, row, values)
+        return flow.change(conn, row, rec, now, **values)
+    flow.ledger.housekeep(conn, row, values)
     return row
