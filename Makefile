@@ -31,6 +31,7 @@ demo: $(VENV)/.installed-run
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check gridsight tests benchmarks examples
 	$(BIN)/ruff format --check gridsight tests benchmarks examples
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import entry_points
 from typing import ClassVar
 
 import pytest
@@ -12,9 +13,18 @@ from gridsight.cli import cli
 from gridsight.core.errors import PluginError
 from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
 from gridsight.core.hookspecs import hookimpl
-from gridsight.core.plugins import ENV_LOAD, ENV_TRACE, build_plugin_manager, hazard_rules
+from gridsight.core.plugins import (
+    ENV_DISABLE,
+    ENV_LOAD,
+    ENV_TRACE,
+    build_plugin_manager,
+    hazard_rules,
+    is_builtin,
+    load_errors,
+)
 
 BUILTIN_HAZARDS = {"ebike", "fire_lane", "near_water", "vending"}
+BUILTIN_NAMES = {ep.name for ep in entry_points(group="gridsight") if is_builtin(ep)}
 
 
 def make_rule(hazard_id: str) -> type[HazardRule]:
@@ -49,6 +59,8 @@ def test_throwaway_plugin_registers_a_hazard(no_env):
 
 
 def test_builtins_come_through_entry_points(no_env):
+    assert {"hazards", "sources", "synthetic", "sinks", "backends", "dispatch"} <= BUILTIN_NAMES
+    assert "loitering" not in BUILTIN_NAMES  # the example is a third-party package
     pm = build_plugin_manager()
     names = {name for name, _ in pm.list_name_plugin()}
     assert {"hazards", "sources", "sinks", "backends", "dispatch"} <= names
@@ -89,26 +101,129 @@ def test_misspelt_hook_argument_raises_plugin_error(no_env):
         build_plugin_manager(load_entrypoints=False, plugins=[WrongArgs()])
 
 
-def test_allow_list_env_var(monkeypatch):
+def _names(pm) -> set[str]:
+    return {name for name, _ in pm.list_name_plugin()}
+
+
+def test_allow_list_filters_third_party_plugins_and_keeps_the_builtins(monkeypatch):
     monkeypatch.delenv(ENV_TRACE, raising=False)
-    monkeypatch.setenv(ENV_LOAD, "hazards, sinks")
-    pm = build_plugin_manager()
-    assert {name for name, _ in pm.list_name_plugin()} == {"hazards", "sinks"}
+    monkeypatch.delenv(ENV_DISABLE, raising=False)
+    monkeypatch.delenv(ENV_LOAD, raising=False)
+    assert "loitering" in _names(build_plugin_manager())  # the example package
     monkeypatch.setenv(ENV_LOAD, "")
     pm = build_plugin_manager()
-    assert pm.list_name_plugin() == []
-    assert hazard_rules(pm) == {}
-    monkeypatch.setenv(ENV_LOAD, "sinks")
+    assert _names(pm) >= BUILTIN_NAMES and "loitering" not in _names(pm)
+    assert set(hazard_rules(pm)) == BUILTIN_HAZARDS
+    monkeypatch.setenv(ENV_LOAD, "loitering")
+    assert "loitering" in _names(build_plugin_manager())
+
+
+def test_disable_list_turns_builtins_off(monkeypatch):
+    monkeypatch.delenv(ENV_TRACE, raising=False)
+    monkeypatch.setenv(ENV_LOAD, "")
+    monkeypatch.setenv(ENV_DISABLE, "hazards, synthetic")
     pm = build_plugin_manager()
+    assert _names(pm) == BUILTIN_NAMES - {"hazards", "synthetic"}
     assert hazard_rules(pm) == {}
 
 
-def test_allow_list_reaches_the_plugins_command(monkeypatch):
-    monkeypatch.setenv(ENV_LOAD, "hazards")
+def test_disable_list_reaches_the_plugins_command(monkeypatch):
+    monkeypatch.setenv(ENV_LOAD, "")
+    monkeypatch.setenv(ENV_DISABLE, ",".join(BUILTIN_NAMES - {"hazards"}))
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [p["name"] for p in data["plugins"]] == ["hazards"]
+
+
+def test_a_plugin_that_fails_to_import_is_reported_and_the_others_load(monkeypatch, caplog):
+    from importlib.metadata import EntryPoint
+
+    import gridsight.core.plugins as plugins_mod
+
+    monkeypatch.delenv(ENV_LOAD, raising=False)
+    monkeypatch.delenv(ENV_DISABLE, raising=False)
+    broken = EntryPoint("broken", "gridsight_no_such_module_xyz", "gridsight")
+    real = plugins_mod.entry_points
+    monkeypatch.setattr(plugins_mod, "entry_points", lambda group: [*real(group=group), broken])
+    pm = build_plugin_manager()
+    assert set(hazard_rules(pm)) >= BUILTIN_HAZARDS
+    errors = load_errors(pm)
+    assert list(errors) == ["broken"]
+    assert "ModuleNotFoundError" in errors["broken"]
+    assert "gridsight_no_such_module_xyz" in errors["broken"]
+    assert any(
+        "'broken'" in r.getMessage() and "failed to import" in r.getMessage()
+        for r in caplog.records
+    )
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "broken: FAILED TO LOAD: ModuleNotFoundError" in result.output
+
+
+def test_a_rule_whose_settings_are_not_rule_settings_is_a_plugin_error(no_env):
+    from pydantic import BaseModel
+
+    class Loose(BaseModel):
+        pass
+
+    rule = make_rule("loose")
+    rule.Settings = Loose  # type: ignore[assignment]
+
+    class Plugin:
+        @hookimpl
+        def gridsight_register_hazard_rules(self):
+            return [rule]
+
+    pm = build_plugin_manager(load_entrypoints=False, plugins=[Plugin()])
+    with pytest.raises(PluginError, match=r"'loose'.*must derive from gridsight.RuleSettings"):
+        hazard_rules(pm)
+
+
+def test_the_event_hook_is_called_through_pluggy_so_tracing_shows_it(monkeypatch, capsys):
+    from gridsight.core.engine import Engine
+    from gridsight.core.sources.reader import BackoffPolicy
+
+    from .core.engine_helpers import BrightBoxDetector, ScriptedSourcePlugin, camera
+
+    seen = []
+
+    class Observer:
+        @hookimpl
+        def gridsight_hazard_event(self, event):
+            seen.append(event.phase)
+
+    class Failing:
+        @hookimpl
+        def gridsight_hazard_event(self, event):
+            raise RuntimeError("observer bug")
+
+    monkeypatch.setenv(ENV_TRACE, "1")
+    pm = build_plugin_manager(
+        load_entrypoints=False,
+        plugins=[
+            __import__("gridsight.plugins.hazards").plugins.hazards,
+            ScriptedSourcePlugin(),
+            Failing(),
+            Observer(),
+        ],
+    )
+    from gridsight.core.engine import EngineOptions
+
+    eng = Engine(
+        [camera("cam-a", "scripted://a?frames=40&enter=1&leave=4")],
+        pm,
+        options=EngineOptions(backoff=BackoffPolicy(0.02, 0.05)),
+        detector=BrightBoxDetector(),
+    )
+    summary = eng.run()
+    assert seen == ["start", "end"]  # the failing observer did not stop this one
+    err = capsys.readouterr().err
+    assert err.count("gridsight_hazard_event") >= 4  # 2 events x 2 observers, traced
+    failing = summary.status.component(
+        f"plugin:{pm.get_name(next(p for p in pm.get_plugins() if isinstance(p, Failing)))}"
+    )
+    assert failing is not None and failing.errors == 2
 
 
 def test_tracing_env_var(monkeypatch, capsys):

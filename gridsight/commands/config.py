@@ -110,7 +110,6 @@ def check(file: Path, no_plugins: bool, as_json: bool) -> None:
     from gridsight.core.config import load_township, validate_camera_hazards
     from gridsight.core.config.sources import check_camera_sources
     from gridsight.core.plugins import build_plugin_manager, hazard_rules
-    from gridsight.core.sources import known_schemes
 
     try:
         township = load_township(file)
@@ -118,7 +117,7 @@ def check(file: Path, no_plugins: bool, as_json: bool) -> None:
         if not no_plugins:
             pm = build_plugin_manager()
             validate_camera_hazards(township, pm)
-            check_camera_sources(township, known_schemes(pm))
+            check_camera_sources(township, pm)
             checked = len(hazard_rules(pm))
     except GridsightError as exc:
         _fail(exc)
@@ -157,11 +156,12 @@ def refresh_zones(file: Path, write: bool) -> None:
 
     Only the `zones:` blocks are edited; comments and everything else stay as written.
     """
-    from gridsight.core.config.zone_refresh import refresh_zones_text, simulator_scene_zones
+    from gridsight.core.config.zone_refresh import refresh_zones_text
+    from gridsight.simulator import scene_zones
 
     try:
         text = file.read_text(encoding="utf-8")
-        new_text, changes = refresh_zones_text(text, simulator_scene_zones(), source=str(file))
+        new_text, changes = refresh_zones_text(text, scene_zones, source=str(file))
     except GridsightError as exc:
         _fail(exc)
         return

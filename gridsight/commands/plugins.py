@@ -108,20 +108,24 @@ def plugins(as_json: bool) -> None:
 
     \b
     Environment:
-      GRIDSIGHT_LOAD_PLUGINS=a,b   load only these entry points ("" loads none)
-      GRIDSIGHT_TRACE_PLUGINS=1    trace every hook call to stderr
+      GRIDSIGHT_LOAD_PLUGINS=a,b     load only these third-party entry points
+                                     ("" loads none; built-ins always load)
+      GRIDSIGHT_DISABLE_PLUGINS=a,b  do not load these, built-ins included
+      GRIDSIGHT_TRACE_PLUGINS=1      trace every hook call to stderr
     """
-    from gridsight.core.plugins import build_plugin_manager
+    from gridsight.core.plugins import build_plugin_manager, load_errors
 
     try:
         pm = build_plugin_manager()
         listing = describe_plugins(pm)
         hazards = _hazard_table(pm)
+        failed = load_errors(pm)
     except (PluginError, GridsightError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     if as_json:
-        click.echo(json.dumps({"plugins": listing, "hazards": hazards}, indent=2))
+        out = {"plugins": listing, "hazards": hazards, "failed": failed}
+        click.echo(json.dumps(out, indent=2))
         return
     for item in listing:
         where = item["module"]
@@ -132,6 +136,8 @@ def plugins(as_json: bool) -> None:
         for category, names in item["provides"].items():
             shown = names["error"] if isinstance(names, dict) else ", ".join(names) or "(none)"
             click.echo(f"  {category}: {shown}")
+    for name, error in sorted(failed.items()):
+        click.echo(f"{name}: FAILED TO LOAD: {error}")
     click.echo(f"hazards ({len(hazards)}):")
     for row in hazards:
         click.echo(f"  {row['hazard']:<12} {row['description']}")

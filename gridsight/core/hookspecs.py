@@ -13,11 +13,11 @@ import pluggy
 
 if TYPE_CHECKING:
     from gridsight.core.backends.base import Backend
+    from gridsight.core.detection.spec import DetectorSpec
     from gridsight.core.dispatch import DispatchPolicy
     from gridsight.core.events import HazardEvent
-    from gridsight.core.hazard import HazardRule
-    from gridsight.core.models import DetectorSpec
-    from gridsight.core.sinks import EventSink
+    from gridsight.core.hazards.rule import HazardRule
+    from gridsight.core.sinks.base import EventSink
     from gridsight.core.sources.base import FrameSource, SourceOptions
 
 PROJECT = "gridsight"
@@ -80,6 +80,25 @@ def gridsight_register_source_schemes() -> list[str]:
     Returns:
         A list of schemes without ``://`` (e.g. ``["rtsp", "file"]``). Results of all
         plugins are collected.
+    """
+
+
+@hookspec
+def gridsight_check_source(uri: str) -> str | None:
+    """Check a camera source URI of a scheme this plugin handles, without opening it.
+
+    Called by ``gridsight config check`` for every camera, so that a typo in a URI is
+    found before a deployment rather than in one camera's status at run time. Whether a
+    file exists or a stream answers is not checked (the config may be checked on another
+    machine than the one that runs it).
+
+    Args:
+        uri: the source URI as written in the camera config.
+
+    Returns:
+        A message saying what is wrong with the URI (e.g. an unknown parameter), or None
+        if it is fine or not of this plugin's scheme. Results of all plugins are
+        collected; every non-None result is a problem.
     """
 
 

@@ -7,8 +7,7 @@ the built-in plugins'.
 
 from __future__ import annotations
 
-from gridsight.core.hazards.rule import HazardRule
-from gridsight.core.hookspecs import hookimpl
+from gridsight import HazardRule, hookimpl
 from gridsight_loitering.rule import LoiteringRule, LoiteringSettings
 
 __all__ = ["LoiteringRule", "LoiteringSettings", "gridsight_register_hazard_rules"]

@@ -17,18 +17,23 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from gridsight.core.detection.detections import Detections
-from gridsight.core.errors import ConfigError
-from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
-from gridsight.core.hazards.lifecycle import LifecycleSettings
-from gridsight.core.detection.roles import Role
-from gridsight.core.hazards.zones import PolygonZone, Zone, anchor_points
+from gridsight import (
+    ConfigError,
+    Detections,
+    HazardRule,
+    Observation,
+    PolygonZone,
+    Role,
+    RuleSettings,
+    Zone,
+    anchor_points,
+)
 
 # The track id given to detections that have none (see the module docstring).
 ANONYMOUS = -1
 
 
-class LoiteringSettings(LifecycleSettings):
+class LoiteringSettings(RuleSettings):
     """Settings of ``loitering`` (``hazards.loitering`` in a camera config).
 
     Attributes:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from gridsight.core.config.base import (
     Id,
@@ -87,6 +87,86 @@ class LineZoneConfig(StrictModel):
 ZoneConfig = Annotated[PolygonZoneConfig | LineZoneConfig, Field(discriminator="kind")]
 
 
+class MotionConfig(StrictModel):
+    """The ``motion:`` block of a camera: the cheap motion test that gates inference.
+
+    Used when the engine runs with motion-gated inference (``gridsight run
+    --motion-gate``); see :mod:`gridsight.core.engine.motion` and
+    :mod:`gridsight.core.engine.gate`. Every field has a default, so ``motion: {}`` (or
+    no block at all) means the defaults.
+
+    Example::
+
+        motion:
+          threshold: 25
+          keepalive_s: 2
+          mask:                                  # a tree and the burnt-in clock
+            - [[0, 0], [160, 0], [160, 120], [0, 120]]
+            - [[440, 0], [640, 0], [640, 30], [440, 30]]
+    """
+
+    threshold: int = Field(
+        default=25, ge=1, le=255, description="grey-level change (0-255) that counts a pixel"
+    )
+    min_area: float = Field(
+        default=0.002,
+        gt=0.0,
+        le=1.0,
+        description="fraction of the unmasked image that must change to count as motion",
+    )
+    max_area: float = Field(
+        default=0.6,
+        gt=0.0,
+        le=1.0,
+        description="a change over more of the image is a lighting change (background restarts)",
+    )
+    alpha: float = Field(
+        default=0.05,
+        gt=0.0,
+        le=1.0,
+        description="weight of each frame in the running-average background",
+    )
+    height: int = Field(
+        default=90, ge=16, le=1080, description="rows of the downscaled grey image tested"
+    )
+    keepalive_s: float = Field(
+        default=2.0,
+        gt=0.0,
+        le=60.0,
+        description="a still scene is still inferred at least this often (seconds)",
+    )
+    hold_s: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=60.0,
+        description="after motion stops, keep inferring every frame for this long",
+    )
+    mask: tuple[tuple[PixelPoint, ...], ...] = Field(
+        default=(),
+        description="polygons (image pixels) where motion never counts: trees, timestamps",
+    )
+
+    @field_validator("mask")
+    @classmethod
+    def _simple_polygons(
+        cls, mask: tuple[tuple[PixelPoint, ...], ...]
+    ) -> tuple[tuple[PixelPoint, ...], ...]:
+        for k, polygon in enumerate(mask):
+            problem = polygon_problem(polygon)
+            if problem is not None:
+                raise ValueError(f"mask polygon {k}: {problem}")
+        return mask
+
+    @model_validator(mode="after")
+    def _area_order(self) -> MotionConfig:
+        if self.max_area <= self.min_area:
+            raise ValueError(
+                f"max_area ({self.max_area}) must be greater than min_area ({self.min_area}): "
+                "a change over max_area of the image is taken for a lighting change"
+            )
+        return self
+
+
 def _zone_refs(settings: dict[str, Any]) -> list[tuple[str, str]]:
     """``(settings key, zone name)`` for the settings that name zones.
 
@@ -130,6 +210,33 @@ class CameraConfig(StrictModel):
         default_factory=dict,
         description="hazard id -> that rule's settings (validated by the rule's Settings model)",
     )
+    start_time: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "video files only: wall-clock time of the first frame, ISO 8601 with a UTC "
+            "offset (2026-03-01T06:00:00+08:00); frames then carry start_time + stream "
+            "time, which calendar rules (vending's allowed hours) read. Default: the time "
+            "the file is opened"
+        ),
+    )
+    motion: MotionConfig | None = Field(
+        default=None,
+        description="motion test for motion-gated inference (defaults if absent)",
+    )
+
+    @field_validator("start_time")
+    @classmethod
+    def _start_time_for_files(cls, value: AwareDatetime | None, info: Any) -> Any:
+        source = str(info.data.get("source", "")).strip().lower()
+        scheme = source.split("://", 1)[0] if "://" in source else "file"
+        if value is not None and scheme != "file":
+            where = "its world's clock (clock=HH:MM in the URI)" if scheme == "synthetic" else (
+                "the capture clock"
+            )
+            raise ValueError(
+                f"start_time is for video files; a {scheme}:// camera's frames carry {where}"
+            )
+        return value
 
     @field_validator("resolution")
     @classmethod
@@ -163,6 +270,16 @@ class CameraConfig(StrictModel):
                         f"{width}x{height} image (resolution); zones are drawn in pixels",
                     )
                 )
+        if self.motion is not None:
+            for m_idx, polygon in enumerate(self.motion.mask):
+                for p_idx, (x, y) in outside_image(polygon, width, height):
+                    problems.append(
+                        Problem(
+                            ("motion", "mask", m_idx, p_idx),
+                            f"point ({x:g}, {y:g}) of motion mask polygon {m_idx} is outside "
+                            f"the {width}x{height} image (resolution); masks are drawn in pixels",
+                        )
+                    )
         names = {z.name for z in self.zones}
         for hazard, settings in self.hazards.items():
             for key, zone_name in _zone_refs(settings):
@@ -180,7 +297,7 @@ class CameraConfig(StrictModel):
         return self
 
     def zone_dicts(self) -> list[dict[str, Any]]:
-        """The zones as plain dicts, the form ``gridsight.core.hazards.zones.zones_from_config`` reads."""
+        """The zones as plain dicts, the form ``zones_from_config`` (core.hazards.zones) reads."""
         return [zone.model_dump(mode="python") for zone in self.zones]
 
     @property

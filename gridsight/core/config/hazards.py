@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from gridsight.core.config.base import Loc, format_loc
 from gridsight.core.config.loader import source_map
 from gridsight.core.errors import ConfigError
+from gridsight.core.hazards.zones import zones_from_config
 
 if TYPE_CHECKING:
     import pluggy
@@ -71,12 +72,21 @@ def check_camera_hazards(
             except ValidationError as exc:
                 problems.extend(_settings_errors(township, cam.id, hazard, base, exc, rule))
                 continue
-            for zone_name in rule.zone_names(settings):
-                if zone_name not in zones:
+            missing = [z for z in rule.zone_names(settings) if z not in zones]
+            for zone_name in missing:
+                problems.append(
+                    f"{_where(township, base)}: camera {cam.id!r}, hazard {hazard!r}: zone "
+                    f"{zone_name!r} is not defined on this camera "
+                    f"(its zones: {', '.join(sorted(zones)) or 'none'})"
+                )
+            if not missing:
+                # Build the rule as `gridsight run` will, so that what its constructor
+                # refuses (a zone of the wrong kind, inconsistent settings) is found here.
+                try:
+                    rule(settings, zones_from_config(cam.zone_dicts()))
+                except ConfigError as exc:
                     problems.append(
-                        f"{_where(township, base)}: camera {cam.id!r}, hazard {hazard!r}: zone "
-                        f"{zone_name!r} is not defined on this camera "
-                        f"(its zones: {', '.join(sorted(zones)) or 'none'})"
+                        f"{_where(township, base)}: camera {cam.id!r}, hazard {hazard!r}: {exc}"
                     )
             validated[hazard] = settings
         out[cam.id] = validated

@@ -11,13 +11,13 @@ Use it through the CLI::
     gridsight config refresh-zones configs/jingqiao.yaml           # show what would change
     gridsight config refresh-zones configs/jingqiao.yaml --write   # rewrite the file
 
-or from Python with any ``scene_zones(uri) -> list[zone dict]`` function (tests pass a
-fake one).
+or from Python with any ``scene_zones(uri) -> list[zone dict]`` function: the command
+passes ``gridsight.simulator.scene_zones`` (the engine's config code never imports the
+simulator), tests pass a fake one.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,22 +39,6 @@ class ZoneChange:
     camera: str
     before: tuple[str, ...]
     after: tuple[str, ...]
-
-
-def simulator_scene_zones() -> SceneZones:
-    """``gridsight.simulator.scene_zones``, or a ConfigError saying it is not there yet."""
-    try:
-        module = importlib.import_module("gridsight.simulator")
-    except ImportError as exc:
-        raise ConfigError(f"cannot import gridsight.simulator to read scene zones: {exc}") from exc
-    fn = getattr(module, "scene_zones", None)
-    if not callable(fn):
-        raise ConfigError(
-            "gridsight.simulator does not provide scene_zones(uri) (yet); "
-            "nothing to refresh the zones from"
-        )
-    scene_zones: SceneZones = fn
-    return scene_zones
 
 
 def _number(value: float) -> str:

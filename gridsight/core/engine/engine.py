@@ -47,15 +47,17 @@ import pluggy
 from gridsight.core.detection.detections import Detections
 from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.engine.camera import CameraPipeline
+from gridsight.core.engine.gate import GatedQueue
 from gridsight.core.engine.inference import InferenceJob, InferenceWorker, LetterboxRing
 from gridsight.core.engine.metrics import EngineMetrics
 from gridsight.core.engine.status import ENDED, EngineStatus, StatusBoard
 from gridsight.core.errors import ConfigError, ModelError
 from gridsight.core.events import HazardEvent
-from gridsight.core.plugins import build_plugin_manager, detectors, hazard_rules
+from gridsight.core.plugins import detectors, hazard_rules
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sinks.evidence import EvidenceWriter
-from gridsight.core.sources.base import SourceOptions
+from gridsight.core.sources.base import Frame, SourceOptions
+from gridsight.core.sources.frame_queue import FrameQueue
 from gridsight.core.sources.reader import BackoffPolicy, CameraReader
 
 if TYPE_CHECKING:
@@ -92,6 +94,9 @@ class EngineOptions:
         keep_events: keep every emitted event in :attr:`Engine.events` (tests, demo).
         overlap: infer on a second thread while this one letterboxes the next batch and
             post-processes the previous one (see ``gridsight.core.engine.inference``).
+        motion_gate: run the detector only on frames with motion, plus a keep-alive
+            frame of still scenes (each camera's ``motion:`` block; see
+            ``gridsight.core.engine.gate``). Gated frames are counted, not dropped.
     """
 
     duration_s: float | None = None
@@ -111,6 +116,7 @@ class EngineOptions:
     backend_options: dict[str, Any] = field(default_factory=dict)
     keep_events: bool = False
     overlap: bool = True
+    motion_gate: bool = False
 
     def __post_init__(self) -> None:
         if self.duration_s is not None and not self.duration_s > 0:
@@ -136,6 +142,7 @@ class EngineSummary:
         interrupted: the run ended on Ctrl-C / :meth:`Engine.stop` rather than by itself.
         run_id: the run id appended to event ids.
         hazards: ``{camera: hazard ids it watches}``.
+        gated: frames the motion gate kept from the detector, all cameras.
     """
 
     status: EngineStatus
@@ -147,6 +154,7 @@ class EngineSummary:
     interrupted: bool
     run_id: str
     hazards: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    gated: int = 0
 
     @property
     def fps(self) -> float:
@@ -186,7 +194,7 @@ class Engine:
 
     Args:
         cameras: a township config (its ``cameras``) or a sequence of camera configs.
-        pm: the plugin manager (a fresh one if None).
+        pm: the plugin manager (``gridsight.core.plugins.build_plugin_manager``).
         backend: inference backend name (``auto``, ``onnxruntime``, ``opencv``, ...).
         model: ONNX path or registered detector name (None: the bundled detector).
         sinks: event sinks; the engine closes them at the end of :meth:`run`.
@@ -196,13 +204,14 @@ class Engine:
 
     Example:
         >>> town = load_township("configs/jingqiao.yaml")            # doctest: +SKIP
-        >>> summary = Engine(town, options=EngineOptions(duration_s=60)).run()  # doctest: +SKIP
+        >>> pm = build_plugin_manager()                               # doctest: +SKIP
+        >>> summary = Engine(town, pm, options=EngineOptions(duration_s=60)).run()  # doctest: +SKIP
     """
 
     def __init__(
         self,
         cameras: Township | Sequence[CameraConfig],
-        pm: pluggy.PluginManager | None = None,
+        pm: pluggy.PluginManager,
         backend: str = "auto",
         model: str | Path | None = None,
         sinks: Iterable[EventSink] = (),
@@ -212,7 +221,7 @@ class Engine:
         listeners: Iterable[EventListener] = (),
     ) -> None:
         self.options = options or EngineOptions()
-        self.pm = pm if pm is not None else build_plugin_manager()
+        self.pm = pm
         camera_list = list(getattr(cameras, "cameras", cameras))
         if not camera_list:
             raise ConfigError("the engine needs at least one camera; the config has none")
@@ -224,6 +233,7 @@ class Engine:
             self.cameras[cam.id] = CameraPipeline(cam, rule_classes, self.options.tracker)
         self.sinks = list(sinks)
         self.listeners = list(listeners)
+        self._observers = self._event_observers()
         self.run_id = self.options.run_id or new_run_id()
         self.metrics = EngineMetrics()
         self.board = StatusBoard(list(self.cameras), run_id=self.run_id)
@@ -241,7 +251,7 @@ class Engine:
         # bigger one would only add max_wait_s to every batch (few cameras, --fast).
         max_batch = min(self.options.max_batch, len(self.cameras) * self.options.queue_size)
         self.batcher = Batcher(max_batch, self.options.max_wait_s)
-        self._synced: dict[str, tuple[int, int]] = {}
+        self._synced: dict[str, tuple[int, int, int]] = {}
 
     def _build_detector(self, backend: str, model: str | Path | None) -> Detector:
         from gridsight.core.detection.detector import Detector
@@ -277,13 +287,23 @@ class Engine:
                 realtime=realtime,
                 width=cam.resolution[0],
                 height=cam.resolution[1],
+                start_time=cam.start_time,
             )
+            queue: FrameQueue[Frame]
+            if self.options.motion_gate:
+                gate = pipe.make_gate()
+                if not realtime and self.options.duration_s is not None:
+                    gate.pass_from_ts = self.options.duration_s  # the frame that ends it
+                queue = GatedQueue(gate, self.options.queue_size)
+                self.batcher.register(cam.id, queue)
+            else:
+                queue = self.batcher.queue(cam.id, self.options.queue_size)
             reader = CameraReader(
                 cam.id,
                 cam.source,
                 opts,
                 pm=self.pm,
-                queue=self.batcher.queue(cam.id, self.options.queue_size),
+                queue=queue,
                 backoff=self.options.backoff,
                 # --fast over files/synthetic: wait for queue space, never drop a frame.
                 backpressure=not realtime,
@@ -354,6 +374,7 @@ class Engine:
             interrupted=interrupted,
             run_id=self.run_id,
             hazards={c: tuple(p.config.hazards) for c, p in self.cameras.items()},
+            gated=sum(p.gate.counts()[1] for p in self.cameras.values() if p.gate is not None),
         )
 
     def _start_worker(self) -> InferenceWorker | None:
@@ -442,7 +463,10 @@ class Engine:
             with m.time("rules"):
                 # Each rule runs in isolation inside the camera's runner: a failing one is
                 # recorded there and the others' events of the frame are kept.
-                events = pipe.rules(ts, tracked) if tracked is not None else pipe.skip(ts)
+                wall = item.frame.wall_time
+                events = (
+                    pipe.rules(ts, tracked, wall) if tracked is not None else pipe.skip(ts, wall)
+                )
                 for failure in pipe.hazards.take_failures():
                     m.rule_errors.labels(camera=failure.camera, hazard=failure.hazard).inc()
                     self._component_error(
@@ -492,21 +516,40 @@ class Engine:
             except Exception as exc:
                 self._component_error("listener", "listener", exc)
 
-    def _call_plugins(self, event: HazardEvent) -> None:
-        """Call every ``gridsight_hazard_event`` implementation, each in isolation.
+    def _event_observers(self) -> list[tuple[str, Any]]:
+        """One pluggy caller per ``gridsight_hazard_event`` implementation.
 
-        pluggy stops at the first exception of a hook call, so the implementations are
-        called one by one (in pluggy's order: last registered first) instead.
+        pluggy stops a hook call at the first exception, so each implementation gets a
+        caller of its own (``subset_hook_caller``, in pluggy's order: last registered
+        first): one failing observer never keeps the event from the others, and every
+        call still goes through pluggy, so ``GRIDSIGHT_TRACE_PLUGINS=1`` shows it.
         """
-        caller = self.pm.hook.gridsight_hazard_event
-        for impl in reversed(caller.get_hookimpls()):
-            if getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
-                continue  # wrappers make no sense for an observer hook
+        name = "gridsight_hazard_event"
+        impls = [
+            impl
+            for impl in self.pm.hook.gridsight_hazard_event.get_hookimpls()
+            # wrappers make no sense for an observer hook
+            if not (getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False))
+        ]
+        plugins = [impl.plugin for impl in impls]
+        return [
+            (
+                impl.plugin_name,
+                self.pm.subset_hook_caller(
+                    name, remove_plugins=[p for p in plugins if p is not impl.plugin]
+                ),
+            )
+            for impl in reversed(impls)
+        ]
+
+    def _call_plugins(self, event: HazardEvent) -> None:
+        """Call every ``gridsight_hazard_event`` implementation, each in isolation."""
+        for plugin_name, caller in self._observers:
             try:
-                impl.function(event=event)
+                caller(event=event)
             except Exception as exc:
-                self.metrics.plugin_errors.labels(plugin=impl.plugin_name).inc()
-                self._component_error(f"plugin:{impl.plugin_name}", "plugin", exc)
+                self.metrics.plugin_errors.labels(plugin=plugin_name).inc()
+                self._component_error(f"plugin:{plugin_name}", "plugin", exc)
 
     def _component_error(self, name: str, kind: str, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
@@ -522,20 +565,24 @@ class Engine:
                 continue
             snap = reader.snapshot()
             state = pipe.state()
+            gated = pipe.gate.counts()[1] if pipe.gate is not None else 0
             self.board.update_camera(
                 pipe.id,
                 state=state,
                 drops=snap.queue_drops,
+                gated=gated,
                 reconnects=snap.reconnects,
                 errors=snap.errors,
                 last_error=snap.last_error,
             )
-            drops0, rec0 = self._synced.get(pipe.id, (0, 0))
+            drops0, rec0, gated0 = self._synced.get(pipe.id, (0, 0, 0))
             if snap.queue_drops > drops0:
                 self.metrics.drops.labels(camera=pipe.id).inc(snap.queue_drops - drops0)
             if snap.reconnects > rec0:
                 self.metrics.reconnects.labels(camera=pipe.id).inc(snap.reconnects - rec0)
-            self._synced[pipe.id] = (snap.queue_drops, snap.reconnects)
+            if gated > gated0:
+                self.metrics.gated.labels(camera=pipe.id).inc(gated - gated0)
+            self._synced[pipe.id] = (snap.queue_drops, snap.reconnects, gated)
             self.metrics.set_camera_state(pipe.id, state)
             self.metrics.queue_depth.labels(camera=pipe.id).set(snap.queue_len)
 
