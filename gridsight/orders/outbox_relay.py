@@ -97,6 +97,8 @@ class OutboxRelay:
         lease_s: how long a claim lasts before another relay may take the row; raised
             to cover ``batch`` sends of the slowest timeout.
         poll_s: how often the threads look for due rows when not woken.
+        ack_url: base of acknowledge links: a payload with an ``ack_token`` is sent with
+            ``ack_url = <base>?token=<token>`` added (the same on every resend).
 
     Example:
         >>> relay = OutboxRelay(store.engine, {"webhook-1": notifier})  # doctest: +SKIP
@@ -118,6 +120,7 @@ class OutboxRelay:
         batch: int = 10,
         lease_s: float = 60.0,
         poll_s: float = 0.5,
+        ack_url: str | None = None,
     ) -> None:
         if table is None:
             from gridsight.orders.tables import outbox
@@ -139,6 +142,9 @@ class OutboxRelay:
         slowest = max((n.timeout_s for n in self.notifiers.values()), default=5.0)
         self.lease_s = max(lease_s, 2.0 * slowest * self.batch)
         self.poll_s = poll_s
+        self.ack_url = ack_url
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
         self.stats: dict[str, Counter[str]] = {ch: Counter() for ch in self.notifiers}
         self.last_error: dict[str, str | None] = dict.fromkeys(self.notifiers)
         self._stop = threading.Event()
@@ -186,13 +192,39 @@ class OutboxRelay:
             self._fold(channel, tokens, self.clock())
             limit = min(limit, tokens)
         rows = self._claim(channel, self.clock(), limit)
+        with self._inflight_lock:
+            self._inflight += len(rows)
+        try:
+            return self._send_claimed(channel, notifier, bucket, rows)
+        finally:
+            with self._inflight_lock:
+                self._inflight -= len(rows)
+
+    @property
+    def inflight(self) -> int:
+        """Rows claimed by this relay and not yet marked (being sent now)."""
+        with self._inflight_lock:
+            return self._inflight
+
+    def _payload(self, row: _Row) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(row.payload)
+        token = payload.get("ack_token")
+        if self.ack_url and token and not payload.get("ack_url"):
+            from gridsight.orders.notify.ack import ack_link
+
+            payload["ack_url"] = ack_link(self.ack_url, str(token))
+        return payload
+
+    def _send_claimed(
+        self, channel: str, notifier: Notifier, bucket: TokenBucket | None, rows: list[_Row]
+    ) -> int:
         delivered = 0
         for i, row in enumerate(rows):
             if bucket is not None and not bucket.take():
                 self._release(rows[i:])
                 break
             try:
-                notifier.send(json.loads(row.payload), key=row.key)
+                notifier.send(self._payload(row), key=row.key)
             except Exception as exc:
                 permanent = isinstance(exc, DeliveryError) and exc.permanent
                 self._failed(channel, row, exc)

@@ -114,6 +114,9 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The status line + headers and the body go out as two writes; with Nagle's
+            # algorithm on, the second waits for the client's delayed ACK (~40 ms).
+            disable_nagle_algorithm = True
 
             def setup(self) -> None:
                 super().setup()
