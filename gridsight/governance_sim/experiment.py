@@ -9,17 +9,20 @@ for any ``--workers`` and with or without Dask.
 from __future__ import annotations
 
 import hashlib
+import logging
 import platform
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pluggy
 
 from gridsight.core.dispatch import BUILTIN_POLICIES, DispatchPolicy
-from gridsight.core.errors import SimulationError
+from gridsight.core.errors import PluginError, SimulationError
+from gridsight.core.plugins import load_errors
 from gridsight.governance_sim.params import SimConfig
 from gridsight.governance_sim.replication import ReplicationResult, run_replication
 from gridsight.governance_sim.stats import summarise, verdict
@@ -27,34 +30,112 @@ from gridsight.governance_sim.streams import replication_seeds
 
 SCHEMA = "gridsight.sim.results/1"
 
-
-def known_policies() -> dict[str, type[DispatchPolicy]]:
-    """Dispatch policies by name: the built-ins plus any registered by plugins."""
-    out: dict[str, type[DispatchPolicy]] = {p.name: p for p in BUILTIN_POLICIES}
-    try:
-        from gridsight.core.plugins import build_plugin_manager, dispatch_policies
-
-        out.update(dispatch_policies(build_plugin_manager()))
-    except Exception:  # a broken third-party plugin must not stop the built-ins
-        pass
-    return out
+log = logging.getLogger("gridsight.sim")
 
 
-def resolve_policy(name: str) -> type[DispatchPolicy]:
-    """The policy class called ``name``.
+@dataclass(frozen=True, slots=True)
+class PolicyRegistry:
+    """Dispatch policies by name, and the plugins whose policies could not be loaded.
+
+    Attributes:
+        policies: ``{name: DispatchPolicy subclass}``, built-ins first.
+        failures: ``{plugin name: error}`` of plugins that failed to import or whose
+            ``gridsight_register_dispatch_policies`` raised or returned something that
+            is not a named ``DispatchPolicy`` subclass.
+    """
+
+    policies: dict[str, type[DispatchPolicy]]
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+BUILTIN_REGISTRY = PolicyRegistry({p.name: p for p in BUILTIN_POLICIES})
+
+
+def load_policies(pm: pluggy.PluginManager) -> PolicyRegistry:
+    """The built-in policies plus those the plugins of ``pm`` register.
+
+    Each plugin's registration hook is called on its own, so that one broken plugin
+    neither hides the others nor the built-ins; it is logged and kept in ``failures``
+    with its name and error, and an unknown policy name later lists it.
 
     Raises:
-        SimulationError: no policy has that name (the message lists the known ones).
+        PluginError: two plugins register different policies under one name.
     """
-    for p in BUILTIN_POLICIES:
-        if p.name == name:
-            return p
-    policies = known_policies()
-    if name not in policies:
-        raise SimulationError(
-            f"dispatch.policy: unknown policy {name!r}; known: {', '.join(sorted(policies))}"
-        )
-    return policies[name]
+    policies: dict[str, type[DispatchPolicy]] = dict(BUILTIN_REGISTRY.policies)
+    failures = load_errors(pm)
+    for impl in pm.hook.gridsight_register_dispatch_policies.get_hookimpls():
+        if impl.hookwrapper or impl.wrapper:  # wrappers register nothing themselves
+            continue
+        try:
+            registered: Any = impl.function()
+        except Exception as exc:
+            failures[impl.plugin_name] = (
+                f"gridsight_register_dispatch_policies raised {type(exc).__name__}: {exc}"
+            )
+            log.warning("plugin %r: %s", impl.plugin_name, failures[impl.plugin_name])
+            continue
+        for cls in registered or []:
+            if not (isinstance(cls, type) and issubclass(cls, DispatchPolicy) and cls.name):
+                failures[impl.plugin_name] = (
+                    f"gridsight_register_dispatch_policies returned {cls!r}, not a "
+                    "DispatchPolicy subclass with a name"
+                )
+                log.warning("plugin %r: %s", impl.plugin_name, failures[impl.plugin_name])
+                continue
+            if policies.get(cls.name, cls) is not cls:
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} registers the dispatch policy {cls.name!r}, "
+                    "which another policy already has"
+                )
+            policies[cls.name] = cls
+    return PolicyRegistry(policies, failures)
+
+
+def known_policies(pm: pluggy.PluginManager) -> dict[str, type[DispatchPolicy]]:
+    """Dispatch policies by name: the built-ins plus any registered by ``pm``'s plugins."""
+    return load_policies(pm).policies
+
+
+def resolve_policy(name: str, registry: PolicyRegistry | None = None) -> type[DispatchPolicy]:
+    """The policy class called ``name``.
+
+    Args:
+        name: the scenario's ``dispatch.policy``.
+        registry: policies to choose from (``load_policies(pm)``); None knows only the
+            built-ins.
+
+    Raises:
+        SimulationError: no policy has that name (the message lists the known ones and
+            the plugins that failed to load, with their errors).
+    """
+    reg = BUILTIN_REGISTRY if registry is None else registry
+    if name in reg.policies:
+        return reg.policies[name]
+    msg = f"dispatch.policy: unknown policy {name!r}; known: {', '.join(sorted(reg.policies))}"
+    if reg.failures:
+        broken = "; ".join(f"{n}: {e}" for n, e in sorted(reg.failures.items()))
+        msg += f". Plugins that failed to load: {broken}"
+    elif registry is None:
+        msg += " (built-ins only: pass the policies of the plugin manager for plugin policies)"
+    raise SimulationError(msg)
+
+
+# Per worker process: the run's scenario, policy and seeds, set once by the initializer
+# so that a job is only a list of replication numbers (no scenario pickled per job).
+_RUN: tuple[SimConfig, type[DispatchPolicy], list[np.random.SeedSequence]] | None = None
+
+
+def _init_worker(
+    cfg: SimConfig, policy: type[DispatchPolicy], seqs: list[np.random.SeedSequence]
+) -> None:
+    global _RUN
+    _RUN = (cfg, policy, seqs)
+
+
+def _chunk(indices: Sequence[int]) -> list[ReplicationResult]:
+    assert _RUN is not None, "worker process not initialised"
+    cfg, policy, seqs = _RUN
+    return [run_replication(cfg, policy, seqs[i], i) for i in indices]
 
 
 def _one(
@@ -63,11 +144,19 @@ def _one(
     return run_replication(*args)
 
 
+def _chunks(n: int, workers: int) -> list[list[int]]:
+    """Replication numbers cut into jobs: about eight per worker, at most 16 each, so
+    that the pool stays balanced near the end and progress moves."""
+    size = max(1, min(16, n // (8 * workers)))
+    return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+
+
 def run_replications(
     cfg: SimConfig,
     seed: int,
     replications: int,
     *,
+    registry: PolicyRegistry | None = None,
     workers: int = 1,
     dask_address: str | None = None,
     progress: bool = False,
@@ -79,7 +168,10 @@ def run_replications(
         cfg: the scenario.
         seed: the run's seed (replication i uses the i-th spawned SeedSequence).
         replications: how many.
-        workers: processes to use (1 runs in this process).
+        registry: the dispatch policies (``load_policies(pm)``); None knows only the
+            built-ins.
+        workers: processes to use (1 runs in this process). Each process gets the
+            scenario once, then jobs of several replication numbers.
         dask_address: a dask.distributed scheduler address; when given, replications
             run on that cluster instead of local processes.
         progress: show a tqdm progress bar on stderr.
@@ -90,9 +182,8 @@ def run_replications(
     """
     if replications < 1:
         raise SimulationError(f"--replications must be >= 1, got {replications}")
-    policy = resolve_policy(cfg.dispatch.policy)
+    policy = resolve_policy(cfg.dispatch.policy, registry)
     seqs = replication_seeds(seed, replications)
-    jobs = [(cfg, policy, seqs[i], i) for i in range(replications)]
     from tqdm import tqdm
 
     bar = tqdm(
@@ -100,21 +191,25 @@ def run_replications(
     )
     results: list[ReplicationResult] = []
 
-    def done(r: ReplicationResult) -> None:
-        results.append(r)
-        bar.update(1)
+    def done(rs: Sequence[ReplicationResult]) -> None:
+        results.extend(rs)
+        bar.update(len(rs))
         if on_done is not None:
             on_done(len(results))
 
     try:
         if dask_address is not None:
-            _run_dask(jobs, dask_address, done)
+            jobs = [(cfg, policy, seqs[i], i) for i in range(replications)]
+            _run_dask(jobs, dask_address, lambda r: done([r]))
         elif workers <= 1 or replications == 1:
-            for job in jobs:
-                done(_one(job))
+            for i in range(replications):
+                done([run_replication(cfg, policy, seqs[i], i)])
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(_one, job) for job in jobs]
+            n = min(workers, replications)
+            with ProcessPoolExecutor(
+                max_workers=n, initializer=_init_worker, initargs=(cfg, policy, seqs)
+            ) as pool:
+                futures = [pool.submit(_chunk, c) for c in _chunks(replications, n)]
                 for fut in as_completed(futures):
                     done(fut.result())
     finally:

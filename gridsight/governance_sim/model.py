@@ -155,8 +155,8 @@ class TownModel:
             u_start.append(rng.random(total))
             dur_l.append(cfg.fieldwork.visit.sample(rng, total))
             u_place.append(rng.random(2 * total))  # radius draws, then angle draws
-            duty = max(s.duty_hours_per_day, 0.5)
-            consts.append((total, s.shift[0], duty, g.radius_km, g.x_km, g.y_km))
+            duty_h = max(s.duty_hours_per_day, 0.5)
+            consts.append((total, s.shift[0], duty_h, g.radius_km, g.x_km, g.y_km))
         if not who:
             return
         n = np.array([c[0] for c in consts])

@@ -14,7 +14,12 @@ from typing import Any
 import yaml
 
 from gridsight.core.errors import ConfigError
-from gridsight.governance_sim.experiment import results_document, run_replications
+from gridsight.governance_sim.experiment import (
+    BUILTIN_REGISTRY,
+    PolicyRegistry,
+    results_document,
+    run_replications,
+)
 from gridsight.governance_sim.scenario import Scenario, build_sim_config, scenario_with
 
 # Short names for the parameters planners vary most; any dotted field path works too.
@@ -66,19 +71,28 @@ def run_sweep(
     replications: int,
     days: float | None,
     seed: int,
+    registry: PolicyRegistry | None = None,
     workers: int = 1,
     dask_address: str | None = None,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """One results document per value, each with ``value`` and ``path`` added."""
-    from gridsight.governance_sim.experiment import known_policies
+    """One results document per value, each with ``value`` and ``path`` added.
 
-    policies = known_policies()
+    ``registry`` holds the dispatch policies the values may name (``load_policies(pm)``
+    of the caller's plugin manager); None knows only the built-ins.
+    """
+    reg = BUILTIN_REGISTRY if registry is None else registry
     rows: list[dict[str, Any]] = []
     for v in values:
-        cfg = build_sim_config(scenario_with(sc, path, v), town, policies=policies, days=days)
+        cfg = build_sim_config(scenario_with(sc, path, v), town, policies=reg.policies, days=days)
         res = run_replications(
-            cfg, seed, replications, workers=workers, dask_address=dask_address, progress=progress
+            cfg,
+            seed,
+            replications,
+            registry=reg,
+            workers=workers,
+            dask_address=dask_address,
+            progress=progress,
         )
         doc = results_document(cfg, seed, res)
         rows.append({"value": v, "path": path, **doc})

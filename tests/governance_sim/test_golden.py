@@ -140,3 +140,13 @@ def test_results_json_of_a_run_is_byte_identical_to_the_pinned_one(short_cfg) ->
 
 def test_a_30_day_replication_is_bit_identical_to_the_pinned_one(baseline) -> None:
     assert replication_digest(make_cfg(baseline, {}, days=30.0), 1) == YEAR30_DIGEST
+
+
+def test_jobs_of_several_replications_on_two_processes_give_the_serial_json(baseline) -> None:
+    # 40 replications on 2 processes go out as jobs of 2 (experiment._chunks): results
+    # must come back complete, in replication order and equal to a serial run.
+    cfg = make_cfg(baseline, {}, days=1.5)
+    serial = run_replications(cfg, 8, 40)
+    parallel = run_replications(cfg, 8, 40, workers=2)
+    assert [r.index for r in parallel] == list(range(40))
+    assert dumps(results_document(cfg, 8, serial)) == dumps(results_document(cfg, 8, parallel))
