@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from gridsight.governance_sim.experiment import PolicyRegistry
 
 DEFAULT_SCENARIO = "configs/sim/baseline.yaml"
 
@@ -17,6 +20,14 @@ def _load(scenario: str) -> tuple[Any, Any]:
 
     sc, town_path = load_scenario(scenario)
     return sc, load_township(town_path)
+
+
+def _policies() -> PolicyRegistry:
+    """The dispatch policies: built-ins and plugins', from one plugin manager built here."""
+    from gridsight.core.plugins import build_plugin_manager
+    from gridsight.governance_sim.experiment import load_policies
+
+    return load_policies(build_plugin_manager())
 
 
 def _ci(est: dict[str, Any] | None, scale: float = 1.0, digits: int = 3) -> str:
@@ -181,11 +192,7 @@ def run(
     quiet: bool,
 ) -> None:
     """Run SCENARIO (default configs/sim/baseline.yaml) and print the three targets."""
-    from gridsight.governance_sim.experiment import (
-        known_policies,
-        results_document,
-        run_replications,
-    )
+    from gridsight.governance_sim.experiment import results_document, run_replications
     from gridsight.governance_sim.replay import trace_rows
     from gridsight.governance_sim.scenario import build_sim_config, effective_horizon
 
@@ -200,11 +207,18 @@ def run(
             offset_s=horizon.start_s,
         )
         _check_trace_window(trace, rows, horizon.start_s, horizon.end_s)
-    cfg = build_sim_config(sc, town, policies=known_policies(), days=days, trace=rows)
+    registry = _policies()
+    cfg = build_sim_config(sc, town, policies=registry.policies, days=days, trace=rows)
     seed_ = sc.seed if seed is None else seed
     reps = sc.replications if replications is None else replications
     results = run_replications(
-        cfg, seed_, reps, workers=workers, dask_address=dask_address, progress=not quiet
+        cfg,
+        seed_,
+        reps,
+        registry=registry,
+        workers=workers,
+        dask_address=dask_address,
+        progress=not quiet,
     )
     doc = results_document(cfg, seed_, results, source=scenario)
     if trace is not None:
@@ -263,6 +277,7 @@ def sweep(
         replications=reps,
         days=days,
         seed=seed_,
+        registry=_policies(),
         workers=workers,
         dask_address=dask_address,
         progress=not quiet,
