@@ -63,7 +63,7 @@ def prefix(broker):
     c = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
     c.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
     c.loop_start()
-    for topic in (f"{p}/available", f"{p}/cameras/cam-01/status"):
+    for topic in (f"{p}/available", f"{p}/cameras/cam-01/status", f"{p}/cameras/cam-02/status"):
         c.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
     c.disconnect()
     c.loop_stop()
@@ -198,3 +198,41 @@ def test_bad_payloads_and_urls():
         MqttNotifier("mqtt://127.0.0.1:1883/a/+")
     with pytest.raises(ConfigError, match="has '\\?' or '#'"):
         MqttNotifier("mqtt://127.0.0.1:1883/a?qos=2")
+
+
+def test_camera_status_publisher_sends_changes_retained(broker, prefix):
+    from dataclasses import dataclass
+
+    from gridsight.orders.notify.camera_status import CameraStatusPublisher
+    from gridsight.orders.notify.webhook import WebhookNotifier
+
+    @dataclass
+    class Cam:
+        camera: str
+        state: str
+        frames: int = 0
+        fps: float = 0.0
+
+    @dataclass
+    class Status:
+        cameras: tuple
+
+    current = Status((Cam("cam-01", "starting"), Cam("cam-02", "running", 10, 4.987)))
+    n = MqttNotifier(f"{broker}/{prefix}", timeout_s=5)
+    hook = WebhookNotifier("http://127.0.0.1:9/never", secret=None)  # not a status notifier
+    pub = CameraStatusPublisher([n, hook], lambda: current, refresh_s=3600)
+    try:
+        assert pub.notifiers == [n]
+        assert pub.publish_once() == 2
+        assert pub.publish_once() == 0  # nothing changed
+        current = Status((Cam("cam-01", "failed"), Cam("cam-02", "running", 99, 5.0)))
+        assert pub.publish_once() == 1  # only cam-01's state changed
+        late = Subscriber(broker, f"{prefix}/cameras/+/status")
+        try:
+            got = {t: json.loads(p) for t, p, r in late.take(2) if r}
+        finally:
+            late.close()
+    finally:
+        n.close()
+    assert got[f"{prefix}/cameras/cam-01/status"]["state"] == "failed"
+    assert got[f"{prefix}/cameras/cam-02/status"] == {"state": "running", "frames": 10, "fps": 4.99}

@@ -72,6 +72,8 @@ class Notifier(ABC):
 
     name: ClassVar[str]
     schemes: ClassVar[tuple[str, ...]]
+    # Whether camera statuses (current values, see .camera_status) are sent here too.
+    camera_status: ClassVar[bool] = False
 
     url: str = ""
     timeout_s: float = 5.0
