@@ -34,6 +34,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "Run the engine, work orders, REST API and dashboard in one process.",
     ),
     "users": ("gridsight.commands.users", "users", "REST accounts and bearer tokens."),
+    "orders": (
+        "gridsight.commands.orders",
+        "orders",
+        "Work orders: list, show, transition, watch.",
+    ),
 }
 
 
