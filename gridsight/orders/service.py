@@ -104,8 +104,9 @@ def policy_by_name(name: str) -> DispatchPolicy:
 
 
 def new_order_id() -> str:
-    """A fresh order id (``wo-`` + 20 hex digits; unique across processes)."""
-    return f"wo-{uuid.uuid4().hex[:20]}"
+    """A fresh order id: ``wo-`` + 12 random hex digits (48 bits: a collision is
+    unlikely before millions of orders, and the primary key would refuse it anyway)."""
+    return f"wo-{uuid.uuid4().hex[:12]}"
 
 
 class OrderService:
@@ -373,9 +374,9 @@ class OrderService:
                 raise NotPermitted(role, f"{current} -> {to}", rule.roles)
             if role == "worker" and actor.removeprefix("worker:") != row["assignee"]:
                 raise NotPermitted(
-                    f"worker {actor.removeprefix('worker:')!r} (not the assignee "
+                    "worker",
+                    f"{current} -> {to} of {order_id} ({actor} is not the assignee "
                     f"{row['assignee']!r})",
-                    f"{current} -> {to}",
                     ("the assigned worker", "operator", "supervisor", "admin"),
                 )
             row = self.flow.apply(conn, row, to, actor, role, note, photo, now, worker, position)

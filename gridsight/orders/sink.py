@@ -1,0 +1,189 @@
+"""OrdersSink: the engine's events into work orders, without ever blocking the engine.
+
+The engine calls sinks from its own loop, so :meth:`OrdersSink.write` only puts the
+event on a bounded queue; a worker thread feeds :meth:`OrderService.ingest_event` and
+runs :meth:`OrderService.tick` every ``tick_s`` (acknowledgement time-outs, SLA clocks),
+so ``gridsight run --db URL`` creates, dispatches, escalates and breaches orders while
+it runs.
+
+When the store is unreachable (a PostgreSQL restart) the thread retries the same event
+with growing pauses; events wait in the queue. If the queue fills up, ``update`` events
+are dropped first (they only refresh boxes), and the drop is counted; a ``start`` or
+``end`` is dropped only when the queue holds nothing else, and then logged as an error.
+``close()`` drains what is queued (up to ``drain_s``) and stops the thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from gridsight.core.errors import GridsightError
+from gridsight.core.events import HazardEvent
+from gridsight.core.sinks.base import EventSink
+from gridsight.orders.service import OrderService
+from gridsight.orders.views import WorkOrderView
+
+log = logging.getLogger(__name__)
+
+
+class OrdersSink(EventSink):
+    """Feeds hazard events to an :class:`OrderService` from a background thread.
+
+    Args:
+        service: the order service.
+        tick_s: seconds between clock ticks.
+        max_queue: events held while the store is slow or down.
+        drain_s: how long ``close()`` waits for the queue to empty.
+
+    Attributes:
+        ingested: events applied to the store.
+        dropped: events dropped because the queue was full.
+        errors: failed attempts (store errors and rejected events).
+        last_error: the latest error message, or None.
+    """
+
+    name: ClassVar[str] = "orders"
+
+    def __init__(
+        self,
+        service: OrderService,
+        *,
+        tick_s: float = 1.0,
+        max_queue: int = 10_000,
+        drain_s: float = 30.0,
+    ) -> None:
+        self.service = service
+        self.tick_s = tick_s
+        self.max_queue = max_queue
+        self.drain_s = drain_s
+        self.ingested = 0
+        self.dropped = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.orders: dict[str, WorkOrderView] = {}  # latest view of each order touched
+        self._queue: collections.deque[HazardEvent] = collections.deque()
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._work, name="orders-sink", daemon=True)
+        self._thread.start()
+
+    # -- the engine's side ---------------------------------------------------------------
+
+    def write(self, event: HazardEvent) -> None:
+        """Queue one event (never blocks)."""
+        with self._cond:
+            if len(self._queue) >= self.max_queue and not self._make_room(event):
+                return
+            self._queue.append(event)
+            self._cond.notify()
+
+    def _make_room(self, event: HazardEvent) -> bool:
+        for i, queued in enumerate(self._queue):
+            if queued.phase == "update":
+                del self._queue[i]
+                self.dropped += 1
+                return True
+        if event.phase == "update":
+            self.dropped += 1
+            return False
+        lost = self._queue.popleft()
+        self.dropped += 1
+        log.error("orders queue full: dropped %s event %s", lost.phase, lost.id)
+        return True
+
+    def close(self) -> None:
+        """Apply what is queued (up to ``drain_s``), tick once more and stop."""
+        deadline = time.monotonic() + self.drain_s
+        with self._cond:
+            while self._queue and time.monotonic() < deadline and self._thread.is_alive():
+                self._cond.wait(timeout=0.05)
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=max(deadline - time.monotonic(), 1.0))
+        if self._queue:
+            log.error("orders sink closed with %d events not applied", len(self._queue))
+
+    @property
+    def pending(self) -> int:
+        """Events queued, not yet applied."""
+        with self._cond:
+            return len(self._queue)
+
+    # -- the worker thread ---------------------------------------------------------------
+
+    def _work(self) -> None:
+        next_tick = time.monotonic() + self.tick_s
+        pause = 0.0
+        while True:
+            with self._cond:
+                while not self._queue and not self._stop:
+                    wait = next_tick - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._cond.wait(timeout=wait)
+                if self._stop and not self._queue:
+                    break
+                event = self._queue[0] if self._queue else None
+            if event is not None:
+                if pause:
+                    time.sleep(pause)
+                if self._apply(event):
+                    pause = 0.0
+                    with self._cond:
+                        if self._queue and self._queue[0] is event:
+                            self._queue.popleft()
+                        self._cond.notify_all()
+                else:
+                    pause = min(max(pause * 2, 0.25), 10.0)
+            if time.monotonic() >= next_tick:
+                self._tick()
+                next_tick = time.monotonic() + self.tick_s
+        self._tick()
+
+    def _apply(self, event: HazardEvent) -> bool:
+        """Ingest one event; False when it should be retried (the store failed)."""
+        try:
+            view = self.service.ingest_event(event)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            self._failed(f"store unavailable: {exc.orig if hasattr(exc, 'orig') else exc}")
+            return False
+        except GridsightError as exc:
+            self._failed(f"event {event.id} rejected: {exc}")
+            return True  # a bad event stays bad: skip it
+        except Exception as exc:  # never let the thread die; the event is skipped
+            log.exception("orders sink: unexpected error on event %s", event.id)
+            self._failed(f"event {event.id}: {type(exc).__name__}: {exc}")
+            return True
+        self.ingested += 1
+        if view is not None:
+            self.orders[view.id] = view
+        return True
+
+    def _tick(self) -> None:
+        try:
+            for view in self.service.tick():
+                self.orders[view.id] = view
+        except Exception as exc:
+            self._failed(f"tick: {type(exc).__name__}: {exc}")
+
+    def _failed(self, message: str) -> None:
+        self.errors += 1
+        self.last_error = message
+        log.warning("orders sink: %s", message)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for status views."""
+        return {
+            "ingested": self.ingested,
+            "pending": self.pending,
+            "dropped": self.dropped,
+            "errors": self.errors,
+            "last_error": self.last_error,
+            "orders": len(self.orders),
+        }
