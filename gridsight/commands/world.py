@@ -57,7 +57,8 @@ def draw_truth(image: np.ndarray, truth: FrameTruth, zones: list[dict] | None = 
 
 @click.group()
 def world() -> None:
-    """The synthetic camera world: render, truth, zones, sample, dataset, train, evaluate.
+    """The synthetic camera world: render, truth, zones, sample, dataset, train, evaluate,
+    quantize.
 
     \b
     URIs: synthetic://<scene>?seed=N&fps=F&w=W&h=H  (scene: reservoir, stairwell,
@@ -259,3 +260,7 @@ from gridsight.commands.world_train import evaluate, train  # noqa: E402
 
 world.add_command(train)
 world.add_command(evaluate)
+
+from gridsight.commands.world_quantize import quantize  # noqa: E402
+
+world.add_command(quantize)
