@@ -6,14 +6,36 @@ the raw path, so an id in a URL cannot blow up the number of series.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def route_template(scope: Mapping[str, Any]) -> str:
+    """The full route template of a matched request, e.g. ``/api/v1/events/{event_id}``.
+
+    FastAPI puts the innermost router's route in the scope, whose path lacks the prefixes
+    of the routers it was included into; they are recovered from the request path.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not template:
+        return "(unmatched)"
+    tail = template
+    for name, value in (scope.get("path_params") or {}).items():
+        pattern = re.compile(r"\{" + re.escape(name) + r"(:[^}]*)?\}")
+        tail = pattern.sub(str(value).replace("\\", "\\\\"), tail)
+    path = str(scope.get("path", ""))
+    if path.endswith(tail):
+        return path[: len(path) - len(tail)] + template
+    return str(template)
 
 
 class HttpMetrics:
@@ -54,8 +76,7 @@ class HttpMetrics:
             return response
         finally:
             self.in_flight.dec()
-            route = request.scope.get("route")
-            template = getattr(route, "path", None) or "(unmatched)"
+            template = route_template(request.scope)
             self.requests.labels(request.method, template, str(status)).inc()
             self.latency.labels(request.method, template).observe(time.perf_counter() - t0)
 

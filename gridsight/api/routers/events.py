@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
-from gridsight.api.deps import ServicesDep, Viewer
+from gridsight.api.deps import Anyone, ServicesDep, Viewer
 from gridsight.api.errors import NotFound, error_responses
 from gridsight.api.queries import MAX_LIMIT, EventFilter, get_event, list_events
 from gridsight.api.schemas import EventOut, EventPage
@@ -67,7 +67,11 @@ def events_list(
 
 
 async def _stream(
-    services: Services, request: Request, topics: frozenset[str], limit: int | None
+    services: Services,
+    request: Request,
+    topics: frozenset[str],
+    limit: int | None,
+    worker_id: str | None = None,
 ) -> AsyncIterator[str]:
     bus = services.bus
     sub = bus.subscribe(topics)
@@ -83,6 +87,8 @@ async def _stream(
                 if await request.is_disconnected():
                     return
                 yield ": keep-alive\n\n"
+                continue
+            if worker_id is not None and msg.data.get("assignee") != worker_id:
                 continue
             yield msg.sse()
             sent += 1
@@ -103,16 +109,23 @@ async def _stream(
 async def events_stream(
     request: Request,
     services: ServicesDep,
-    _user: Viewer,
+    user: Anyone,
     topic: Annotated[
         list[str] | None, Query(description="event | work_order | camera (repeatable)")
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=10000, description="close after N")] = None,
 ) -> StreamingResponse:
-    """SSE frames ``event: <topic>`` with a JSON ``data:``; a comment every few seconds."""
+    """SSE frames ``event: <topic>`` with a JSON ``data:``; a comment every few seconds.
+
+    A worker account receives only ``work_order`` messages of orders assigned to it.
+    """
     wanted = frozenset(t for t in (topic or TOPICS) if t in TOPICS) or frozenset(TOPICS)
+    worker_id = None
+    if user.role == "worker":
+        wanted = frozenset({"work_order"})
+        worker_id = user.worker_id or ""
     return StreamingResponse(
-        _stream(services, request, wanted, limit),
+        _stream(services, request, wanted, limit, worker_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

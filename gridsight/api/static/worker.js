@@ -70,6 +70,7 @@
   document.addEventListener("DOMContentLoaded", async () => {
     await load();
     GS.stream(["work_order"], { work_order: refresh });
+    setInterval(load, 30000);  // an order reassigned away sends nothing to this worker
     setInterval(() => {
       const now = Date.now() / 1000;
       document.querySelectorAll("#my-orders .card").forEach((c) => {

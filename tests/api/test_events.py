@@ -1,0 +1,153 @@
+"""Events: listing with filters and cursor pages, snapshots by id only, the live stream."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+from gridsight.core.events import HazardEvent
+
+from .conftest import Api
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 100 + b"\xff\xd9"
+
+
+def event(
+    n: int, camera: str = "cam-reservoir-01", hazard: str = "near_water", **kw
+) -> HazardEvent:
+    fields = dict(
+        id=f"{camera}:{hazard}:{n}@run",
+        camera=camera,
+        hazard=hazard,
+        phase="start",
+        ts=float(n),
+        wall_time="2026-12-01T02:00:00+00:00",
+        village="ruijia",
+        grid="ruijia-g01",
+        confidence=0.9,
+        boxes=((1.0, 2.0, 3.0, 4.0),),
+        track_ids=(n,),
+    )
+    fields.update(kw)
+    return HazardEvent(**fields)  # type: ignore[arg-type]
+
+
+def ingest(api: Api, ev: HazardEvent) -> None:
+    api.services.orders.ingest_event(ev)
+    api.clock.advance(1.0)
+
+
+def test_events_list_filters_and_pages(api: Api) -> None:
+    for n in range(4):
+        ingest(api, event(n))
+    ingest(
+        api,
+        event(9, camera="cam-stairwell-01", hazard="ebike", village="xinqiao", grid="xinqiao-g01"),
+    )
+    h = api.h("viewer")
+    everything = api.client.get("/api/v1/events", headers=h).json()["items"]
+    assert len(everything) == 5
+    assert [e["started_at"] for e in everything] == sorted(
+        (e["started_at"] for e in everything), reverse=True
+    )
+    ebike = api.client.get("/api/v1/events?hazard=ebike", headers=h).json()["items"]
+    assert [e["camera"] for e in ebike] == ["cam-stairwell-01"]
+    assert ebike[0]["order_id"] is not None  # the event opened a work order
+    village = api.client.get("/api/v1/events?village=ruijia", headers=h).json()["items"]
+    assert len(village) == 4
+    t1 = everything[2]["started_at"]
+    since = api.client.get(f"/api/v1/events?since={t1}", headers=h).json()["items"]
+    assert len(since) == 3
+    seen, cursor = [], None
+    while True:
+        q = "/api/v1/events?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        body = api.client.get(q, headers=h).json()
+        seen += [e["id"] for e in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [e["id"] for e in everything]
+    one = api.client.get(f"/api/v1/events/{seen[0]}", headers=h)
+    assert one.status_code == 200 and one.json()["id"] == seen[0]
+    assert api.client.get("/api/v1/events/nope", headers=h).status_code == 404
+    assert api.client.get("/api/v1/events?cursor=zz", headers=h).status_code == 422
+
+
+def test_snapshot_is_served_by_event_id_and_only_from_the_folder(api: Api, tmp_path: Path) -> None:
+    snaps = api.settings.snapshots_dir
+    snaps.mkdir(parents=True)
+    (snaps / "a.jpg").write_bytes(JPEG)
+    outside = tmp_path / "secret.jpg"
+    outside.write_bytes(b"\xff\xd8\xff secret")
+    ingest(api, event(1, snapshot=str(snaps / "a.jpg")))
+    ingest(api, event(2, camera="cam-reservoir-02", snapshot=str(outside)))
+    ingest(api, event(3, camera="cam-stairwell-02", hazard="ebike", snapshot="../secret.jpg"))
+    h = api.h("viewer")
+    items = {e["camera"]: e for e in api.client.get("/api/v1/events", headers=h).json()["items"]}
+    good = api.client.get(items["cam-reservoir-01"]["snapshot_url"], headers=h)
+    assert good.status_code == 200 and good.content == JPEG
+    for cam in ("cam-reservoir-02", "cam-stairwell-02"):
+        url = items[cam]["snapshot_url"]
+        assert url is not None
+        assert api.client.get(url, headers=h).status_code == 404
+    assert api.client.get(items["cam-reservoir-01"]["snapshot_url"]).status_code == 401
+
+
+def _read_messages(api: Api, url: str, headers: dict, n: int, publish) -> list[tuple[str, dict]]:
+    out: list[tuple[str, dict]] = []
+    with api.client.stream("GET", url, headers=headers) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        threading.Thread(target=publish, daemon=True).start()
+        kind = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind is not None:
+                out.append((kind, json.loads(line[6:])))
+                if len(out) == n:
+                    break
+    return out
+
+
+def test_stream_delivers_events_and_order_changes(api: Api) -> None:
+    from gridsight.api.wiring import event_listener
+
+    listener = event_listener(api.services)
+
+    def publish() -> None:
+        deadline = time.monotonic() + 5
+        while api.services.bus.subscribers == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        listener(event(1))
+
+    got = _read_messages(api, "/api/v1/events/stream?limit=2", api.h("viewer"), 2, publish)
+    kinds = [k for k, _ in got]
+    assert kinds == ["event", "work_order"]
+    assert got[0][1]["hazard"] == "near_water" and got[0][1]["order_id"]
+    assert got[1][1]["order"]["id"] == got[0][1]["order_id"]
+
+
+def test_stream_of_a_worker_carries_only_their_orders(api: Api) -> None:
+    from gridsight.api.routers.work_orders import publish_order
+
+    mine = api.services.orders.create_manual(
+        "fire_lane", "ruijia", "ruijia-g01", title="a", actor="operator:t"
+    )
+    other = api.services.orders.create_manual(
+        "vending", "xinqiao", "xinqiao-g01", title="b", actor="operator:t"
+    )
+    worker = api.worker_account(mine.assignee)
+
+    def publish() -> None:
+        deadline = time.monotonic() + 5
+        while api.services.bus.subscribers == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        api.services.bus.publish("event", {"hazard": "x"})
+        publish_order(api.services, other)
+        publish_order(api.services, mine)
+
+    got = _read_messages(api, "/api/v1/events/stream?limit=1", worker, 1, publish)
+    assert [(k, d["order"]["id"]) for k, d in got] == [("work_order", mine.id)]
