@@ -11,7 +11,8 @@ never leave a change without its notification. This relay then delivers the rows
    ``BEGIN IMMEDIATE`` (one writer at a time). Either way each claim is a compare-and-set
    on ``next_attempt_at``, so two relays never both claim a row.
 2. **Send** each claimed row through the channel's notifier, outside any transaction (a
-   slow receiver holds no lock), and mark it delivered.
+   slow receiver holds no lock), and mark the sent rows delivered (one transaction for
+   the batch, written before a failure is recorded and at the batch's end).
 3. On **failure**, count the attempt and schedule the next one after an exponential
    backoff with jitter (``base * factor ** (n - 1)``, capped, of which a ``jitter``
    share is drawn at random from the relay's RNG, which tests seed); after
@@ -19,9 +20,9 @@ never leave a change without its notification. This relay then delivers the rows
    the row becomes a **dead letter**: ``dead_at`` and ``last_error`` set, kept for
    inspection, never deleted.
 
-A relay that crashes between sending and marking leaves the row claimed; when the lease
-runs out the row is due again and is resent with the **same idempotency key** (the
-row's ``key``), so receivers can drop the duplicate. Nothing is lost.
+A relay that crashes between sending and marking leaves the rows claimed; when the lease
+runs out they are due again and are resent with the **same idempotency key** (the
+row's ``key``), so receivers can drop the duplicates. Nothing is lost.
 
 Each channel is served by a thread of its own (:meth:`OutboxRelay.start`): a webhook
 that hangs costs its own channel one timeout per attempt and holds up neither the other
@@ -219,23 +220,28 @@ class OutboxRelay:
         self, channel: str, notifier: Notifier, bucket: TokenBucket | None, rows: list[_Row]
     ) -> int:
         delivered = 0
-        for i, row in enumerate(rows):
-            if bucket is not None and not bucket.take():
-                self._release(rows[i:])
-                break
-            try:
-                notifier.send(self._payload(row), key=row.key)
-            except Exception as exc:
-                permanent = isinstance(exc, DeliveryError) and exc.permanent
-                self._failed(channel, row, exc)
-                if not permanent:
-                    # The destination is failing: leave the rest for the next pass
-                    # instead of spending one timeout on each of them now.
-                    self._release(rows[i + 1 :])
+        sent: list[tuple[_Row, float]] = []  # marked together: one transaction per batch
+        try:
+            for i, row in enumerate(rows):
+                if bucket is not None and not bucket.take():
+                    self._release(rows[i:])
                     break
-            else:
-                self._delivered(channel, row)
-                delivered += 1
+                try:
+                    notifier.send(self._payload(row), key=row.key)
+                except Exception as exc:
+                    permanent = isinstance(exc, DeliveryError) and exc.permanent
+                    delivered += self._delivered(channel, sent)
+                    sent = []
+                    self._failed(channel, row, exc)
+                    if not permanent:
+                        # The destination is failing: leave the rest for the next pass
+                        # instead of spending one timeout on each of them now.
+                        self._release(rows[i + 1 :])
+                        break
+                else:
+                    sent.append((row, self.clock()))
+        finally:
+            delivered += self._delivered(channel, sent)
         return delivered
 
     def _claim(self, channel: str, now: float, limit: int) -> list[_Row]:
@@ -281,16 +287,23 @@ class OutboxRelay:
                     .values(next_attempt_at=row.due)
                 )
 
-    def _delivered(self, channel: str, row: _Row) -> None:
+    def _delivered(self, channel: str, sent: list[tuple[_Row, float]]) -> int:
+        """Mark sent rows delivered (one transaction); return how many."""
+        if not sent:
+            return 0
         t = self.table.c
         with self.engine.begin() as conn:
             conn.execute(
                 sa.update(self.table)
-                .where(t.id == row.id, t.delivered_at.is_(None))
-                .values(delivered_at=self.clock(), attempts=t.attempts + 1, last_error=None)
+                .where(t.id == sa.bindparam("b_id"), t.delivered_at.is_(None))
+                .values(
+                    delivered_at=sa.bindparam("b_at"), attempts=t.attempts + 1, last_error=None
+                ),
+                [{"b_id": row.id, "b_at": at} for row, at in sent],
             )
-        self.stats[channel]["delivered"] += 1
+        self.stats[channel]["delivered"] += len(sent)
         self.last_error[channel] = None
+        return len(sent)
 
     def _failed(self, channel: str, row: _Row, exc: BaseException) -> None:
         now = self.clock()
