@@ -142,11 +142,12 @@ def run_engine(
     duration: float | None,
     realtime: bool,
     alerts: Path | None,
-    db: Path | None,
+    db: str | None,
     snapshots: Path | None,
     backend: str,
     model: str | None,
     blur_faces: bool = True,
+    events_db: Path | None = None,
     live: bool = True,
     console: Console | None = None,
     cameras: Iterable[str] = (),
@@ -170,6 +171,11 @@ def run_engine(
         if unknown:
             raise ConfigError(f"{config}: no camera(s) {', '.join(sorted(unknown))}")
         cams = [c for c in cams if c.id in wanted]
+    orders: list[EventSink] = []
+    if db is not None:  # the work-order store: alerts become dispatched work orders
+        from gridsight.orders.sink import open_orders_sink
+
+        orders.append(open_orders_sink(db, config))
     options = EngineOptions(
         duration_s=duration, realtime=realtime, snapshots_dir=snapshots, blur_faces=blur_faces
     )
@@ -178,7 +184,7 @@ def run_engine(
         pm,
         backend=backend,
         model=model,
-        sinks=build_sinks(pm, alerts, db),
+        sinks=build_sinks(pm, alerts, events_db) + orders,
         options=options,
     )
     mode = "realtime" if realtime else "fast"
@@ -199,8 +205,16 @@ def run_engine(
     console.print(summary_tables(summary))
     if alerts is not None:
         console.print(f"alerts (JSONL): {alerts}")
-    if db is not None:
-        console.print(f"alerts + work orders (SQLite): {db}")
+    if events_db is not None:
+        console.print(f"alerts (SQLite): {events_db}")
+    if orders:
+        import time
+
+        from gridsight.commands.orders import orders_table
+
+        made = list(getattr(orders[0], "orders", {}).values())
+        console.print(orders_table(made, time.time(), f"work orders ({len(made)})"))
+        console.print(f"work orders: {db} (gridsight orders list --db {db})")
     return summary
 
 
@@ -225,9 +239,15 @@ def run_engine(
 )
 @click.option(
     "--db",
+    default=None,
+    help="Work-order store (SQLite path or postgresql+psycopg://...): alerts become "
+    "work orders, dispatched to the roster's workers.",
+)
+@click.option(
+    "--events-db",
     type=click.Path(path_type=Path),
     default=None,
-    help="Write events and work orders to this SQLite file.",
+    help="Also log every event phase to this SQLite file.",
 )
 @click.option(
     "--snapshots",
@@ -257,7 +277,8 @@ def run(
     duration: float | None,
     realtime: bool,
     alerts: Path | None,
-    db: Path | None,
+    db: str | None,
+    events_db: Path | None,
     snapshots: Path | None,
     no_blur: bool,
     backend: str,
@@ -270,7 +291,7 @@ def run(
 
     \b
     Examples:
-      gridsight run --duration 120 --alerts alerts.jsonl --db alerts.sqlite
+      gridsight run --duration 120 --alerts alerts.jsonl --db orders.sqlite
       gridsight run town.yaml --realtime --snapshots evidence/
     """
     logging.basicConfig(level=logging.WARNING if verbose else logging.ERROR)
@@ -280,6 +301,7 @@ def run(
         realtime=realtime,
         alerts=alerts,
         db=db,
+        events_db=events_db,
         snapshots=snapshots,
         backend=backend,
         model=model,

@@ -19,6 +19,8 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -26,7 +28,9 @@ import sqlalchemy as sa
 from gridsight.core.errors import GridsightError
 from gridsight.core.events import HazardEvent
 from gridsight.core.sinks.base import EventSink
+from gridsight.orders.config import OrdersConfig, load_orders_township
 from gridsight.orders.service import OrderService
+from gridsight.orders.store import OrderStore
 from gridsight.orders.views import WorkOrderView
 
 log = logging.getLogger(__name__)
@@ -187,3 +191,23 @@ class OrdersSink(EventSink):
             "last_error": self.last_error,
             "orders": len(self.orders),
         }
+
+
+def open_orders_sink(
+    db: str,
+    config: str | Path,
+    *,
+    channels: Sequence[str] = (),
+    ack_secret: str | None = None,
+    settings: OrdersConfig | None = None,
+    tick_s: float = 1.0,
+) -> OrdersSink:
+    """The store at ``db`` (migrated), a service over the township ``config``, and its sink.
+
+    ``sink.service.store.engine`` is the engine an outbox relay delivers from.
+    """
+    town = load_orders_township(config)
+    svc = OrderService(
+        OrderStore.open(db), town, channels=channels, ack_secret=ack_secret, settings=settings
+    )
+    return OrdersSink(svc, tick_s=tick_s)
