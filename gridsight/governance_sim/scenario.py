@@ -20,8 +20,9 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from gridsight.core.config.base import StrictModel
 from gridsight.core.errors import ConfigError, SimulationError
 from gridsight.governance_sim import params as P
 
@@ -34,8 +35,9 @@ DAYTIME: tuple[float, ...] = (
 )  # fmt: skip
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# The config models' strict base: a typo is an error, and a scenario loaded from YAML
+# carries its source map (file:line in later checks' messages).
+_Strict = StrictModel
 
 
 class DistSpec(_Strict):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 # A path inside a config document: mapping keys and list indices, as pydantic writes
 # error locations, e.g. ("cameras", 3, "zones", 0, "points").
@@ -35,9 +35,25 @@ PixelPoint = tuple[float, float]
 
 class StrictModel(BaseModel):
     """Base of every config model: a typo is an error (``extra="forbid"``) and a loaded
-    config cannot be changed by accident (``frozen``)."""
+    config cannot be changed by accident (``frozen``).
+
+    A model loaded from YAML carries where it came from (its ``SourceMap``, see
+    ``gridsight.core.config.loader.source_map``) with it, so later checks can name file
+    lines too; ``model_copy`` keeps it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    _source_map: Any = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        # Where a config came from is not part of its value: a model loaded from YAML
+        # equals the same model built from a dict.
+        if not isinstance(other, StrictModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), *self.__dict__.values()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from gridsight.core.config.base import InvariantViolation, Loc, format_loc
+from gridsight.core.config.base import InvariantViolation, Loc, StrictModel, format_loc
 from gridsight.core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -277,22 +276,11 @@ def format_validation_error(
     return head + "\n  " + "\n  ".join(lines) if total > 1 else lines[0]
 
 
-# Source maps of loaded models, so later checks (rule settings) can name file lines too.
-# Keyed by id() with a weak reference, because equal models must not share a map.
-_SOURCES: dict[int, tuple[weakref.ref[BaseModel], SourceMap]] = {}
-
-
-def _remember(model: BaseModel, smap: SourceMap) -> None:
-    key = id(model)
-    _SOURCES[key] = (weakref.ref(model, lambda _ref: _SOURCES.pop(key, None)), smap)
-
-
 def source_map(model: BaseModel) -> SourceMap | None:
-    """The source map of a model loaded from YAML by this module, else None."""
-    entry = _SOURCES.get(id(model))
-    if entry is None or entry[0]() is not model:
-        return None
-    return entry[1]
+    """The source map of a model loaded from YAML by this module (it travels with the
+    model, copies included), else None."""
+    smap = getattr(model, "_source_map", None)
+    return smap if isinstance(smap, SourceMap) else None
 
 
 def parse_yaml_model(text: str, model: type[M], *, source: str = "<string>") -> M:
@@ -333,7 +321,8 @@ def parse_yaml_model(text: str, model: type[M], *, source: str = "<string>") -> 
         obj = model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, model, smap)) from None
-    _remember(obj, smap)
+    if isinstance(obj, StrictModel):
+        obj._source_map = smap
     return obj
 
 

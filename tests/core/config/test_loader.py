@@ -252,3 +252,22 @@ def test_models_are_frozen(write_yaml, small_town_text):
     with pytest.raises(Exception, match="frozen"):
         town.name = "other"  # type: ignore[misc]
     assert isinstance(town, Township)
+
+
+def test_the_source_map_travels_with_the_model_and_its_copies(tmp_path) -> None:
+    from gridsight.core.config.base import StrictModel
+    from gridsight.core.config.loader import parse_yaml_model, source_map
+
+    class Doc(StrictModel):
+        name: str
+        size: int = 0
+
+    text = "name: a\nsize: 3\n"
+    doc = parse_yaml_model(text, Doc, source="doc.yaml")
+    smap = source_map(doc)
+    assert smap is not None and smap.where(("size",)) == "doc.yaml:2:1: size"
+    copy = doc.model_copy(update={"size": 4})
+    assert source_map(copy) is smap
+    # Equal models share no map through a global any more: one built from a dict has none.
+    twin = Doc(name="a", size=3)
+    assert twin == doc and source_map(twin) is None
