@@ -83,7 +83,9 @@ class BlinkPlugin:
 
 def healthy_cameras() -> list[Any]:
     return [
-        camera(c, f"blink://{c}?fps={HEALTHY_FPS:g}&offset={k}", confirm_s=0.4)
+        camera(c, f"blink://{c}?fps={HEALTHY_FPS:g}&offset={k}", confirm_s=0.4).model_copy(
+            update={"fps": HEALTHY_FPS}
+        )
         for k, c in enumerate(HEALTHY)
     ]
 
