@@ -121,7 +121,7 @@ class MotionConfig(StrictModel):
         description="a change over more of the image is a lighting change (background restarts)",
     )
     alpha: float = Field(
-        default=0.05,
+        default=0.2,
         gt=0.0,
         le=1.0,
         description="weight of each frame in the running-average background",
@@ -230,8 +230,10 @@ class CameraConfig(StrictModel):
         source = str(info.data.get("source", "")).strip().lower()
         scheme = source.split("://", 1)[0] if "://" in source else "file"
         if value is not None and scheme != "file":
-            where = "its world's clock (clock=HH:MM in the URI)" if scheme == "synthetic" else (
-                "the capture clock"
+            where = (
+                "its world's clock (clock=HH:MM in the URI)"
+                if scheme == "synthetic"
+                else ("the capture clock")
             )
             raise ValueError(
                 f"start_time is for video files; a {scheme}:// camera's frames carry {where}"

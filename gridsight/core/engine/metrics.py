@@ -52,8 +52,10 @@ class EngineMetrics:
     Attributes:
         registry: this engine's own registry (pass to ``generate_latest``).
         stage_seconds: histogram by ``stage`` (one of :data:`STAGES`).
-        frames: frames processed, by ``camera``.
+        frames: frames processed, by ``camera``: each was inferred (one detector batch
+            slot), so with motion gating this is the inference count per camera.
         drops: frames dropped by the sampler's bounded queue, by ``camera``.
+        gated: frames the motion gate kept from the detector (still scene), by ``camera``.
         events: hazard events emitted, by ``hazard`` and ``phase``.
         sink_errors: exceptions raised by a sink, by ``sink``.
         plugin_errors: exceptions raised by a plugin hook, by ``plugin``.
@@ -79,6 +81,12 @@ class EngineMetrics:
         self.drops = Counter(
             "gridsight_frames_dropped",
             "Frames dropped by a camera's bounded queue (drop-oldest).",
+            ["camera"],
+            registry=r,
+        )
+        self.gated = Counter(
+            "gridsight_frames_gated",
+            "Frames the motion gate kept from the detector (still scene, not a drop).",
             ["camera"],
             registry=r,
         )

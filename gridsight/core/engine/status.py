@@ -32,6 +32,8 @@ class CameraStatus:
         state: ``starting`` | ``running`` | ``retrying`` | ``ended`` | ``failed`` | ``stopped``.
         frames: frames processed by the pipeline.
         drops: frames dropped by the bounded queue (or never processed).
+        gated: frames the motion gate kept from the detector (still scene; see
+            ``gridsight.core.engine.gate``): seen, not lost, and not counted in ``drops``.
         events: hazard events emitted (all phases).
         reconnects: reconnect attempts.
         errors: errors seen (open failures, read failures, a corrupt file).
@@ -44,6 +46,7 @@ class CameraStatus:
     state: str = STARTING
     frames: int = 0
     drops: int = 0
+    gated: int = 0
     events: int = 0
     reconnects: int = 0
     errors: int = 0
@@ -101,6 +104,7 @@ class EngineStatus:
                     "state": c.state,
                     "frames": c.frames,
                     "drops": c.drops,
+                    "gated": c.gated,
                     "events": c.events,
                     "reconnects": c.reconnects,
                     "errors": c.errors,
