@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,9 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from gridsight.core.engine import Engine, EngineOptions, EngineSummary
+from gridsight.core.engine.status import EngineStatus
 from gridsight.core.errors import ConfigError
 from gridsight.core.sinks.base import EventSink
-from gridsight.core.engine.status import EngineStatus
 
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 
@@ -115,9 +116,10 @@ def summary_tables(summary: EngineSummary) -> Group:
         Text(f"{c.name}: {c.errors} errors, last: {c.last_error}", style="red")
         for c in summary.status.components
     ]
+    gated = f", {summary.gated} more gated (still scene)" if summary.gated else ""
     line = Text(
         f"{summary.frames} frames in {summary.wall_s:.1f} s ({summary.fps:.1f} frames/s, "
-        f"{summary.batches} batches); run id {summary.run_id}"
+        f"{summary.batches} batches{gated}); run id {summary.run_id}"
         + ("; interrupted" if summary.interrupted else "")
     )
     return Group(events, totals, stages, *problems, line)
@@ -151,6 +153,7 @@ def run_engine(
     live: bool = True,
     console: Console | None = None,
     cameras: Iterable[str] = (),
+    motion_gate: bool | None = None,
 ) -> EngineSummary:
     """Load ``config``, run the engine with a live table, print the summary."""
     from gridsight.core.config import load_township
@@ -179,6 +182,8 @@ def run_engine(
     options = EngineOptions(
         duration_s=duration, realtime=realtime, snapshots_dir=snapshots, blur_faces=blur_faces
     )
+    if motion_gate is not None:
+        options = dataclasses.replace(options, motion_gate=motion_gate)
     engine = Engine(
         cams,
         pm,
@@ -268,6 +273,12 @@ def run_engine(
     help="ONNX file or registered detector name (default: the bundled detector).",
 )
 @click.option("--camera", "cameras", multiple=True, help="Run only this camera id (repeatable).")
+@click.option(
+    "--motion-gate/--no-motion-gate",
+    default=None,
+    help="Infer only frames with motion plus a keep-alive of still scenes (each camera's "
+    "motion: block). Default: the engine's (EngineOptions.motion_gate).",
+)
 @click.option("--no-live", is_flag=True, help="No live table (plain output, e.g. in CI logs).")
 @click.option(
     "-v", "--verbose", is_flag=True, help="Log warnings (camera errors, failing sinks) to stderr."
@@ -284,6 +295,7 @@ def run(
     backend: str,
     model: str | None,
     cameras: tuple[str, ...],
+    motion_gate: bool | None,
     no_live: bool,
     verbose: bool,
 ) -> None:
@@ -308,4 +320,5 @@ def run(
         blur_faces=not no_blur,
         live=not no_live,
         cameras=cameras,
+        motion_gate=motion_gate,
     )
