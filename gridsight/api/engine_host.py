@@ -64,7 +64,7 @@ def validate_camera(
     raw = township.model_dump(mode="python")
     raw["cameras"] = [*(c.model_dump(mode="python") for c in others), cfg.model_dump()]
     try:
-        trial = Township.model_validate(raw)
+        trial = type(township).model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"camera {cfg.id!r}: {_validation_message(exc)}") from None
     only = trial.model_copy(update={"cameras": (trial.cameras[-1],)})

@@ -68,6 +68,7 @@ def township() -> OrdersTownship:
 def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> Iterator[Api]:
     """An app over a new store in ``tmp_path`` (context of a TestClient)."""
     clock = FakeClock()
+    engine = bool(overrides.pop("_engine", False))
     settings = Settings(
         db_url=f"sqlite:///{tmp_path / 'api.sqlite'}",
         uploads_dir=tmp_path / "uploads",
@@ -80,6 +81,12 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
     for role in ("admin", "operator", "viewer"):
         user = services.accounts.add_user(role, role, password=f"{role}-password")
         tokens[role] = services.accounts.issue_token(user.id, label="test")
+    if engine:
+        from gridsight.api.wiring import attach_engine
+
+        from .test_cameras import blind_engine
+
+        attach_engine(services, engine_factory=blind_engine)
     app = create_app(settings, services=services)
     with TestClient(app) as client:
         yield Api(client, services, clock, tokens, settings)
