@@ -84,7 +84,7 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
     if engine:
         from gridsight.api.wiring import attach_engine
 
-        from .test_cameras import blind_engine
+        from .fakes import blind_engine
 
         attach_engine(services, engine_factory=blind_engine)
     app = create_app(settings, services=services)

@@ -7,47 +7,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from gridsight.api.live_engine import LiveEngine
-from gridsight.api.wiring import attach_engine
-from gridsight.core.detection.detections import Detections
-
 from .conftest import Api, make_api
-
-
-class BlindDetector:
-    """Detects nothing, instantly (keeps the engine's loop real but cheap)."""
-
-    input_size = None
-
-    def preprocess(self, images: list[Any]) -> tuple[None, list[None]]:
-        return None, [None] * len(images)
-
-    def infer(self, tensor: Any) -> list[Any]:
-        return []
-
-    def postprocess(self, outputs: Any, infos: list[None]) -> list[Detections]:
-        return [Detections.empty() for _ in infos]
-
-    def close(self) -> None:
-        pass
-
-
-def blind_engine(*args: Any, **kwargs: Any) -> LiveEngine:
-    kwargs.pop("backend", None)
-    kwargs.pop("model", None)
-    return LiveEngine(*args, detector=BlindDetector(), **kwargs)
 
 
 @pytest.fixture
 def live(tmp_path: Path, township) -> Iterator[Api]:
     """The app with a running engine on one synthetic camera."""
     one = township.model_copy(update={"cameras": township.cameras[:1]})
-    for api in make_api(tmp_path, one, _engine=True):
-        yield api
+    yield from make_api(tmp_path, one, _engine=True)
 
 
 def wait_for(predicate, timeout: float = 20.0) -> None:
