@@ -151,8 +151,16 @@ def detect(
     class_names = [n.strip() for n in names.split(",")] if names else None
     results: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
+    from gridsight.core.plugins import build_plugin_manager
+
     with Detector(
-        model_path, backend, conf=conf, iou=iou, max_det=max_det, class_names=class_names
+        model_path,
+        backend,
+        conf=conf,
+        iou=iou,
+        max_det=max_det,
+        class_names=class_names,
+        pm=build_plugin_manager(),
     ) as detector:
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,12 @@ from click.testing import CliRunner
 
 from gridsight.cli import cli
 from gridsight.core.detection.detector import Detector
+from gridsight.core.plugins import build_plugin_manager
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MODEL = FIXTURES / "yolo11n-160.onnx"
+
+PM = build_plugin_manager()
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,7 @@ def test_json_output_matches_the_detector(images: list[Path]) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["backend"] in ("onnxruntime", "tensorrt")
-    with Detector(MODEL, conf=0.3) as det:
+    with Detector(MODEL, conf=0.3, pm=PM) as det:
         expected = det.detect_model_classes([cv2.imread(str(p)) for p in images])
     assert [img["image"] for img in doc["images"]] == [str(p) for p in images]
     for entry, exp in zip(doc["images"], expected, strict=True):

@@ -13,8 +13,8 @@ import pytest
 from gridsight.core.detection.decode import class_names_from_metadata, imgsz_from_metadata
 from gridsight.core.detection.detector import Detector
 from gridsight.core.detection.nms import box_iou
-from gridsight.core.plugins import build_plugin_manager, detectors
 from gridsight.core.detection.roles import ROLE_NAMES
+from gridsight.core.plugins import build_plugin_manager, detectors
 from gridsight.models import bundled_model_path, model_card_path
 from gridsight.simulator import open_world
 
@@ -22,6 +22,8 @@ STRIDES = (8, 16, 32)
 #: Recall (IoU > 0.5, right class) on the easy day frames below: 28 of 31 boxes (0.90) with the
 #: shipped model (see MODEL_CARD.md), asserted with a margin.
 MIN_EASY_RECALL = 0.80
+
+PM = build_plugin_manager()
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +88,7 @@ def _easy_day_frames() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 
 def test_detects_truth_objects_on_easy_day_frames() -> None:
     frames = _easy_day_frames()
-    with Detector(bundled_model_path(), backend="onnxruntime", conf=0.25) as det:
+    with Detector(bundled_model_path(), backend="onnxruntime", conf=0.25, pm=PM) as det:
         found = total = 0
         for image, boxes, roles in frames:
             (d,) = det.detect([image])

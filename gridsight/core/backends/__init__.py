@@ -38,16 +38,14 @@ class UnvalidatedBackendWarning(UserWarning):
     """A backend chosen by name has not been validated on real hardware."""
 
 
-def registered_backends(pm: pluggy.PluginManager | None = None) -> dict[str, type[Backend]]:
-    """``{name: Backend class}`` from the plugins (a fresh plugin manager when ``pm`` is None)."""
+def registered_backends(pm: pluggy.PluginManager) -> dict[str, type[Backend]]:
+    """``{name: Backend class}`` from the plugins."""
     from gridsight.core import plugins
 
-    if pm is None:
-        pm = plugins.build_plugin_manager()
     return plugins.backends(pm)
 
 
-def available_backends(pm: pluggy.PluginManager | None = None) -> list[str]:
+def available_backends(pm: pluggy.PluginManager) -> list[str]:
     """Names of the registered backends that can run here, best first."""
     found = registered_backends(pm)
     usable = [cls for cls in found.values() if _is_available(cls)]
@@ -62,7 +60,7 @@ def _is_available(cls: type[Backend]) -> bool:
         return False
 
 
-def select_backend(name: str = "auto", pm: pluggy.PluginManager | None = None) -> type[Backend]:
+def select_backend(name: str, pm: pluggy.PluginManager) -> type[Backend]:
     """The backend class called ``name``, or the best available one for ``"auto"``.
 
     ``auto`` prefers higher ``priority`` among the available backends that are not

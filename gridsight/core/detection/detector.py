@@ -29,9 +29,9 @@ from gridsight.core.detection.decode import (
     imgsz_from_metadata,
 )
 from gridsight.core.detection.detections import Detections
-from gridsight.core.errors import ConfigError
 from gridsight.core.detection.preprocess import Letterboxer, LetterboxInfo
 from gridsight.core.detection.roles import Role
+from gridsight.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import pluggy
@@ -59,7 +59,7 @@ class Detector:
         class_names: the model's class names, when its metadata has none (or to override).
         input_size: ``(h, w)`` for models whose spatial input size is dynamic.
         backend_options: passed to the backend's ``load`` (threads, precision, ...).
-        pm: the plugin manager to find backends in (default: a fresh one).
+        pm: the plugin manager to find backends in (required, keyword-only).
         layout: force an output layout instead of detecting it from the output shape.
     """
 
@@ -75,7 +75,7 @@ class Detector:
         class_names: Mapping[int, str] | Sequence[str] | None = None,
         input_size: tuple[int, int] | None = None,
         backend_options: Mapping[str, Any] | None = None,
-        pm: pluggy.PluginManager | None = None,
+        pm: pluggy.PluginManager,
         layout: OutputLayout | None = None,
     ) -> None:
         if not 0.0 <= conf <= 1.0 or not 0.0 <= iou <= 1.0 or max_det < 1:
@@ -161,7 +161,8 @@ class Detector:
 
     # ------------------------------------------------------------------ all in one
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """Detections per frame, ``class_id`` = :class:`~gridsight.core.detection.roles.Role` ids."""
+        """Detections per frame, ``class_id`` holding :class:`~gridsight.core.detection.roles.Role`
+        ids."""
         if len(images) == 0:
             return []
         batch, infos = self.preprocess(images)

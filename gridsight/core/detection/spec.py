@@ -14,7 +14,8 @@ class DetectorSpec:
         name: unique name used in configs (``model: bundled``).
         path: the ONNX file.
         class_names: the model's class names by class id (empty: read from ONNX metadata).
-        class_to_role: model class name -> role name overrides (see ``gridsight.core.detection.roles``).
+        class_to_role: model class name -> role name overrides (see
+            ``gridsight.core.detection.roles``).
         input_size: (height, width) the model expects, or None to read it from the model.
     """
 

@@ -16,16 +16,14 @@ def known_schemes(pm: pluggy.PluginManager) -> list[str]:
     return sorted(schemes)
 
 
-def open_source(
-    uri: str, options: SourceOptions | None = None, pm: pluggy.PluginManager | None = None
-) -> FrameSource:
+def open_source(uri: str, options: SourceOptions | None, pm: pluggy.PluginManager) -> FrameSource:
     """Open ``uri`` with the first source plugin that handles its scheme.
 
     Args:
         uri: e.g. ``rtsp://cam/stream``, ``file:///data/a.mp4``, ``/data/a.mp4`` or
             ``synthetic://reservoir?seed=1``.
         options: sampling options; defaults to ``SourceOptions()``.
-        pm: the plugin manager; a fresh one (with all installed plugins) if None.
+        pm: the plugin manager (``gridsight.core.plugins.build_plugin_manager``).
 
     Returns:
         An open ``FrameSource``.
@@ -35,12 +33,8 @@ def open_source(
             the plugin could not open the source.
 
     Example:
-        >>> src = open_source("/data/cam1.mp4", SourceOptions(fps=5))  # doctest: +SKIP
+        >>> src = open_source("/data/cam1.mp4", SourceOptions(fps=5), pm)  # doctest: +SKIP
     """
-    if pm is None:
-        from gridsight.core.plugins import build_plugin_manager
-
-        pm = build_plugin_manager()
     options = options or SourceOptions()
     try:
         source: FrameSource | None = pm.hook.gridsight_open_source(uri=uri, options=options)

@@ -19,11 +19,14 @@ from gridsight.core.detection.decode import Decoder, OutputLayout, detect_layout
 from gridsight.core.detection.detector import Detector
 from gridsight.core.detection.preprocess import letterbox_batch
 from gridsight.core.detection.roles import Role
+from gridsight.core.plugins import build_plugin_manager
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MODEL = FIXTURES / "yolo11n-160.onnx"
 REF = FIXTURES / "yolo11n-160.npz"
 N_FRAMES = 3
+
+PM = build_plugin_manager()
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +92,7 @@ def test_detector_end_to_end_matches_ultralytics(ref: dict[str, np.ndarray]) -> 
     """Frames in -> our letterbox -> onnxruntime -> our decode == Ultralytics' result."""
     conf, iou = float(ref["natural45_conf"]), float(ref["natural45_iou"])
     frames = [ref[f"image{i}"] for i in range(N_FRAMES)]
-    with Detector(MODEL, backend="onnxruntime", conf=conf, iou=iou) as det:
+    with Detector(MODEL, backend="onnxruntime", conf=conf, iou=iou, pm=PM) as det:
         assert det.input_size == (160, 160)
         per_frame = det.detect_model_classes(frames)
         roles = det.detect(frames)

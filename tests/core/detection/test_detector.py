@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 
 from gridsight.core.detection.detector import Detector
-from gridsight.core.errors import BackendUnavailableError, ConfigError, ModelError
-from gridsight.core.detection.spec import DetectorSpec
 from gridsight.core.detection.roles import Role
+from gridsight.core.detection.spec import DetectorSpec
+from gridsight.core.errors import BackendUnavailableError, ConfigError, ModelError
+from gridsight.core.plugins import build_plugin_manager
 
 from .._tiny_onnx import make_tiny_detector
 
 pytest.importorskip("onnx")
 YOLO = Path(__file__).resolve().parents[2] / "fixtures" / "yolo11n-160.onnx"
+
+PM = build_plugin_manager()
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def _frames() -> list[np.ndarray]:
 
 def test_stages_equal_detect() -> None:
     frames = _frames()
-    with Detector(YOLO, backend="onnxruntime", conf=0.3, iou=0.5) as det:
+    with Detector(YOLO, backend="onnxruntime", conf=0.3, iou=0.5, pm=PM) as det:
         assert det.input_size == (160, 160)
         assert det.class_names[0] == "person" and len(det.class_names) == 80
         batch, infos = det.preprocess(frames)
@@ -55,7 +58,7 @@ def test_stages_equal_detect() -> None:
 
 
 def test_tiny_model_names_and_size(tiny: Path) -> None:
-    with Detector(tiny, backend="onnxruntime") as det:
+    with Detector(tiny, backend="onnxruntime", pm=PM) as det:
         assert det.input_size == (32, 32)
         assert det.class_names == {0: "person", 1: "dog"}
         assert det.mapper.role_of(1) is None
@@ -65,7 +68,7 @@ def test_opencv_and_onnxruntime_detectors_agree() -> None:
     frames = _frames()
     results = []
     for backend in ("onnxruntime", "opencv"):
-        with Detector(YOLO, backend=backend, conf=0.3) as det:
+        with Detector(YOLO, backend=backend, conf=0.3, pm=PM) as det:
             results.append(det.detect_model_classes(frames))
     for a, b in zip(*results, strict=True):
         assert len(a) == len(b)
@@ -75,28 +78,28 @@ def test_opencv_and_onnxruntime_detectors_agree() -> None:
 
 def test_names_from_config_when_metadata_has_none(nameless: Path) -> None:
     with pytest.raises(ModelError, match="no 'names' metadata"):
-        Detector(nameless, backend="onnxruntime")
-    with Detector(nameless, backend="onnxruntime", class_names=["car", "stall"]) as det:
+        Detector(nameless, backend="onnxruntime", pm=PM)
+    with Detector(nameless, backend="onnxruntime", class_names=["car", "stall"], pm=PM) as det:
         assert det.mapper.role_of(1) is Role.STALL
 
 
 def test_input_size_conflicts_and_bad_thresholds(tiny: Path) -> None:
     with pytest.raises(ConfigError, match="fixed at"):
-        Detector(tiny, backend="onnxruntime", input_size=(64, 64))
+        Detector(tiny, backend="onnxruntime", input_size=(64, 64), pm=PM)
     with pytest.raises(ConfigError, match="conf"):
-        Detector(tiny, backend="onnxruntime", conf=1.5)
+        Detector(tiny, backend="onnxruntime", conf=1.5, pm=PM)
     with pytest.raises(BackendUnavailableError, match="unknown backend"):
-        Detector(tiny, backend="nope")
+        Detector(tiny, backend="nope", pm=PM)
     with pytest.raises(ModelError, match="does not exist"):
-        Detector(tiny.with_name("missing.onnx"))
+        Detector(tiny.with_name("missing.onnx"), pm=PM)
     with pytest.raises(ConfigError, match="no class 'cat'"):
-        Detector(tiny, backend="onnxruntime", class_to_role={"cat": "person"})
+        Detector(tiny, backend="onnxruntime", class_to_role={"cat": "person"}, pm=PM)
 
 
 def test_from_spec_applies_names_and_roles(nameless: Path) -> None:
     spec = DetectorSpec(
         name="custom", path=nameless, class_names=("van", "kiosk"), class_to_role={"kiosk": "stall"}
     )
-    with Detector.from_spec(spec, backend="onnxruntime") as det:
+    with Detector.from_spec(spec, backend="onnxruntime", pm=PM) as det:
         assert det.class_names == {0: "van", 1: "kiosk"}
         assert det.mapper.role_of(0) is Role.CAR and det.mapper.role_of(1) is Role.STALL
