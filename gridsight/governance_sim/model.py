@@ -24,7 +24,7 @@ import simpy
 
 from gridsight.core.dispatch import DispatchPolicy, WorkerState, WorkOrder, escalate
 from gridsight.governance_sim.arrivals import Alarms, Occurrences, Requests
-from gridsight.governance_sim.params import DAY_S, HOUR_S, DrawBuffer, SimConfig
+from gridsight.governance_sim.params import DAY_S, HOUR_S, DrawBuffer, NormalBuffer, SimConfig
 from gridsight.governance_sim.workers import (
     LazyTravel,
     TimeAverage,
@@ -74,7 +74,8 @@ class TownModel:
         for spec in t.workers:
             if spec.shift not in edges:
                 edges[spec.shift] = shift_edges(spec, run_days)
-        self.workers = [WorkerRuntime(s, t.travel, edges[s.shift]) for s in t.workers]
+        speeds = {m: t.travel.speed(m) for m in {s.mode for s in t.workers}}
+        self.workers = [WorkerRuntime(s, speeds[s.mode], edges[s.shift]) for s in t.workers]
         self.by_id = {w.spec.id: w for w in self.workers}
         self.by_village: dict[str, list[WorkerRuntime]] = {}
         for w in self.workers:
@@ -89,7 +90,6 @@ class TownModel:
         self.d_ack = DrawBuffer(d.ack, gens["ack"])
         self.d_ack_visit = DrawBuffer(d.ack_visiting, gens["ack"])
         self.rng_ack = gens["ack"]
-        self.rng_travel = gens["travel"]
         self.d_handle = [DrawBuffer(hp.handling, gens["handling"]) for _, hp in cfg.hazards]
         self.d_report = DrawBuffer(cfg.fieldwork.report, gens["handling"])
         self.d_gone = DrawBuffer(cfg.fieldwork.check_gone, gens["handling"])
@@ -97,7 +97,20 @@ class TownModel:
         self.d_triage = [DrawBuffer(rp.triage, gens["requests"]) for rp in cfg.requests]
         tcv = cfg.township.travel.cv
         self._travel_sigma = math.sqrt(math.log1p(tcv * tcv)) if tcv > 0 else 0.0
+        # Lognormal travel-time variability: the travel stream feeds nothing else, so a
+        # buffer of its normals gives exactly the values one call per trip gave.
+        sig = self._travel_sigma
+        self.d_travel = NormalBuffer(-sig * sig / 2.0, sig, gens["travel"]) if sig > 0 else None
         self._make_visits(gens["visits"])
+
+        # Python lists of the arrivals the processes read one item at a time.
+        self._a_occ: list[int] = alarms.occurrence.tolist()
+        self._a_cam: list[int] = alarms.camera.tolist()
+        self._a_hz: list[int] = alarms.hazard.tolist()
+        self._r_stream: list[int] = requests.stream.tolist()
+        self._r_grid: list[int] = requests.grid.tolist()
+        self._r_x: list[float] = requests.x_km.tolist()
+        self._r_y: list[float] = requests.y_km.tolist()
 
         n = len(alarms)
         nan = np.full(n, np.nan)
@@ -204,7 +217,6 @@ class TownModel:
 
     def _alarm(self, k: int) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        al = self.alarms
         alarm_t = env.now
         self.in_system.change(alarm_t, 1.0)
         with self.centre.request(priority=VERIFY_FIRST) as req:
@@ -214,15 +226,15 @@ class TownModel:
             self.centre_busy.change(env.now, 1.0)
             yield env.timeout(dt)
             self.centre_busy.change(env.now, -1.0)
-        oi = int(al.occurrence[k])
+        oi = self._a_occ[k]
         if oi < 0:  # dismissed as a false alarm
             self.in_system.change(env.now, -1.0)
             self.a_done[k] = env.now
             return
-        cam = int(al.camera[k])
+        cam = self._a_cam[k]
         c = self.cfg.township.cameras[cam]
         x, y = self.cam_xy[cam]
-        hz = int(al.hazard[k])
+        hz = self._a_hz[k]
         order = WorkOrder(
             f"a{k}", self.hazard_ids[hz], c.village, c.grid, x, y, alarm_t, ALERT_PRIORITY
         )
@@ -241,10 +253,9 @@ class TownModel:
 
     def _request(self, k: int) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        rq = self.requests
-        s = int(rq.stream[k])
+        s = self._r_stream[k]
         rp = self.cfg.requests[s]
-        g = self.cfg.township.grids[int(rq.grid[k])]
+        g = self.cfg.township.grids[self._r_grid[k]]
         self.open_orders.change(env.now, 1.0)
         created = env.now
         if rp.triage.mean > 0:
@@ -255,7 +266,7 @@ class TownModel:
                 yield env.timeout(dt)
                 self.centre_busy.change(env.now, -1.0)
         order = WorkOrder(
-            f"r{k}", rp.kind, g.village, g.id, float(rq.x_km[k]), float(rq.y_km[k]),
+            f"r{k}", rp.kind, g.village, g.id, self._r_x[k], self._r_y[k],
             created, rp.priority,
         )  # fmt: skip
         res = yield env.process(self._field(order, -1 - s, -1))
@@ -331,9 +342,8 @@ class TownModel:
         mean_travel = cfg.township.travel.expected_s(
             math.hypot(order.x_km - x0, order.y_km - y0), w.spec.mode
         )
-        if self._travel_sigma > 0:
-            s = self._travel_sigma
-            mean_travel *= math.exp(self.rng_travel.normal(-s * s / 2.0, s))
+        if self.d_travel is not None:
+            mean_travel *= math.exp(self.d_travel.next())
         yield env.timeout(mean_travel)
         arrived = env.now
         if hz >= 0:

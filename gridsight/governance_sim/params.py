@@ -66,7 +66,10 @@ class DrawBuffer:
     """Draws from a :class:`Dist` in blocks, handing them out one at a time.
 
     Per-event ``rng`` calls cost microseconds each; a block of 256 draws costs about
-    the same as one, and the hot loop of the model calls this thousands of times.
+    the same as one, and the hot loop of the model calls this thousands of times. The
+    values come in the order ``rng`` would have given them one by one, but a buffer
+    draws ahead: two buffers (or a buffer and direct calls) on one generator therefore
+    interleave by blocks, which is part of what a seed's results are.
     """
 
     __slots__ = ("_buf", "_dist", "_i", "_rng")
@@ -74,17 +77,37 @@ class DrawBuffer:
     def __init__(self, dist: Dist, rng: np.random.Generator, block: int = 256) -> None:
         self._dist = dist
         self._rng = rng
-        self._buf: list[float] = dist.sample(rng, block).tolist()
+        self._buf: list[float] = self._draw(block)
         self._i = 0
+
+    def _draw(self, n: int) -> list[float]:
+        return self._dist.sample(self._rng, n).tolist()
 
     def next(self) -> float:
         """The next draw."""
         if self._i >= len(self._buf):
-            self._buf = self._dist.sample(self._rng, len(self._buf)).tolist()
+            self._buf = self._draw(len(self._buf))
             self._i = 0
         v = self._buf[self._i]
         self._i += 1
         return v
+
+
+class NormalBuffer(DrawBuffer):
+    """Normal(loc, scale) draws in blocks: the same values, in the same order, as
+    ``rng.normal(loc, scale)`` called once per draw (for a generator nothing else uses)."""
+
+    __slots__ = ("_loc", "_scale")
+
+    def __init__(
+        self, loc: float, scale: float, rng: np.random.Generator, block: int = 256
+    ) -> None:
+        self._loc = loc
+        self._scale = scale
+        super().__init__(Dist("const", 0.0), rng, block)
+
+    def _draw(self, n: int) -> list[float]:
+        return self._rng.normal(self._loc, self._scale, n).tolist()
 
 
 @dataclass(frozen=True, slots=True)

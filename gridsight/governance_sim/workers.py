@@ -33,6 +33,8 @@ EDGE_S = 1e-3
 # (x km, y km, speed km/h) of a free worker, as LazyTravel needs it.
 Place = tuple[float, float, float]
 
+_NO_VISITS: list[float] = []  # shared by workers without household visits; never mutated
+
 
 class TimeAverage:
     """Time integral of a piecewise-constant level, clipped to an observation window."""
@@ -130,7 +132,7 @@ class WorkerRuntime:
 
     Args:
         spec: the worker.
-        travel: the travel model (for the worker's speed).
+        speed: the worker's travel speed, km/h (``Travel.speed`` of its mode).
         edges: the worker's shift boundaries over the run (``shift_edges``; shared by
             workers with the same shift); past its end they are computed one by one.
     """
@@ -159,9 +161,9 @@ class WorkerRuntime:
         "village",
     )
 
-    def __init__(self, spec: Worker, travel: Travel, edges: list[float] | None = None) -> None:
+    def __init__(self, spec: Worker, speed: float, edges: list[float] | None = None) -> None:
         self.spec = spec
-        self.speed = travel.speed(spec.mode)
+        self.speed = speed
         self.edges = edges if edges is not None else []
         self.busy = False
         self.busy_s = 0.0
@@ -170,10 +172,11 @@ class WorkerRuntime:
         self.last_y = spec.y_km
         self.load_day = -1
         self.loads = 0
-        self.v_start: list[float] = []
-        self.v_end: list[float] = []
-        self.v_x: list[float] = []
-        self.v_y: list[float] = []
+        # Household visits (set once by the model; never changed in place).
+        self.v_start: list[float] = _NO_VISITS
+        self.v_end: list[float] = _NO_VISITS
+        self.v_x: list[float] = _NO_VISITS
+        self.v_y: list[float] = _NO_VISITS
         self.state: WorkerState | None = None
         self.state_key: tuple[bool, bool, float, float, int] | None = None
         self.states: dict[tuple[bool, bool, float, float, int], WorkerState] = {}
