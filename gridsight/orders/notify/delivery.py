@@ -74,6 +74,23 @@ class Delivery:
             ConfigError: a channel cannot be built (see ``build_channels``).
         """
         chans = build_channels(pm, town, urls, env=env)
+        return cls.create(chans, engine, town=town, start=start, **relay_options)
+
+    @classmethod
+    def create(
+        cls,
+        channels: Iterable[Channel],
+        engine: Engine,
+        *,
+        town: Any = None,
+        start: bool = True,
+        **relay_options: Any,
+    ) -> Delivery:
+        """A delivery over channels built already (e.g. before the store was opened).
+
+        ``town``'s ``notify.ack_url`` becomes the relay's ``ack_url`` unless given.
+        """
+        chans = list(channels)
         section = getattr(town, "notify", None) if town is not None else None
         relay_options.setdefault("ack_url", getattr(section, "ack_url", None))
         relay = OutboxRelay.for_channels(engine, chans, **relay_options)
@@ -125,6 +142,16 @@ class Delivery:
                     )
                 ).scalar_one()
             )
+
+    def summary(self) -> str:
+        """One line: rows delivered / pending / dead per channel."""
+        parts = []
+        for name in self.channels:
+            c = self.relay.counts(name)
+            parts.append(
+                f"{name}: {c['delivered']} delivered, {c['pending']} pending, {c['dead']} dead"
+            )
+        return "; ".join(parts) or "no channels"
 
     def close(self, *, flush_s: float = 0.0) -> None:
         """Optionally wait for due rows (``flush_s``), then stop the relay and close channels."""
