@@ -205,6 +205,10 @@ class CameraConfig(StrictModel):
         default=None,
         description="where the camera looks, km in the town frame (default: its grid centre)",
     )
+    tracker: str = Field(
+        default="bytetrack",
+        description="the tracker that gives this camera's detections track ids (bytetrack)",
+    )
     zones: tuple[ZoneConfig, ...] = ()
     hazards: dict[Id, dict[str, Any]] = Field(
         default_factory=dict,
@@ -223,6 +227,17 @@ class CameraConfig(StrictModel):
         default=None,
         description="motion test for motion-gated inference (defaults if absent)",
     )
+
+    @field_validator("tracker")
+    @classmethod
+    def _known_tracker(cls, value: str) -> str:
+        from gridsight.core.tracking.base import TRACKERS
+
+        if value not in TRACKERS:
+            raise ValueError(
+                f"unknown tracker {value!r}; expected one of {', '.join(sorted(TRACKERS))}"
+            )
+        return value
 
     @field_validator("start_time")
     @classmethod
