@@ -41,7 +41,7 @@ import time
 from collections import deque
 
 from gridsight.core.config.camera import MotionConfig
-from gridsight.core.engine.motion import MotionDetector
+from gridsight.core.engine.motion import MotionDetector, MotionResult
 from gridsight.core.errors import ConfigError
 from gridsight.core.sources.base import Frame
 from gridsight.core.sources.frame_queue import FrameQueue
@@ -82,9 +82,11 @@ class MotionGate:
         max_gaps: ``max_gap_s`` of the camera's rules (see :func:`guard_interval`).
 
     Attributes:
-        tracking: set by the engine after each inferred frame: True while the camera's
-            tracker holds a track or a rule has a hazard pending or open. The reader
-            thread reads it; a plain bool attribute is safe to share under the GIL.
+        tracking: set by the engine (:meth:`finished`) after each inferred frame: True
+            while the camera's tracker holds a track or a rule has a hazard pending or
+            open. While an admitted frame has not come back yet, the gate assumes the
+            shorter keep-alive: in ``--fast`` runs the batcher takes several frames of a
+            camera at once, before the first of them has been tracked.
         pass_from_ts: frames at or after this stream time always pass (the engine sets
             it to a ``--fast`` run's duration, so the frame that ends the camera's run
             reaches it).
@@ -111,6 +113,7 @@ class MotionGate:
         self._last_motion = -math.inf
         self._last_ts = -math.inf
         self._last_in_run = -math.inf
+        self._in_flight = 0
         self.admitted = 0
         self.gated = 0
         self.motion_frames = 0
@@ -118,8 +121,19 @@ class MotionGate:
 
     @property
     def interval(self) -> float:
-        """The keep-alive in force now (shorter while something is tracked)."""
-        return self.tracked_interval if self.tracking else self.still_interval
+        """The keep-alive in force now: the shorter one while something is tracked, or
+        while an admitted frame is still on its way through the detector (its tracker
+        state is not known yet)."""
+        if self.tracking or self._in_flight > 0:
+            return self.tracked_interval
+        return self.still_interval
+
+    def finished(self, tracking: bool) -> None:
+        """The engine ran the rules on an admitted frame; ``tracking`` is the camera's
+        state after it (a track held, or a hazard pending or open)."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            self.tracking = tracking
 
     @property
     def last_ts(self) -> float:
@@ -127,20 +141,22 @@ class MotionGate:
         or not (-inf before the first)."""
         return self._last_in_run
 
-    def observe(self, frame: Frame) -> bool:
-        """The motion test on ``frame`` (the reader's thread): True if the scene moves."""
-        moving = self.detector.update(frame.image).moving
-        if moving:
+    def observe(self, frame: Frame) -> MotionResult:
+        """The motion test on ``frame`` (the reader's thread)."""
+        result = self.detector.update(frame.image)
+        if result.moving and not result.relit:
             with self._lock:
                 self.motion_frames += 1
-        return moving
+        return result
 
-    def decide(self, ts: float, moving: bool) -> bool:
-        """Whether the frame at ``ts`` (whose motion test said ``moving``) is inferred.
+    def decide(self, ts: float, motion: MotionResult) -> bool:
+        """Whether the frame at ``ts``, whose motion test found ``motion``, is inferred.
 
         Called by the consumer (the engine thread, through :class:`GatedQueue`), so the
         keep-alive in force is the one for the tracker's state *now*, not when the
-        reader queued the frame.
+        reader queued the frame. A frame that (re)started the background (the first
+        one, a lighting change) is inferred once, without the ``hold_s`` of real motion:
+        48 cameras starting together then cost one frame each, not ``hold_s`` of frames.
         """
         with self._lock:
             if ts < self._last_ts:
@@ -150,15 +166,20 @@ class MotionGate:
             self._last_ts = ts
             if ts < self.pass_from_ts - _EPS:
                 self._last_in_run = ts
-            if moving:
+            if motion.moving and not motion.relit:
                 self._last_motion = ts
             in_motion = ts - self._last_motion <= self.config.hold_s + _EPS
-            due = self._last_admit is None or ts - self._last_admit >= self.interval - _EPS
+            due = (
+                motion.relit
+                or self._last_admit is None
+                or ts - self._last_admit >= self.interval - _EPS
+            )
             if in_motion or due or ts >= self.pass_from_ts - _EPS:
                 if not in_motion:
                     self.keepalive_frames += 1
                 self._last_admit = ts
                 self.admitted += 1
+                self._in_flight += 1
                 return True
             self.gated += 1
             return False
@@ -192,7 +213,7 @@ class GatedQueue(FrameQueue[Frame]):
     def __init__(self, gate: MotionGate, maxsize: int = 4) -> None:
         super().__init__(maxsize)
         self.gate = gate
-        self._moving: deque[bool] = deque()
+        self._moving: deque[MotionResult] = deque()
 
     def put(self, item: Frame) -> int:
         """Run the motion test and queue ``item``, evicting the oldest frame if full.

@@ -51,8 +51,9 @@ class MotionResult:
 
     Attributes:
         changed: fraction of the unmasked (downscaled) pixels that changed, 0..1.
-        moving: ``changed >= min_area`` (or a lighting change restarted the background).
-        relit: the change was so large it was taken for a lighting change.
+        moving: ``changed >= min_area``, or the background (re)started on this frame.
+        relit: the background (re)started on this frame: the first frame, or a change so
+            large it was taken for a lighting change.
     """
 
     changed: float
@@ -111,15 +112,15 @@ class MotionDetector:
     def update(self, image: np.ndarray) -> MotionResult:
         """Test one BGR (or grey) frame against the background, then adapt the background.
 
-        The first frame (and the first after :meth:`reset`) counts as motion: nothing is
-        known about the scene yet.
+        The first frame (and the first after :meth:`reset`) counts as motion (``relit``):
+        nothing is known about the scene yet.
         """
         cfg = self.config
         grey = self._small_grey(image)
         bg = self._background
         if bg is None:
             self._background = grey
-            return MotionResult(1.0, True)
+            return MotionResult(1.0, True, relit=True)
         cv2.absdiff(grey, bg, dst=self._diff)
         changed_px = int(np.count_nonzero((self._diff >= cfg.threshold) & (self._valid != 0)))
         changed = changed_px / self._valid_count if self._valid_count else 0.0

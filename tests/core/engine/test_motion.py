@@ -116,13 +116,34 @@ def test_keepalive_while_tracked_stays_within_the_rules_max_gap() -> None:
     assert guard_interval(2.0, [], 5.0) == pytest.approx(2.0)
     rng = np.random.default_rng(6)
     gate = MotionGate(MotionConfig(keepalive_s=2.0, hold_s=0.0), (W, H), 5.0, [1.0])
-    gate.tracking = True
-    admitted = [k / 5 for k in range(40) if gate.admit(_frame(scene(rng), k))]
-    gaps = np.diff(admitted)
+
+    def run(frames: range, tracking: bool) -> list[float]:
+        out = []
+        for k in frames:
+            if gate.admit(_frame(scene(rng), k)):
+                out.append(k / 5)
+                gate.finished(tracking)  # the engine tracked it
+        return out
+
+    gaps = np.diff(run(range(40), tracking=True))
     assert gaps.max() <= 1.0 + 1e-9  # never longer than the rule's max_gap_s
-    gate.tracking = False
-    later = [k / 5 for k in range(40, 80) if gate.admit(_frame(scene(rng), k))]
-    assert np.diff(later).min() == pytest.approx(2.0)
+    assert np.diff(run(range(40, 80), tracking=False)).min() == pytest.approx(2.0)
+
+
+def test_keepalive_is_the_short_one_until_an_admitted_frame_comes_back() -> None:
+    # --fast: the engine takes several frames of a camera before tracking the first.
+    rng = np.random.default_rng(8)
+    gate = MotionGate(MotionConfig(keepalive_s=2.0, hold_s=0.0), (W, H), 5.0, [1.0])
+    admitted = [k for k in range(20) if gate.admit(_frame(scene(rng), k))]
+    assert admitted == [0, 4, 8, 12, 16]  # 0.8 s: nothing known about frame 0 yet
+    for _ in admitted:
+        gate.finished(False)
+    later = []
+    for k in range(20, 50):
+        if gate.admit(_frame(scene(rng), k)):
+            later.append(k)
+            gate.finished(False)
+    assert later == [26, 36, 46]  # the plain 2 s keep-alive once the state is known
 
 
 def test_gated_queue_keeps_only_admitted_frames() -> None:
