@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test test-media lint typecheck bench clean help
+.PHONY: demo test test-media chromium lint typecheck bench clean help
 
 help:
 	@echo "make demo   - run the engine on the 12 synthetic cameras with the bundled model"
@@ -36,8 +36,17 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: lint typecheck test-media
+test: lint typecheck test-media chromium
 	$(BIN)/pytest -q
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browser
+# here): install it where it is missing (root, or sudo). Without it they skip locally and
+# fail under CI=true.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium; } \
+	  || echo "chromium could not be installed: the browser tests will skip (fail under CI)"; }
 
 # The RTSP server (GStreamer, Debian packages) and opencv-doc's sample videos that the
 # fault tests stream; they skip without them (fail under CI=true).
