@@ -31,6 +31,9 @@ allows are folded into one ``digest`` row (see :mod:`gridsight.orders.notify.rat
 the folded rows are marked delivered with ``last_error = "folded into <digest key>"``
 and the digest row carries all of them, so nothing is dropped.
 
+A channel's filters (villages, hazards, types) hold at delivery too: a row its channel
+does not accept is marked done unsent (``last_error = "not sent: ..."``).
+
 Delivery order is not guaranteed under retries; work-order notifications carry the
 transition's ``seq`` for receivers that need order.
 """
@@ -93,6 +96,10 @@ class OutboxRelay:
         rng: the jitter source (inject ``random.Random(seed)`` for reproducible tests).
         retry: retry settings, one for all or ``{channel: RetrySettings}``.
         limits: ``{channel: RateLimit}`` for rate-limited channels.
+        filters: ``{channel: accepts(payload)}``; a row its channel does not accept (by
+            village, hazard or type) is not sent: it is marked delivered with
+            ``last_error = "not sent: ..."``. Whoever writes outbox rows may filter
+            already; this makes a channel's filters hold whatever wrote the row.
         table: the outbox table (default ``gridsight.orders.tables.outbox``).
         batch: most rows claimed at once per channel.
         lease_s: how long a claim lasts before another relay may take the row; raised
@@ -117,6 +124,7 @@ class OutboxRelay:
         rng: random.Random | None = None,
         retry: RetrySettings | Mapping[str, RetrySettings] | None = None,
         limits: Mapping[str, RateLimit] | None = None,
+        filters: Mapping[str, Callable[[dict[str, Any]], bool]] | None = None,
         table: sa.Table | None = None,
         batch: int = 10,
         lease_s: float = 60.0,
@@ -136,6 +144,7 @@ class OutboxRelay:
         default = retry if isinstance(retry, RetrySettings) else RetrySettings()
         per = dict(retry) if isinstance(retry, Mapping) else {}
         self.retry = {ch: per.get(ch, default) for ch in self.notifiers}
+        self.filters = dict(filters or {})
         self.buckets = {
             ch: TokenBucket.from_limit(lim, clock=clock) for ch, lim in (limits or {}).items()
         }
@@ -163,6 +172,7 @@ class OutboxRelay:
             {c.name: c.notifier for c in chans},
             retry={c.name: c.retry for c in chans},
             limits={c.name: c.rate_limit for c in chans if c.rate_limit is not None},
+            filters={c.name: c.accepts for c in chans if c.villages or c.hazards or c.types},
             **kwargs,
         )
 
@@ -221,13 +231,19 @@ class OutboxRelay:
     ) -> int:
         delivered = 0
         sent: list[tuple[_Row, float]] = []  # marked together: one transaction per batch
+        skipped: list[_Row] = []
+        accepts = self.filters.get(channel)
         try:
             for i, row in enumerate(rows):
+                payload = self._payload(row)
+                if accepts is not None and row.kind != "digest" and not accepts(payload):
+                    skipped.append(row)
+                    continue
                 if bucket is not None and not bucket.take():
                     self._release(rows[i:])
                     break
                 try:
-                    notifier.send(self._payload(row), key=row.key)
+                    notifier.send(payload, key=row.key)
                 except Exception as exc:
                     permanent = isinstance(exc, DeliveryError) and exc.permanent
                     delivered += self._delivered(channel, sent)
@@ -242,7 +258,24 @@ class OutboxRelay:
                     sent.append((row, self.clock()))
         finally:
             delivered += self._delivered(channel, sent)
+            self._skip(channel, skipped)
         return delivered
+
+    def _skip(self, channel: str, rows: list[_Row]) -> None:
+        """Mark rows the channel's filters reject as done without sending them."""
+        if not rows:
+            return
+        t = self.table.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(self.table)
+                .where(t.id.in_([r.id for r in rows]), t.delivered_at.is_(None))
+                .values(
+                    delivered_at=self.clock(),
+                    last_error=f"not sent: filtered out by channel {channel}'s filters",
+                )
+            )
+        self.stats[channel]["filtered"] += len(rows)
 
     def _claim(self, channel: str, now: float, limit: int) -> list[_Row]:
         t = self.table.c
@@ -358,6 +391,9 @@ class OutboxRelay:
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             due = conn.execute(query).all()
+            accepts = self.filters.get(channel)
+            if accepts is not None:
+                due = [r for r in due if accepts(json.loads(r.payload))]
             if n_digests + len(due) <= tokens:
                 return
             keep = max(0, tokens - 1 - n_digests)

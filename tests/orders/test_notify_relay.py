@@ -7,6 +7,7 @@ import json
 import random
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -240,3 +241,45 @@ def test_two_relays_deliver_every_row_exactly_once(store):
         assert sorted(keys) == sorted(f"wo-{i}:1:webhook-1" for i in range(n_rows))  # once each
         assert all(r["delivered_at"] is not None and r["attempts"] == 1 for r in rows(store))
         assert sum(r.stats["webhook-1"]["delivered"] for r in relays) == n_rows
+
+
+def test_channel_filters_hold_whatever_wrote_the_row(store):
+    from gridsight.core.config import parse_yaml_model
+    from gridsight.core.config.township import Township
+    from gridsight.core.plugins import build_plugin_manager
+    from gridsight.orders.notify.channels import build_channels
+
+    text = (Path(__file__).resolve().parents[2] / "configs" / "jingqiao.yaml").read_text(
+        encoding="utf-8"
+    )
+    with WebhookReceiver() as rx:
+        town = parse_yaml_model(
+            text + f"notify:\n  channels:\n    - name: ruijia-only\n      url: {rx.url}\n"
+            "      villages: [ruijia]\n",
+            Township,
+        )
+        (chan,) = build_channels(build_plugin_manager(), town, env={})
+        for key, village in (("a", "ruijia"), ("b", "tai"), ("c", "ruijia")):
+            payload = {"type": "new", "order": {"id": key}, "village": village}
+            with store.begin() as conn:
+                conn.execute(
+                    sa.insert(outbox).values(
+                        key=key,
+                        channel="ruijia-only",
+                        topic="work_orders",
+                        kind="new",
+                        order_id=key,
+                        payload=json.dumps(payload),
+                        created_at=0.0,
+                        attempts=0,
+                        next_attempt_at=0.0,
+                    )
+                )
+        relay = OutboxRelay.for_channels(store.engine, [chan])
+        assert relay.run_once() == 2
+        relay.close()
+        assert [r.key for r in rx.received] == ["a", "c"]
+    by_key = {r["key"]: r for r in rows(store)}
+    assert by_key["b"]["delivered_at"] is not None and by_key["b"]["attempts"] == 0
+    assert by_key["b"]["last_error"].startswith("not sent: filtered out by channel ruijia-only")
+    assert relay.stats["ruijia-only"]["filtered"] == 1
