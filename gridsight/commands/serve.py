@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from gridsight.commands.notify_option import notify_option
 from gridsight.core.errors import ConfigError
 
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
@@ -24,13 +25,7 @@ DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
     help="Store URL or SQLite path (default $GRIDSIGHT_DB_URL, else sqlite:///gridsight.db).",
 )
 @click.option("--no-engine", is_flag=True, help="Serve the API over the store; run no cameras.")
-@click.option(
-    "--notify",
-    "notify",
-    multiple=True,
-    metavar="URL",
-    help="Notify work-order changes: http(s):// webhook, mqtt://, or an Apprise URL. Repeatable.",
-)
+@notify_option
 @click.option(
     "--backend",
     type=click.Choice(["auto", "onnxruntime", "opencv", "tensorrt"]),
