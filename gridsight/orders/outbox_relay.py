@@ -288,24 +288,40 @@ class OutboxRelay:
         if self.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         lease = now + self.lease_s
-        claimed: list[_Row] = []
         with self.engine.begin() as conn:
-            for r in conn.execute(query).all():
-                done = conn.execute(
-                    sa.update(self.table)
-                    .where(
-                        t.id == r.id,
-                        t.next_attempt_at == r.next_attempt_at,
-                        t.delivered_at.is_(None),
-                        t.dead_at.is_(None),
-                    )
-                    .values(next_attempt_at=lease)
+            found = conn.execute(query).all()
+            if not found:
+                return []
+            # Claim = move the lease ahead, only where the row is still due and open (a
+            # compare-and-set: a row another relay claimed meanwhile is not due any more).
+            still_open = sa.and_(
+                t.next_attempt_at <= now, t.delivered_at.is_(None), t.dead_at.is_(None)
+            )
+            if self.engine.dialect.update_returning:
+                got = set(
+                    conn.execute(
+                        sa.update(self.table)
+                        .where(t.id.in_([r.id for r in found]), still_open)
+                        .values(next_attempt_at=lease)
+                        .returning(t.id)
+                    ).scalars()
                 )
-                if done.rowcount == 1:
-                    claimed.append(
-                        _Row(r.id, r.key, r.kind, r.payload, r.attempts, r.next_attempt_at)
-                    )
-        return claimed
+            else:
+                got = {
+                    r.id
+                    for r in found
+                    if conn.execute(
+                        sa.update(self.table)
+                        .where(t.id == r.id, still_open)
+                        .values(next_attempt_at=lease)
+                    ).rowcount
+                    == 1
+                }
+        return [
+            _Row(r.id, r.key, r.kind, r.payload, r.attempts, r.next_attempt_at)
+            for r in found
+            if r.id in got
+        ]
 
     def _release(self, rows: Iterable[_Row]) -> None:
         rows = list(rows)
