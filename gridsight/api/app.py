@@ -30,7 +30,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from gridsight import __version__
-from gridsight.api.errors import install_error_handlers
+from gridsight.api.errors import DetailBody, install_error_handlers
 from gridsight.api.routers import (
     auth,
     cameras,
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "(`gridsight users token NAME`) or the browser session of `/login`."
         ),
         lifespan=lifespan,
+        responses={400: {"model": DetailBody, "description": "a malformed request"}},
     )
     app.state.services = services
     install_error_handlers(app)

@@ -19,10 +19,10 @@ import pluggy
 from pydantic import ValidationError
 
 from gridsight.api.live_engine import EngineStopped, LiveEngine
-from gridsight.core.config.base import format_loc
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.config.hazards import check_camera_hazards
 from gridsight.core.config.township import Township
+from gridsight.core.config.validation import format_validation
 from gridsight.core.engine import EngineOptions
 from gridsight.core.engine.status import EngineStatus
 from gridsight.core.errors import ConfigError
@@ -34,14 +34,6 @@ log = logging.getLogger("gridsight.api.engine")
 
 #: Seconds a camera command may wait for the engine thread to apply it.
 COMMAND_TIMEOUT_S = 15.0
-
-
-def _validation_message(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = format_loc((*prefix, *err["loc"]))
-        parts.append(f"{loc}: {str(err['msg']).removeprefix('Value error, ')}")
-    return "; ".join(parts)
 
 
 def validate_camera(
@@ -59,14 +51,14 @@ def validate_camera(
     try:
         cfg = data if isinstance(data, CameraConfig) else CameraConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"camera: {_validation_message(exc)}") from None
+        raise ConfigError(f"camera: {format_validation(exc, CameraConfig)}") from None
     others = [c for c in township.cameras if c.id != cfg.id]
     raw = township.model_dump(mode="python")
     raw["cameras"] = [*(c.model_dump(mode="python") for c in others), cfg.model_dump()]
     try:
         trial = type(township).model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"camera {cfg.id!r}: {_validation_message(exc)}") from None
+        raise ConfigError(f"camera {cfg.id!r}: {format_validation(exc, type(township))}") from None
     only = trial.model_copy(update={"cameras": (trial.cameras[-1],)})
     check_camera_hazards(only, dict(rule_classes))
     return cfg

@@ -163,6 +163,33 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GridsightError, gridsight_error_handler)
 
 
+class DetailBody(BaseModel):
+    """The body of an error the web framework raises itself (e.g. a body that is not JSON)."""
+
+    detail: str
+
+
+class ValidationDetail(BaseModel):
+    """One problem of a request FastAPI rejected (``loc`` names the field)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationBody(BaseModel):
+    """FastAPI's own 422 body: the fields of the request that do not fit."""
+
+    detail: list[ValidationDetail]
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI ``responses=`` entries documenting :class:`ErrorBody` for ``codes``."""
-    return {code: {"model": ErrorBody} for code in codes}
+    """OpenAPI ``responses=`` entries documenting :class:`ErrorBody` for ``codes``.
+
+    A 422 is either FastAPI's request validation body or ours (a value that parses but
+    does not fit, e.g. an unknown grid), so it documents both.
+    """
+    out: dict[int | str, dict[str, object]] = {}
+    for code in codes:
+        out[code] = {"model": ErrorBody | ValidationBody if code == 422 else ErrorBody}
+    return out

@@ -31,11 +31,12 @@ from typing import Any, Literal
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.engine import Engine
 from gridsight.core.engine.camera import CameraPipeline
-from gridsight.core.engine.status import STOPPED, CameraStatus, StatusBoard
+from gridsight.core.engine.status import CameraStatus, StatusBoard
 from gridsight.core.errors import GridsightError
 from gridsight.core.plugins import hazard_rules
 from gridsight.core.sources.base import SourceOptions
 from gridsight.core.sources.reader import CameraReader
+from gridsight.core.sources.state import CameraState
 
 log = logging.getLogger("gridsight.api.engine")
 
@@ -169,8 +170,8 @@ class LiveEngine(Engine):
             if not enabled:
                 return "unchanged"
             self._detach(cid)
-            self.board.update_camera(cid, state=STOPPED)
-            self.metrics.set_camera_state(cid, STOPPED)
+            self.board.update_camera(cid, state=CameraState.STOPPED)
+            self.metrics.set_camera_state(cid, CameraState.STOPPED)
             with self._lock:
                 self._enabled[cid] = False
             return "disabled"

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from gridsight.core.config.base import StrictModel
 from gridsight.core.config.camera import ZoneConfig
 
-
-class Strict(BaseModel):
-    """Request bodies reject unknown fields (a typo is an error naming the field)."""
-
-    model_config = ConfigDict(extra="forbid")
+#: Request bodies use the project's one strict base model: unknown fields are an error
+#: naming the field, and a parsed body is immutable.
+Strict = StrictModel
 
 
 # -- health ------------------------------------------------------------------------------

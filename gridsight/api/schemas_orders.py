@@ -6,15 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridsight.core.config.base import StrictModel
 from gridsight.orders.states import State
 
 Clock = Literal["ongoing", "met", "breached", "void"]
 
 
-class Strict(BaseModel):
-    """Request bodies reject unknown fields."""
-
-    model_config = ConfigDict(extra="forbid")
+#: Request bodies use the project's one strict base model: unknown fields are an error
+#: naming the field, and a parsed body is immutable.
+Strict = StrictModel
 
 
 class Sla(BaseModel):

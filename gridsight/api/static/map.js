@@ -29,7 +29,8 @@ const GSMap = (() => {
     for (const v of town.villages) {
       const gx = X(v.position[0]), gy = Y(v.position[1]);
       s.append(node("circle", { cx: gx, cy: gy, r: 1.8, class: "village" }));
-      const label = lang === "zh" ? v.name : (v.name_en || v.name);
+      // Placeholder names carry a long note in brackets: the map shows the name only.
+      const label = (lang === "zh" ? v.name : (v.name_en || v.name)).replace(/\s*[(（].*$/, "");
       s.append(node("text", { x: gx, y: (parseFloat(gy) - 2.6).toFixed(2), class: "label" }, label));
     }
     const cc = town.command_centre;
@@ -56,7 +57,9 @@ const GSMap = (() => {
     const g = document.getElementById("map-live");
     g.replaceChildren();
     for (const w of workers) {
-      const c = node("circle", { cx: X(w.x_km), cy: Y(w.y_km), r: 0.9, class: w.busy ? "worker busy" : "worker" });
+      // Grid staff as dots; volunteers and others as smaller ones (there are hundreds).
+      const r = w.role === "grid_worker" || w.busy ? 0.7 : 0.3;
+      const c = node("circle", { cx: X(w.x_km), cy: Y(w.y_km), r, class: w.busy ? "worker busy" : "worker" });
       c.append(node("title", {}, w.id));
       g.append(c);
     }
