@@ -35,7 +35,7 @@ def ingest(flow: Workflow, conn: Connection, event: HazardEvent, now: float) -> 
     stored = conn.execute(sa.select(events).where(events.c.id == event.id)).first()
     if stored is None:
         return None
-    order = Ledger.read(conn, stored.order_id) if stored.order_id else None
+    order = Ledger.read(conn, stored.order_id, lock=True) if stored.order_id else None
     if event.phase == "update":
         values: dict[str, object] = {
             "last_phase": "update",
@@ -88,7 +88,9 @@ def _start(flow: Workflow, conn: Connection, event: HazardEvent, now: float) -> 
         return Ledger.read(conn, stored.order_id) if stored.order_id else None
     conn.execute(sa.insert(events).values(**_event_row(event, now)))
     key = open_key(event.camera, event.hazard)
-    found = conn.execute(sa.select(work_orders).where(work_orders.c.open_key == key)).first()
+    found = conn.execute(
+        sa.select(work_orders).where(work_orders.c.open_key == key).with_for_update()
+    ).first()
     if found is not None:
         row = _attach(flow, conn, dict(found._mapping), event, now)
     else:
@@ -137,6 +139,7 @@ def _recently_ended(flow: Workflow, conn: Connection, event: HazardEvent, now: f
     wo = work_orders.c
     found = conn.execute(
         sa.select(work_orders)
+        .with_for_update()
         .where(
             wo.camera == event.camera,
             wo.kind == event.hazard,

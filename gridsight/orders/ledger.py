@@ -92,9 +92,15 @@ class Ledger:
     # -- reads ---------------------------------------------------------------------------
 
     @staticmethod
-    def read(conn: Connection, order_id: str) -> Row | None:
-        """The order row as a dict, or None."""
-        row = conn.execute(sa.select(work_orders).where(work_orders.c.id == order_id)).first()
+    def read(conn: Connection, order_id: str, *, lock: bool = False) -> Row | None:
+        """The order row as a dict, or None.
+
+        ``lock`` (in a write transaction) takes the row lock on PostgreSQL (``SELECT ...
+        FOR UPDATE``), so writers of one order queue instead of failing their version
+        check; SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
+        """
+        q = sa.select(work_orders).where(work_orders.c.id == order_id)
+        row = conn.execute(q.with_for_update() if lock else q).first()
         return dict(row._mapping) if row is not None else None
 
     @staticmethod

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -171,7 +172,7 @@ class OrderService:
             except Exception as exc:
                 if attempt < retries and _retryable(exc):
                     log.debug("retrying after a concurrent change: %s", exc)
-                    time.sleep(0.002 * (attempt + 1))
+                    time.sleep(random.uniform(0.0, min(0.2, 0.005 * 2**attempt)))
                     continue
                 if isinstance(exc, StaleVersion):
                     raise VersionConflict(exc.order_id, exc.expected, exc.actual) from None
@@ -185,8 +186,8 @@ class OrderService:
         records = Ledger.trail(conn, row["id"]) if trail else ()
         return WorkOrderView.from_row(row, records)
 
-    def _require(self, conn: Connection, order_id: str) -> Row:
-        row = Ledger.read(conn, order_id)
+    def _require(self, conn: Connection, order_id: str, *, lock: bool = False) -> Row:
+        row = Ledger.read(conn, order_id, lock=lock)
         if row is None:
             raise OrderNotFound(order_id)
         return row
@@ -359,7 +360,7 @@ class OrderService:
 
         def run(conn: Connection) -> WorkOrderView:
             now = self._now()
-            row = self._require(conn, order_id)
+            row = self._require(conn, order_id, lock=True)
             if expected_version is not None and int(row["version"]) != expected_version:
                 raise VersionConflict(order_id, expected_version, int(row["version"]))
             current = row["state"]
@@ -415,7 +416,7 @@ class OrderService:
         for order_id in ids:
 
             def run(conn: Connection, order_id: str = order_id) -> WorkOrderView | None:
-                row = Ledger.read(conn, order_id)
+                row = Ledger.read(conn, order_id, lock=True)
                 if row is None:
                     return None
                 version = row["version"]

@@ -199,7 +199,7 @@ class Workflow:
             .order_by(work_orders.c.priority.desc(), work_orders.c.created_at)
         ).scalars()
         for order_id in list(queued):
-            row = Ledger.read(conn, order_id)
+            row = Ledger.read(conn, order_id, lock=True)
             if row is not None and row["state"] in QUEUED_STATES:
                 self.dispatch(conn, row, now)
 
