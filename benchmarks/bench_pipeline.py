@@ -96,13 +96,12 @@ class PrerenderedPlugin:
 
 def jingqiao_cameras() -> list[Any]:
     from gridsight.core.config import load_township
+    from gridsight.core.plugins import build_plugin_manager
     from gridsight.evaluation.synthetic import align_synthetic_camera
-    from gridsight.core.plugins import build_plugin_manager, hazard_rules
 
     pm = build_plugin_manager()
     town = load_township(CONFIG, pm)
-    rules = hazard_rules(pm)
-    return [align_synthetic_camera(c, rules) for c in town.cameras]
+    return [align_synthetic_camera(c) for c in town.cameras]
 
 
 # ====================================================================== pipeline

@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -36,10 +37,10 @@ import supervision as sv
 from matplotlib.path import Path as MplPath
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.hazards.runner import CameraHazards
-from gridsight.core.plugins import build_plugin_manager, hazard_rules
 from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.runner import CameraHazards
 from gridsight.core.hazards.zones import PolygonZone, zones_from_config
+from gridsight.core.plugins import build_plugin_manager, hazard_rules
 
 W, H = 640, 360
 N_DET = 50
@@ -95,10 +96,12 @@ SCENES: dict[str, dict] = {
                 "points": [[0, 190], [640, 170], [640, 360], [0, 360]],
             }
         ],
-        "hazards": {"vending": {"allowed_hours": ["06:00-08:00"], "clock_start": "10:00"}},
+        "hazards": {"vending": {"allowed_hours": ["06:00-08:00"]}},
         "roles": {Role.PERSON: 0.6, Role.STALL: 0.15, Role.CAR: 0.15, Role.EBIKE: 0.1},
     },
 }
+#: Wall time of stream time 0: 10:00 in Jingqiao, outside vending's allowed hours.
+START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 # The 12 AI cameras of configs/jingqiao.yaml by scene kind.
 TOWN = ["reservoir"] * 2 + ["stairwell"] * 4 + ["fire_lane"] * 3 + ["street"] * 3
 
@@ -174,7 +177,8 @@ def ticker(cameras: list[Camera]) -> Callable[[], int]:
         ts = k / FPS
         n_events = 0
         for cam in cameras:
-            n_events += len(cam.hazards.process(ts, cam.frames[k % N_FRAMES]))
+            wall = START + timedelta(seconds=ts)
+            n_events += len(cam.hazards.process(ts, cam.frames[k % N_FRAMES], wall))
         return n_events
 
     return tick

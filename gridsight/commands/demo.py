@@ -75,7 +75,7 @@ def run_demo(
     synthetic camera: held-out worlds nobody tuned or trained on.
     """
     from gridsight.core.config import load_township
-    from gridsight.core.plugins import build_plugin_manager, hazard_rules, sinks
+    from gridsight.core.plugins import build_plugin_manager, sinks
     from gridsight.evaluation.synthetic import (
         align_synthetic_camera,
         is_synthetic,
@@ -91,7 +91,6 @@ def run_demo(
         )
     pm = build_plugin_manager()
     town = load_township(config, pm)
-    rules = hazard_rules(pm)
     rates = {**DEMO_FPS, **(fps or {})}
     cams: list[CameraConfig] = []
     for cam in town.cameras:
@@ -102,7 +101,7 @@ def run_demo(
         if seeds_from is not None:
             spec = dataclasses.replace(spec, seed=seeds_from + len(cams))
             cam = cam.model_copy(update={"source": spec.uri()})
-        cams.append(align_synthetic_camera(cam, rules, fps=rates.get(spec.scene)))
+        cams.append(align_synthetic_camera(cam, fps=rates.get(spec.scene)))
     if not cams:
         raise ConfigError(f"{config}: no synthetic cameras to run the demo on")
 

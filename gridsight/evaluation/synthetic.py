@@ -4,9 +4,10 @@ A ``synthetic://`` camera's world decides its zones and its clock. For events to
 scored against the world's ground truth, the camera config must agree with it:
 
 - **zones**: the world's own zones (``scene_zones``) at the camera's resolution;
-- **clock**: a rule with a ``clock_start`` setting (``vending``'s allowed hours) must read
-  the world's time of day, not the wall clock of the machine running the demo;
 - **fps**: may be lowered (the world is continuous in time; fewer frames cost less).
+
+The clock needs no aligning: the synthetic source stamps every frame with the world's
+own wall time (``World.wall_time``), which calendar rules read from the frame.
 
 :func:`align_synthetic_camera` returns such a config; :func:`synthetic_truth` the
 episodes and near misses of the first ``duration`` seconds as scoring spans.
@@ -15,14 +16,12 @@ episodes and near misses of the first ``duration`` seconds as scoring spans.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gridsight.evaluation.scoring import Span
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
-    from gridsight.core.hazards.rule import HazardRule
 
 
 def is_synthetic(camera: CameraConfig) -> bool:
@@ -40,44 +39,17 @@ def _spec(camera: CameraConfig, fps: float | None = None) -> Any:
     )
 
 
-def world_clock(camera: CameraConfig) -> str:
-    """The world's time of day at stream time 0, ``HH:MM:SS``."""
-    from gridsight.simulator import World
+def align_synthetic_camera(camera: CameraConfig, *, fps: float | None = None) -> CameraConfig:
+    """The camera config with the world's zones (and ``fps``, if given).
 
-    return str(World(_spec(camera)).describe()["clock_start"])
-
-
-def align_synthetic_camera(
-    camera: CameraConfig,
-    rule_classes: Mapping[str, type[HazardRule]],
-    *,
-    fps: float | None = None,
-) -> CameraConfig:
-    """The camera config with the world's zones and clock (and ``fps``, if given).
-
-    Non-synthetic cameras are returned unchanged. Hazard settings the config sets
-    explicitly (e.g. its own ``clock_start``) are kept.
+    Non-synthetic cameras are returned unchanged; hazard settings are kept as they are.
     """
     if not is_synthetic(camera):
         return camera
     from gridsight.simulator import scene_zones
 
     spec = _spec(camera, fps)
-    hazards: dict[str, dict[str, Any]] = {}
-    clock: str | None = None
-    for hazard, settings in camera.hazards.items():
-        merged = dict(settings or {})
-        rule = rule_classes.get(hazard)
-        wants_clock = rule is not None and "clock_start" in rule.Settings.model_fields
-        if wants_clock and "clock_start" not in merged:
-            clock = clock or world_clock(camera)
-            merged["clock_start"] = clock
-        hazards[hazard] = merged
-    update: dict[str, Any] = {
-        "source": spec.uri(),
-        "zones": scene_zones(spec),
-        "hazards": hazards,
-    }
+    update: dict[str, Any] = {"source": spec.uri(), "zones": scene_zones(spec)}
     if fps is not None:
         update["fps"] = float(fps)
     data = camera.model_dump(mode="python")

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from gridsight.core.config.base import StrictModel
+from gridsight.core.config.validation import format_validation
 from gridsight.core.errors import ConfigError, SimulationError
 from gridsight.governance_sim import params as P
 
@@ -351,9 +352,8 @@ def scenario_with_many(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{where}: {err['msg']} (after setting {changes})") from None
+        problem = format_validation(exc, Scenario)
+        raise ConfigError(f"{problem} (after setting {changes})") from None
 
 
 # -- from config models to the simulation's frozen view ------------------------------------

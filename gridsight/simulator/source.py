@@ -18,7 +18,8 @@ class SyntheticSource(FrameSource):
         options: ``width``/``height`` (when set) override the URI's size, so a camera
             config's ``resolution`` decides the picture its zones are drawn on;
             ``realtime`` paces frames to the stream clock. The synthetic stream never
-            ends, so ``loop`` changes nothing.
+            ends, so ``loop`` changes nothing. Frames carry the world's own wall time
+            (:meth:`World.wall_time`), never the machine's.
 
     Raises:
         SourceError: the URI is malformed (the message names the bad parameter).
@@ -56,4 +57,4 @@ class SyntheticSource(FrameSource):
         image, truth = self.world.render(index)
         self.last_truth = truth
         self._index += 1
-        return Frame(image=image, ts=ts, index=index)
+        return Frame(image=image, ts=ts, index=index, wall_time=self.world.wall_time(ts))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,13 @@ class FrameTruth:
             "track_ids": [int(i) for i in self.track_ids],
             "visible": [round(float(v), 3) for v in self.visible],
         }
+
+
+#: The synthetic township's calendar day and time zone: every world's stream time 0 is
+#: ``clock_s`` after midnight of this day in this zone (China Standard Time, Jingqiao's),
+#: so its frames carry the same wall time whatever machine renders them, and whenever.
+WORLD_DATE = date(2026, 3, 2)
+WORLD_TZ = timezone(timedelta(hours=8), "CST")
 
 
 def _draw_conditions(spec: WorldSpec, rng: np.random.Generator) -> tuple[str, float]:
@@ -132,6 +140,16 @@ class World:
     @property
     def fps(self) -> float:
         return self.spec.fps
+
+    @property
+    def clock_start(self) -> datetime:
+        """The world's wall-clock time at stream time 0 (:data:`WORLD_DATE`, :data:`WORLD_TZ`)."""
+        midnight = datetime.combine(WORLD_DATE, time(0), tzinfo=WORLD_TZ)
+        return midnight + timedelta(seconds=self.clock_s)
+
+    def wall_time(self, ts: float) -> datetime:
+        """The world's wall-clock time at stream time ``ts`` (what its frames carry)."""
+        return self.clock_start + timedelta(seconds=ts)
 
     @property
     def zones(self) -> list[dict[str, Any]]:

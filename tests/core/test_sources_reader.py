@@ -451,7 +451,7 @@ def test_other_cameras_do_not_wait_for_a_dead_one():
 def test_snapshot_as_dict_and_backoff_validation():
     reader = CameraReader("c", "fake://", opener=lambda u, o: FakeSource(2))
     d = reader.snapshot().as_dict()
-    assert d["state"] == "connecting" and d["camera_id"] == "c" and d["queue_drops"] == 0
+    assert d["state"] == "starting" and d["camera_id"] == "c" and d["queue_drops"] == 0
     with pytest.raises(ConfigError):
         BackoffPolicy(initial_s=5.0, max_s=1.0)
     with pytest.raises(ConfigError):

@@ -130,7 +130,7 @@ def test_bad_trace_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
         cli, ["sim", "run", str(BASELINE), "-n", "1", "--days", "2", "-q", "--alerts", str(trace)]
     )
     assert r.exit_code != 0
-    assert "t.jsonl:1: camera: Field required" in str(r.exception)
+    assert "t.jsonl:1: camera: field required" in str(r.exception)
 
 
 def _trace(tmp_path: Path, starts_s: list[float]) -> Path:

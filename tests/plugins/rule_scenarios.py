@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 
 from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.roles import Role
 from gridsight.core.events import HazardEvent
 from gridsight.core.hazards.rule import HazardRule
 from gridsight.core.hazards.runner import CameraHazards
-from gridsight.core.detection.roles import Role
 from gridsight.core.hazards.zones import zones_from_config
 
 
@@ -116,8 +117,14 @@ def run(
     *,
     flush: bool = True,
     setup: Callable[[CameraHazards], None] | None = None,
+    start: datetime | None = None,
 ) -> list[HazardEvent]:
-    """Run one rule over a stream; returns all events (with a final flush)."""
+    """Run one rule over a stream; returns all events (with a final flush).
+
+    Frames carry the wall time ``start + ts`` (default :data:`START`, a weekday 10:00 in
+    Jingqiao, outside vending's default allowed hours).
+    """
+    start = start if start is not None else START
     cam = CameraHazards.from_config(
         "cam-test",
         "ruijia",
@@ -131,11 +138,21 @@ def run(
     events: list[HazardEvent] = []
     last = 0.0
     for ts, det in frames:
-        events.extend(cam.process(ts, det))
+        events.extend(cam.process(ts, det, start + timedelta(seconds=ts)))
         last = ts
     if flush:
         events.extend(cam.flush(last))
     return events
+
+
+CST = timezone(timedelta(hours=8))
+START = datetime(2026, 3, 2, 10, 0, 0, tzinfo=CST)
+
+
+def at(hhmm: str, tz: timezone = CST) -> datetime:
+    """A wall time ``HH:MM[:SS]`` on the test day in ``tz`` (default Jingqiao, UTC+8)."""
+    parts = [int(p) for p in hhmm.split(":")] + [0]
+    return datetime(2026, 3, 2, parts[0], parts[1], parts[2], tzinfo=tz)
 
 
 def phases(events: Sequence[HazardEvent]) -> list[str]:

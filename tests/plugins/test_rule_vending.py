@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from gridsight.core.hazards.runner import CameraHazards
+from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.roles import Role
+from gridsight.core.errors import DataError
+from gridsight.core.hazards.rule import FrameInfo
+from gridsight.core.hazards.zones import zones_from_config
 from gridsight.plugins.rules.vending import (
     VendingRule,
     VendingSettings,
@@ -18,7 +21,7 @@ from gridsight.plugins.rules.vending import (
     parse_time_of_day,
 )
 
-from .rule_scenarios import Actor, phases, run, starts, stay, stream
+from .rule_scenarios import Actor, at, phases, run, starts, stay, stream
 
 ROAD = [
     {
@@ -50,8 +53,9 @@ def passers_by() -> list[Actor]:
 
 
 def test_stall_outside_allowed_hours_is_one_event() -> None:
-    settings = {"allowed_hours": ["06:00-08:00"], "clock_start": "10:00:00"}
-    events = run(VendingRule, ROAD, settings, stream(scene() + passers_by(), 700, fps=FPS))
+    settings = {"allowed_hours": ["06:00-08:00"]}
+    frames = stream(scene() + passers_by(), 700, fps=FPS)
+    events = run(VendingRule, ROAD, settings, frames, start=at("10:00:00"))
     assert phases(events).count("start") == 1 and phases(events).count("end") == 1
     (start,) = starts(events)
     # Set up at t=5, default dwell 120 s.
@@ -62,61 +66,78 @@ def test_stall_outside_allowed_hours_is_one_event() -> None:
 
 
 def test_stall_inside_allowed_hours_is_not_an_alert() -> None:
-    settings = {"allowed_hours": ["06:00-08:00"], "clock_start": "06:30"}
-    assert run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS)) == []
+    settings = {"allowed_hours": ["06:00-08:00"]}
+    assert run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS), start=at("06:30")) == []
 
 
 @pytest.mark.parametrize(("clock", "alerts"), [("23:55", False), ("01:59", True), ("21:00", True)])
 def test_allowed_hours_over_midnight(clock: str, alerts: bool) -> None:
-    settings = {"allowed_hours": ["22:00-02:00"], "clock_start": clock}
-    events = run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS))
+    settings = {"allowed_hours": ["22:00-02:00"]}
+    events = run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS), start=at(clock))
     assert (phases(events).count("start") == 1) is alerts
     assert phases(events).count("start") <= 1
 
 
 def test_stall_staying_past_the_allowed_hours_alerts_when_they_end() -> None:
-    settings = {"allowed_hours": ["06:00-08:00"], "clock_start": "07:55:00"}
-    events = run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS))
+    settings = {"allowed_hours": ["06:00-08:00"]}
+    events = run(VendingRule, ROAD, settings, stream(scene(), 700, fps=FPS), start=at("07:55"))
     assert phases(events) == ["start", "update", "end"]
     assert starts(events)[0].ts == pytest.approx(300.0)  # 08:00:00, dwell long past
     assert starts(events)[0].extra["time_of_day"] == "08:00:00"
 
 
 def test_unattended_stall_needs_min_people_zero() -> None:
-    settings = {"clock_start": "10:00"}
+    settings: dict = {}
     assert run(VendingRule, ROAD, settings, stream(scene(with_vendor=False), 700, fps=FPS)) == []
-    settings["min_people"] = 0  # type: ignore[assignment]
+    settings["min_people"] = 0
     events = run(VendingRule, ROAD, settings, stream(scene(with_vendor=False), 700, fps=FPS))
     assert phases(events).count("start") == 1
 
 
 def test_passers_by_do_not_man_a_stall() -> None:
-    settings = {"clock_start": "10:00"}
     events = run(
-        VendingRule, ROAD, settings, stream(scene(with_vendor=False) + passers_by(), 700, fps=FPS)
+        VendingRule, ROAD, {}, stream(scene(with_vendor=False) + passers_by(), 700, fps=FPS)
     )
     assert events == []
 
 
 def test_stall_off_the_road_is_not_an_alert() -> None:
-    settings = {"clock_start": "10:00"}
-    assert run(VendingRule, ROAD, settings, stream(scene(stall_y=190), 700, fps=FPS)) == []
+    assert run(VendingRule, ROAD, {}, stream(scene(stall_y=190), 700, fps=FPS)) == []
 
 
-def test_wall_clock_with_utc_offset() -> None:
-    def at(hour_utc: int):
-        def setup(cam: CameraHazards) -> None:
-            rule = cam.rules[0]
-            assert isinstance(rule, VendingRule)
-            rule.now = lambda: datetime(2025, 3, 1, hour_utc, 0, 0, tzinfo=UTC)
-
-        return setup
-
+def test_the_frames_wall_time_is_read_in_the_rules_time_zone() -> None:
     settings = {"allowed_hours": ["06:00-08:00"]}
     # 23:00 UTC is 07:00 in Jingqiao (UTC+8): allowed. 02:00 UTC is 10:00: not allowed.
-    assert run(VendingRule, ROAD, settings, stream(scene(), 300, fps=FPS), setup=at(23)) == []
-    events = run(VendingRule, ROAD, settings, stream(scene(), 300, fps=FPS), setup=at(2))
+    frames = list(stream(scene(), 300, fps=FPS))
+    assert run(VendingRule, ROAD, settings, iter(frames), start=at("23:00", UTC)) == []
+    events = run(VendingRule, ROAD, settings, iter(frames), start=at("02:00", UTC))
     assert phases(events) == ["start", "end"]
+    assert starts(events)[0].extra["time_of_day"] == "10:02:05"
+    # The event's wall_time is the frame's, not the machine's.
+    assert starts(events)[0].wall_time == "2026-03-02T02:02:05.000+00:00"
+    # The same frames read in another zone: 02:00 UTC is 07:00 at UTC+5, allowed.
+    east = {**settings, "utc_offset_h": 5.0}
+    assert run(VendingRule, ROAD, east, iter(frames), start=at("02:00", UTC)) == []
+
+
+def test_observe_without_a_wall_time_is_refused() -> None:
+    zones = zones_from_config(ROAD)
+    with pytest.raises(DataError, match="observe_frame"):
+        VendingRule(VendingSettings(), zones).observe(0.0, Detections.empty(with_tracker=True))
+    rule = VendingRule(VendingSettings(dwell_s=0, min_people=0, stationary_window_s=0), zones)
+    stall = Detections(
+        xyxy=np.array([[300, 260, 380, 300]], np.float32),
+        confidence=np.array([0.9], np.float32),
+        class_id=np.array([int(Role.STALL)]),
+        tracker_id=np.array([1]),
+    )
+    with pytest.raises(DataError, match="without a time zone"):
+        rule.observe_frame(FrameInfo(0.0, datetime(2026, 3, 2, 10, 0)), stall)
+
+
+def test_clock_start_is_gone_with_a_message_saying_what_to_use() -> None:
+    with pytest.raises(ValidationError, match=r"clock_start is no longer.*start_time"):
+        VendingSettings.model_validate({"clock_start": "10:00"})
 
 
 def test_parse_and_match_hours() -> None:
@@ -148,7 +169,6 @@ def test_parse_and_match_hours() -> None:
         ({"allowed_hours": ["0600-0800"]}, "HH:MM"),
         ({"allowed_hours": ["25:00-26:00"]}, "out of range"),
         ({"allowed_hours": ["06:00-08:00-09:00"]}, "range"),
-        ({"clock_start": "7am"}, "HH:MM"),
         ({"min_people": -1}, "min_people"),
         ({"stall_roles": ["kiosk"]}, "unknown role"),
     ],
@@ -180,7 +200,7 @@ def pacing_vendor(y: float = 280) -> Actor:
 def test_vendor_pacing_about_his_stall_is_one_event_at_the_dwell() -> None:
     stall = Actor(Role.STALL, STALL, stay(340, 280, 5, 605), track=1, jitter=1.0)
     frames = stream([stall, pacing_vendor()], 700, fps=FPS)
-    settings = {"clock_start": "10:00"}
+    settings: dict = {}
     events = run(VendingRule, ROAD, settings, frames)
     assert phases(events).count("start") == 1 and phases(events).count("end") == 1
     (start,) = starts(events)
@@ -195,7 +215,7 @@ def test_vendor_pacing_far_from_the_stall_does_not_man_it() -> None:
     # The same pacing, 100 px below the stall's neighbourhood (y 190-310).
     frames = stream([stall, pacing_vendor(y=400)], 700, fps=FPS)
     road = [{**ROAD[0], "points": [[0, 200], [640, 200], [640, 460], [0, 460]]}]
-    assert run(VendingRule, road, {"clock_start": "10:00"}, frames) == []
+    assert run(VendingRule, road, {}, frames) == []
 
 
 @pytest.mark.parametrize(("every_s", "speed"), [(3.0, 60.0), (4.0, 40.0), (6.0, 30.0)])
@@ -211,4 +231,4 @@ def test_stream_of_passers_by_through_an_unmanned_stall_is_not_an_alert(
         )
     ]
     frames = stream([stall, *walkers], 700, fps=FPS)
-    assert run(VendingRule, ROAD, {"clock_start": "10:00"}, frames) == []
+    assert run(VendingRule, ROAD, {}, frames) == []

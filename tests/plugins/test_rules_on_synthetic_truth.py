@@ -16,8 +16,8 @@ import pytest
 from gridsight.core.detection.detections import Detections
 from gridsight.core.events import HazardEvent
 from gridsight.core.hazards.runner import CameraHazards
-from gridsight.core.plugins import build_plugin_manager, hazard_rules
 from gridsight.core.hazards.zones import zones_from_config
+from gridsight.core.plugins import build_plugin_manager, hazard_rules
 
 simulator = pytest.importorskip("gridsight.simulator.world")
 
@@ -38,9 +38,8 @@ CASES = [
 
 def _run(uri: str, duration: float) -> tuple[str, list[dict], list[HazardEvent]]:
     world = simulator.open_world(uri)
-    info = world.describe()
-    hazard = info["hazard"]
-    settings = {"clock_start": info["clock_start"]} if hazard == "vending" else {}
+    hazard = world.describe()["hazard"]
+    settings: dict = {}
     cam = CameraHazards.from_config(
         "cam",
         "village",
@@ -58,7 +57,7 @@ def _run(uri: str, duration: float) -> tuple[str, list[dict], list[HazardEvent]]
             class_id=truth.roles,
             tracker_id=truth.track_ids,
         )
-        events += cam.process(truth.ts, det)
+        events += cam.process(truth.ts, det, world.wall_time(truth.ts))
     events += cam.flush()
     episodes, _ = world.labels(duration)
     return hazard, episodes, events

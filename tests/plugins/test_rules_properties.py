@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.hazards.runner import CameraHazards
-from gridsight.core.plugins import build_plugin_manager, hazard_rules
 from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.runner import CameraHazards
 from gridsight.core.hazards.zones import zones_from_config
+from gridsight.core.plugins import build_plugin_manager, hazard_rules
 
 RULES = hazard_rules(build_plugin_manager())
 # Every zone lies in the top half of the image (y < 180).
@@ -25,8 +25,7 @@ HAZARDS = {
     "near_water": {"confirm_s": 0},
     "fire_lane": {"dwell_s": 5, "stationary_window_s": 1},
     "ebike": {"confirm_s": 0},
-    "vending": {"dwell_s": 5, "stationary_window_s": 1, "allowed_hours": [], "min_people": 0,
-                "clock_start": "12:00"},
+    "vending": {"dwell_s": 5, "stationary_window_s": 1, "allowed_hours": [], "min_people": 0},
 }  # fmt: skip
 
 

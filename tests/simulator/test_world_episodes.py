@@ -17,8 +17,8 @@ import pytest
 
 from gridsight.core.detection.detections import Detections
 from gridsight.core.hazards.runner import CameraHazards
-from gridsight.core.plugins import build_plugin_manager, hazard_rules
 from gridsight.core.hazards.zones import zones_from_config
+from gridsight.core.plugins import build_plugin_manager, hazard_rules
 from gridsight.simulator import SCENES, open_world
 from gridsight.simulator.schedule import HAZARD_OF_SCENE
 
@@ -36,8 +36,6 @@ def _run_rules(uri: str, duration: float) -> tuple[list[float], dict[str, Any]]:
     world = open_world(uri)
     hazard = HAZARD_OF_SCENE[world.spec.scene]
     settings = dict(HAZARD_SETTINGS[hazard])
-    if hazard == "vending":
-        settings["clock_start"] = world.describe()["clock_start"]
     runner = CameraHazards.from_config(
         "cam",
         "village",
@@ -57,7 +55,7 @@ def _run_rules(uri: str, duration: float) -> tuple[list[float], dict[str, Any]]:
             class_id=truth.roles,
             tracker_id=truth.track_ids,
         )
-        starts += [e.ts for e in runner.process(ts, det) if e.phase == "start"]
+        starts += [e.ts for e in runner.process(ts, det, world.wall_time(ts)) if e.phase == "start"]
     episodes, near = world.labels(duration)
     return starts, {"episodes": episodes, "near_misses": near, "hazard": hazard}
 

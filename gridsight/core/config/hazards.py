@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from gridsight.core.config.base import Loc, format_loc
 from gridsight.core.config.loader import source_map
+from gridsight.core.config.validation import validation_problems
 from gridsight.core.errors import ConfigError
 from gridsight.core.hazards.zones import zones_from_config
 
@@ -106,23 +107,14 @@ def _settings_errors(
     exc: ValidationError,
     rule: type[HazardRule],
 ) -> list[str]:
-    allowed = sorted(rule.Settings.model_fields)
     out = []
-    for error in exc.errors(include_url=False):
-        loc: Loc = (*base, *error["loc"])
-        field = ".".join(str(p) for p in error["loc"]) or "(settings)"
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            close = difflib.get_close_matches(str(error["loc"][-1]), allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            msg = f"unknown setting {field!r}{hint} (settings of {hazard!r}: {', '.join(allowed)})"
-        elif kind == "missing":
-            msg = f"missing required setting {field!r}"
-        else:
-            msg = f"{field}: {str(error['msg']).removeprefix('Value error, ')}"
-            if kind != "value_error" and "input" in error:
-                msg += f" (got {error['input']!r})"
-        out.append(f"{_where(township, loc)}: camera {camera!r}, hazard {hazard!r}: {msg}")
+    for rel, message in validation_problems(exc, rule.Settings, noun="setting"):
+        loc: Loc = (*base, *rel)
+        field = format_loc(rel) if rel else "(settings)"
+        shown = (
+            message if message.startswith(("unknown setting", "missing")) else f"{field}: {message}"
+        )
+        out.append(f"{_where(township, loc)}: camera {camera!r}, hazard {hazard!r}: {shown}")
     return out
 
 

@@ -13,18 +13,16 @@ A misspelt key is an error naming it and the closest allowed key.
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from gridsight.core.config.base import InvariantViolation, Loc, StrictModel, format_loc
+from gridsight.core.config.base import Loc, StrictModel, format_loc
+from gridsight.core.config.validation import validation_problems
 from gridsight.core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -144,129 +142,12 @@ def _duplicate_keys(node: yaml.Node, source: str) -> list[str]:
     return out
 
 
-def _unwrap(tp: Any) -> Any:
-    """Strip ``Annotated`` and ``X | None`` down to the interesting type."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-            continue
-        if origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) == 1:
-                tp = args[0]
-                continue
-        return tp
-
-
-def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
-    """The pydantic model class that validates the mapping at ``loc`` (None if not a model)."""
-    tp: Any = model
-    for part in loc:
-        tp = _unwrap(tp)
-        origin = typing.get_origin(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            if isinstance(part, str) and part in tp.model_fields:
-                tp = tp.model_fields[part].annotation
-                continue
-            return None
-        if origin in (typing.Union, types.UnionType):
-            # A discriminated union: pydantic puts the tag (e.g. "polygon") in the path.
-            members = [_unwrap(a) for a in typing.get_args(tp)]
-            for member in members:
-                if isinstance(member, type) and issubclass(member, BaseModel):
-                    for field in member.model_fields.values():
-                        if typing.get_args(_unwrap(field.annotation)) == (part,):
-                            tp = member
-                            break
-                    else:
-                        continue
-                    break
-            else:
-                return None
-            continue
-        if origin in (tuple, list) and isinstance(part, int):
-            tp = typing.get_args(tp)[0]
-            continue
-        if origin is dict:
-            tp = typing.get_args(tp)[1]
-            continue
-        return None
-    tp = _unwrap(tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return tp
-    return None
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _describe(error: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
-    """A message for one pydantic error that says what was expected."""
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1]) if loc else "?"
-        owner = _model_at(model, loc[:-1])
-        allowed = sorted(owner.model_fields) if owner is not None else []
-        close = _suggestion(model, loc)
-        hint = f"; did you mean {close!r}?" if close else ""
-        listing = f" (allowed keys: {', '.join(allowed)})" if allowed else ""
-        return f"unknown key {key!r}{hint}{listing}"
-    if kind == "missing":
-        if loc and isinstance(loc[-1], int):
-            # A fixed-length list (a position [x, y], a resolution [w, h]) too short.
-            got = f" (got {_short(error['input'])})" if "input" in error else ""
-            return f"too few values{got}: item {loc[-1]} (counting from 0) is missing"
-        return f"missing required key {str(loc[-1])!r}" if loc else "missing value"
-    message = str(error.get("msg", "invalid value"))
-    message = message.removeprefix("Value error, ")
-    if "input" in error and kind not in ("value_error", "assertion_error"):
-        message += f" (got {_short(error['input'])})"
-    return message
-
-
-def _suggestion(model: type[BaseModel], loc: Loc) -> str | None:
-    """For an unknown key at ``loc``: the closest allowed key of its model, if any."""
-    owner = _model_at(model, loc[:-1])
-    if owner is None or not loc:
-        return None
-    close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def _errors(exc: ValidationError, model: type[BaseModel]) -> list[tuple[Loc, str]]:
-    """``(location, message)`` per problem, expanding invariant violations.
-
-    A misspelt key gives pydantic two errors: the unknown key and the missing one it was
-    meant to be. Only the first is reported, since its message already names the second.
-    """
-    raw = exc.errors(include_url=False)
-    misspelt = {
-        (tuple(e["loc"][:-1]), _suggestion(model, tuple(e["loc"])))
-        for e in raw
-        if e["type"] == "extra_forbidden"
-    }
-    out: list[tuple[Loc, str]] = []
-    for error in raw:
-        loc: Loc = tuple(error["loc"])
-        if error["type"] == "missing" and loc and (loc[:-1], loc[-1]) in misspelt:
-            continue
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, InvariantViolation):
-            out.extend(((*loc, *problem.loc), problem.message) for problem in cause.problems)
-        else:
-            out.append((loc, _describe(dict(error), model, loc)))
-    return out
-
-
 def format_validation_error(
     exc: ValidationError, model: type[BaseModel], smap: SourceMap, *, what: str = "config"
 ) -> str:
     """The multi-line message of a :class:`ConfigError` for a failed validation."""
     lines = []
-    for loc, message in _errors(exc, model):
+    for loc, message in validation_problems(exc, model):
         mark, _ = smap.locate(loc)
         lines.append(f"{smap.source}:{mark.line}:{mark.column}: {mark.path}: {message}")
     total = len(lines)

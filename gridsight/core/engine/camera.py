@@ -10,29 +10,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.engine.status import ENDED, FAILED, RETRYING, RUNNING, STARTING, STOPPED
 from gridsight.core.events import HazardEvent
 from gridsight.core.hazards.runner import CameraHazards
 from gridsight.core.hazards.zones import zones_from_config
-from gridsight.core.sources.reader import CameraReader, CameraState
+from gridsight.core.sources.reader import CameraReader
+from gridsight.core.sources.state import CameraState
 from gridsight.core.tracking.bytetrack import ByteTracker, TrackerSettings
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
     from gridsight.core.hazards.rule import HazardRule
-
-#: Reader state -> the engine's camera state (the status table's words).
-READER_STATES: dict[CameraState, str] = {
-    CameraState.CONNECTING: STARTING,
-    CameraState.RUNNING: RUNNING,
-    CameraState.RECONNECTING: RETRYING,
-    CameraState.ENDED: ENDED,
-    CameraState.FAILED: FAILED,
-    CameraState.STOPPED: STOPPED,
-}
 
 
 @dataclass(slots=True)
@@ -86,17 +77,23 @@ class CameraPipeline:
         """Assign track ids to one frame's detections (``ts`` gives the motion model dt)."""
         return self.tracker.update(detections, ts)
 
-    def rules(self, ts: float, tracked: Detections) -> list[HazardEvent]:
-        """Run the hazard rules on one frame of tracked detections."""
+    def rules(
+        self, ts: float, tracked: Detections, wall_time: datetime | None = None
+    ) -> list[HazardEvent]:
+        """Run the hazard rules on one frame of tracked detections.
+
+        ``wall_time`` is the frame's (``Frame.wall_time``): what calendar rules and the
+        events' ``wall_time`` read.
+        """
         self.last_ts = ts
         self.frames += 1
-        return self.hazards.process(ts, tracked)
+        return self.hazards.process(ts, tracked, wall_time)
 
-    def skip(self, ts: float) -> list[HazardEvent]:
+    def skip(self, ts: float, wall_time: datetime | None = None) -> list[HazardEvent]:
         """A frame the tracker failed on: every rule's lifecycle counts it as unjudged."""
         self.last_ts = ts
         self.frames += 1
-        return self.hazards.skip(ts)
+        return self.hazards.skip(ts, wall_time)
 
     def flush(self) -> list[HazardEvent]:
         """End the camera's open events at its last frame (end of the run)."""
@@ -104,10 +101,10 @@ class CameraPipeline:
             return []
         return self.hazards.flush(self.last_ts)
 
-    def state(self) -> str:
-        """The camera's state for the status table."""
+    def state(self) -> CameraState:
+        """The camera's state for the status table (its reader's, in the same words)."""
         if self.done:
-            return ENDED
+            return CameraState.ENDED
         if self.reader is None:
-            return STARTING
-        return READER_STATES.get(self.reader.snapshot().state, STARTING)
+            return CameraState.STARTING
+        return self.reader.snapshot().state

@@ -50,7 +50,7 @@ from gridsight.core.engine.camera import CameraPipeline
 from gridsight.core.engine.gate import GatedQueue
 from gridsight.core.engine.inference import InferenceJob, InferenceWorker, LetterboxRing
 from gridsight.core.engine.metrics import EngineMetrics
-from gridsight.core.engine.status import ENDED, EngineStatus, StatusBoard
+from gridsight.core.engine.status import EngineStatus, StatusBoard
 from gridsight.core.errors import ConfigError, ModelError
 from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import detectors, hazard_rules
@@ -59,6 +59,7 @@ from gridsight.core.sinks.evidence import EvidenceWriter
 from gridsight.core.sources.base import Frame, SourceOptions
 from gridsight.core.sources.frame_queue import FrameQueue
 from gridsight.core.sources.reader import BackoffPolicy, CameraReader
+from gridsight.core.sources.state import CameraState
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
@@ -415,7 +416,7 @@ class Engine:
                     pipe.done = True
                     if pipe.reader is not None:
                         pipe.reader.stop(timeout=0.0)
-                    self.board.update_camera(pipe.id, state=ENDED)
+                    self.board.update_camera(pipe.id, state=CameraState.ENDED)
                 continue
             if not pipe.done:
                 kept.append(item)

@@ -21,11 +21,13 @@ from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from gridsight.core.sources.state import CameraState
+
 #: The pipeline stages timed per batch (read) or per frame (the others).
 STAGES: tuple[str, ...] = ("read", "preprocess", "infer", "decode", "track", "rules", "sinks")
 
 #: Camera states shown in the status table and the ``gridsight_camera_state`` gauge.
-CAMERA_STATES: tuple[str, ...] = ("starting", "running", "retrying", "ended", "failed", "stopped")
+CAMERA_STATES: tuple[str, ...] = tuple(str(s) for s in CameraState)
 
 # Stage latencies on CPU range from ~10 µs (rules on an empty frame) to ~1 s (a big batch).
 _LATENCY_BUCKETS = (

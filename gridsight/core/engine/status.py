@@ -14,13 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-#: Camera states (also the ``gridsight_camera_state`` gauge's label values).
-STARTING = "starting"
-RUNNING = "running"
-RETRYING = "retrying"
-ENDED = "ended"
-FAILED = "failed"
-STOPPED = "stopped"
+from gridsight.core.sources.state import CameraState
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +23,8 @@ class CameraStatus:
 
     Attributes:
         camera: camera id.
-        state: ``starting`` | ``running`` | ``retrying`` | ``ended`` | ``failed`` | ``stopped``.
+        state: a :class:`~gridsight.core.sources.state.CameraState` (``starting`` |
+            ``running`` | ``retrying`` | ``ended`` | ``failed`` | ``stopped``).
         frames: frames processed by the pipeline.
         drops: frames dropped by the bounded queue (or never processed).
         gated: frames the motion gate kept from the detector (still scene; see
@@ -40,10 +35,12 @@ class CameraStatus:
         fps: processed frames per second of wall time, over the last few seconds.
         stream_ts: stream time of the last processed frame.
         last_error: the last error's message, or None.
+        view: ``ok`` | ``moved`` | ``covered`` | ``blinded``: the camera's view against
+            its reference (``gridsight.core.sources.view_check``).
     """
 
     camera: str
-    state: str = STARTING
+    state: str = CameraState.STARTING
     frames: int = 0
     drops: int = 0
     gated: int = 0
@@ -53,6 +50,7 @@ class CameraStatus:
     fps: float = 0.0
     stream_ts: float = 0.0
     last_error: str | None = None
+    view: str = "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +109,7 @@ class EngineStatus:
                     "fps": round(c.fps, 2),
                     "stream_ts": round(c.stream_ts, 3),
                     "last_error": c.last_error,
+                    "view": c.view,
                 }
                 for c in self.cameras
             ],

@@ -28,6 +28,11 @@ reproducible for a replayed stream. Every ``update`` and ``end`` carries its sta
 
 What the events carry:
 
+* ``wall_time``: the wall-clock time of the frame that caused the event, as the caller
+  passes it from the frame (``Frame.wall_time``: capture clock, synthetic world clock,
+  recording start + ``ts``); the injected ``clock`` is only a fallback for callers that
+  pass none. An ``end`` at the end of a stream carries the last frame's wall time.
+
 * ``ts``: the stream time of the frame that caused the event. For an ``end`` that is the
   frame at which the absence exceeded ``end_after_s`` (``extra.last_seen_ts`` says when
   the hazard was last seen), so events of one camera come in stream-time order.
@@ -45,7 +50,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -95,7 +100,8 @@ class HazardLifecycle:
         settings: the timing (any :class:`LifecycleSettings`, usually a rule's settings).
         village: village id of the camera (copied into events).
         grid: grid id of the camera (copied into events).
-        clock: wall clock for ``wall_time`` (default :func:`utc_now`; inject one in tests).
+        clock: wall clock for ``wall_time`` when a frame comes without one (default
+            :func:`utc_now`); the engine always passes the frame's own.
 
     Example:
         >>> lc = HazardLifecycle("cam", "near_water", LifecycleSettings(confirm_s=1))
@@ -133,6 +139,9 @@ class HazardLifecycle:
         self._tracks: set[int] = set()
         self._updates = 0
         self._last_obs = Observation.inactive()
+        # Wall time of the last frame seen and its stream time (None: none given yet).
+        self._wall: datetime | None = None
+        self._wall_ts = 0.0
 
     # ------------------------------------------------------------------ public API
     @property
@@ -140,7 +149,9 @@ class HazardLifecycle:
         """Id of the open event, or None when no event is open."""
         return self._event_id if self.state is State.ACTIVE else None
 
-    def step(self, ts: float, obs: Observation) -> list[HazardEvent]:
+    def step(
+        self, ts: float, obs: Observation, wall_time: datetime | None = None
+    ) -> list[HazardEvent]:
         """Feed one frame's observation; return the events it causes.
 
         Usually zero or one event; an ``end`` and a new ``start`` when the hazard is back
@@ -149,8 +160,10 @@ class HazardLifecycle:
         Args:
             ts: stream time of the frame in seconds, non-decreasing across calls.
             obs: what the rule saw in this frame.
+            wall_time: the frame's wall-clock time (goes into the events' ``wall_time``).
         """
         self._last_ts = ts
+        self._see_wall(ts, wall_time)
         events: list[HazardEvent] = []
         if self.state is State.ACTIVE:
             ended = self._step_active(ts, obs)
@@ -169,7 +182,7 @@ class HazardLifecycle:
             events.append(self._start(ts, obs))
         return events
 
-    def fail(self, ts: float) -> list[HazardEvent]:
+    def fail(self, ts: float, wall_time: datetime | None = None) -> list[HazardEvent]:
         """A frame the rule could not judge (it raised): no observation at ``ts``.
 
         The frame counts as one without the condition, exactly like a dropped frame: it
@@ -180,6 +193,7 @@ class HazardLifecycle:
         every ``update``/``end`` still follows a written ``start``.
         """
         self._last_ts = ts
+        self._see_wall(ts, wall_time)
         if self.state is State.ACTIVE:
             ended = self._step_active(ts, Observation.inactive(), end_reason="rule_failed")
             return [] if ended is None else [ended]
@@ -197,6 +211,17 @@ class HazardLifecycle:
             return [self._end(when, "end_of_stream")]
         self.state = State.IDLE
         return []
+
+    # ------------------------------------------------------------------ wall time
+    def _see_wall(self, ts: float, wall_time: datetime | None) -> None:
+        if wall_time is not None:
+            self._wall, self._wall_ts = wall_time, ts
+
+    def _wall_at(self, ts: float) -> datetime:
+        """The wall time at stream time ``ts``: the last frame's, advanced to ``ts``."""
+        if self._wall is None:
+            return self.clock()
+        return self._wall + timedelta(seconds=ts - self._wall_ts)
 
     # ------------------------------------------------------------------ transitions
     def _step_confirming(self, ts: float, obs: Observation) -> None:
@@ -273,7 +298,7 @@ class HazardLifecycle:
             hazard=self.hazard,
             phase=phase,
             ts=float(ts),
-            wall_time=self.clock().isoformat(timespec="milliseconds"),
+            wall_time=self._wall_at(ts).isoformat(timespec="milliseconds"),
             village=self.village,
             grid=self.grid,
             confidence=self._max_conf,

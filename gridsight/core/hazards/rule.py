@@ -11,19 +11,21 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from gridsight.core.config.base import StrictModel
 from gridsight.core.detection.detections import Detections
 
 if TYPE_CHECKING:
     from gridsight.core.hazards.zones import Zone
 
 
-class RuleSettings(BaseModel):
+class RuleSettings(StrictModel):
     """Base of every rule's settings model: strict (a typo is an error), immutable, and
     carrying the event lifecycle's timing (all in seconds of stream time).
 
@@ -42,8 +44,6 @@ class RuleSettings(BaseModel):
         update_every_s: periodic ``update`` interval while active (default 60.0); None or 0
             turns periodic updates off (updates for newly involved tracks still happen).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     confirm_s: float = Field(default=2.0, ge=0.0)
     max_gap_s: float = Field(default=1.0, ge=0.0)
@@ -108,8 +108,34 @@ class Observation:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class FrameInfo:
+    """When a frame was taken: what a rule may know about it besides its detections.
+
+    Attributes:
+        ts: stream time in seconds (what ``observe`` gets as ``ts``).
+        wall_time: the frame's timezone-aware wall-clock time (``Frame.wall_time``: a
+            live camera's capture clock, a synthetic world's clock, a recording's
+            ``start_time`` plus ``ts``), never the clock of the machine running the
+            rule. Calendar rules (allowed hours, night-only hazards) read this.
+    """
+
+    ts: float
+    wall_time: datetime
+
+
 class HazardRule(ABC):
     """A hazard rule for one camera.
+
+    The runner calls :meth:`observe_frame` once per frame, in stream-time order. Its
+    default calls :meth:`observe` with the frame's stream time, so a rule that only
+    measures durations implements ``observe(ts, detections)`` and nothing else (every
+    rule written before frames carried their wall time keeps working unchanged).
+
+    A rule that needs the time of day or the date (a calendar rule, e.g. ``vending``'s
+    allowed hours) overrides :meth:`observe_frame` and reads ``frame.wall_time``, the
+    wall-clock time the *frame* was taken at: never ``datetime.now()``, which would make
+    a recording or a synthetic stream alert or not depending on when it is processed.
 
     Class attributes:
         hazard: the hazard id (unique across plugins).
@@ -134,3 +160,10 @@ class HazardRule(ABC):
     @abstractmethod
     def observe(self, ts: float, detections: Detections) -> Observation:
         """Evaluate one frame of tracked detections (``class_id`` holds role ids)."""
+
+    def observe_frame(self, frame: FrameInfo, detections: Detections) -> Observation:
+        """Evaluate one frame knowing its wall time; the runner calls this.
+
+        Default: ``observe(frame.ts, detections)``. Override it in calendar rules.
+        """
+        return self.observe(frame.ts, detections)

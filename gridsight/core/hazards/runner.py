@@ -24,25 +24,18 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from gridsight.core.config.validation import format_validation
 from gridsight.core.detection.detections import ANCHORS, Detections
 from gridsight.core.errors import ConfigError, DataError, GridsightError, PluginError
 from gridsight.core.events import HazardEvent
 from gridsight.core.hazards.lifecycle import Clock, HazardLifecycle, utc_now
-from gridsight.core.hazards.rule import HazardRule, RuleSettings
+from gridsight.core.hazards.rule import FrameInfo, HazardRule, RuleSettings
 from gridsight.core.hazards.zones import ANCHOR_DATA_KEY, Zone
-
-
-def _describe(exc: ValidationError) -> str:
-    """A pydantic error as ``field: message; field: message``."""
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(settings)"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
 
 
 @dataclass(slots=True)
@@ -87,9 +80,11 @@ class CameraHazards:
         slots: list[_Slot],
         *,
         anchor: str = "bottom_center",
+        clock: Clock = utc_now,
     ) -> None:
         self.camera = camera
         self.anchor = anchor
+        self._clock = clock
         self._slots = slots
         self._last_ts: float | None = None
         self._failures: list[RuleFailure] = []
@@ -127,7 +122,8 @@ class CameraHazards:
                 rule's defaults.
             rule_classes: ``{hazard id: HazardRule class}`` (``plugins.hazard_rules(pm)``).
             anchor: which box point decides "in zone" (see ``Detections.anchors``).
-            clock: wall clock for the events' ``wall_time``.
+            clock: wall clock for frames that come without a wall time (the engine's
+                always carry one, see :meth:`process`).
 
         Raises:
             ConfigError: an unknown hazard id or anchor, settings that do not validate, or
@@ -152,7 +148,9 @@ class CameraHazards:
             try:
                 settings = rule_cls.Settings.model_validate(dict(raw or {}))
             except ValidationError as exc:
-                raise ConfigError(f"{where}: {_describe(exc)}") from exc
+                raise ConfigError(
+                    f"{where}: {format_validation(exc, rule_cls.Settings, noun='setting')}"
+                ) from exc
             if not isinstance(settings, RuleSettings):
                 raise ConfigError(
                     f"{where}: the rule's Settings model {rule_cls.Settings.__name__} must "
@@ -173,9 +171,11 @@ class CameraHazards:
                 camera_id, hazard, settings, village=village, grid=grid, clock=clock
             )
             slots.append(_Slot(rule, lifecycle))
-        return cls(camera_id, slots, anchor=anchor)
+        return cls(camera_id, slots, anchor=anchor, clock=clock)
 
-    def process(self, ts: float, detections: Detections) -> list[HazardEvent]:
+    def process(
+        self, ts: float, detections: Detections, wall_time: datetime | None = None
+    ) -> list[HazardEvent]:
         """Run every rule on one frame and return the events it causes.
 
         Each rule runs in isolation: one that raises is recorded as a
@@ -183,14 +183,21 @@ class CameraHazards:
         told the frame could not be judged (:meth:`HazardLifecycle.fail`), and the other
         rules' events of the frame are returned as if nothing had happened.
 
+        Each rule gets the frame through :meth:`HazardRule.observe_frame` (its stream
+        time and wall time, :class:`FrameInfo`), and the events carry the frame's wall
+        time.
+
         Args:
             ts: stream time in seconds, non-decreasing from call to call.
             detections: the frame's tracked detections, ``class_id`` holding role ids.
+            wall_time: the frame's wall-clock time (``Frame.wall_time``); None takes the
+                runner's ``clock`` (for callers without frames, e.g. tests).
 
         Raises:
             DataError: ``ts`` goes backwards.
         """
         self._check_order(ts)
+        frame = FrameInfo(ts, wall_time if wall_time is not None else self._clock())
         if len(detections):
             # A shallow copy with one more data array: the caller's object is untouched and
             # the arrays, validated when the detections were built, are not checked again.
@@ -200,19 +207,19 @@ class CameraHazards:
         events: list[HazardEvent] = []
         for slot in self._slots:
             try:
-                obs = slot.rule.observe(ts, detections)
+                obs = slot.rule.observe_frame(frame, detections)
             except Exception as exc:
                 self._failures.append(
                     RuleFailure(
                         self.camera, slot.rule.hazard, ts, _wrap(slot, self.camera, ts, exc)
                     )
                 )
-                events.extend(slot.lifecycle.fail(ts))
+                events.extend(slot.lifecycle.fail(ts, frame.wall_time))
                 continue
-            events.extend(slot.lifecycle.step(ts, obs))
+            events.extend(slot.lifecycle.step(ts, obs, frame.wall_time))
         return events
 
-    def skip(self, ts: float) -> list[HazardEvent]:
+    def skip(self, ts: float, wall_time: datetime | None = None) -> list[HazardEvent]:
         """A frame no rule can judge (the tracker raised on it; the caller reports that):
         every lifecycle is told so (:meth:`HazardLifecycle.fail`).
 
@@ -220,9 +227,10 @@ class CameraHazards:
             DataError: ``ts`` goes backwards.
         """
         self._check_order(ts)
+        wall = wall_time if wall_time is not None else self._clock()
         events: list[HazardEvent] = []
         for slot in self._slots:
-            events.extend(slot.lifecycle.fail(ts))
+            events.extend(slot.lifecycle.fail(ts, wall))
         return events
 
     def take_failures(self) -> list[RuleFailure]:

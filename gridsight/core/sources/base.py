@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,10 @@ class SourceOptions:
         width: requested frame width (synthetic sources render at it; video sources
             scale to it when width and height are both set), or None for native.
         height: requested frame height, or None.
+        start_time: wall-clock time of the first frame of a *recorded* stream (a video
+            file), from the camera's ``start_time:``; file sources then stamp each frame
+            ``start_time + ts``. None: the container's metadata if the source can read
+            it, else the time the file was opened. Live and synthetic sources ignore it.
     """
 
     fps: float | None = None
@@ -29,15 +34,34 @@ class SourceOptions:
     no_frame_timeout_s: float = 10.0
     width: int | None = None
     height: int | None = None
+    start_time: datetime | None = None
+
+
+def capture_clock() -> datetime:
+    """The machine's wall clock, timezone-aware (UTC): the capture time of a live frame."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One decoded frame: BGR ``uint8`` image, stream time in seconds, and its index."""
+    """One decoded frame: BGR ``uint8`` image, stream time, index and wall-clock time.
+
+    Attributes:
+        image: BGR ``uint8`` ``(h, w, 3)``.
+        ts: stream time in seconds (monotonic within a stream; what the lifecycle and
+            the dwell timers measure).
+        index: frame number in the stream.
+        wall_time: timezone-aware wall-clock time the frame shows: a live source's
+            capture clock, a synthetic world's own clock, a file's start time plus
+            ``ts``. Calendar rules (allowed hours) and the events' ``wall_time`` read
+            it, never the machine's clock. None only from a source plugin that does not
+            set it; the camera reader then stamps it with the time it read the frame.
+    """
 
     image: np.ndarray
     ts: float
     index: int
+    wall_time: datetime | None = None
 
 
 class FrameSource(ABC):

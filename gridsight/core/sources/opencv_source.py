@@ -7,6 +7,13 @@ grabbed, not retrieved, which skips the colour conversion and copy of each dropp
 Timestamps: files use ``index / native fps`` (exact and repeatable, also across loops);
 live streams use the time since the stream was opened, because RTSP presentation times
 start at arbitrary values and jump on reconnects.
+
+Wall time (``Frame.wall_time``): live streams the capture clock when the frame was
+grabbed; files ``start + ts``, where ``start`` is the camera's ``start_time:``
+(``SourceOptions.start_time``) or else the time the file was opened. OpenCV exposes no
+container metadata (an MP4's ``creation_time`` is not among its capture properties), so
+a recording's own start time cannot be read from it; set ``start_time:`` for recordings
+that calendar rules (allowed hours) must judge.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +30,7 @@ from urllib.request import url2pathname
 import numpy as np
 
 from gridsight.core.errors import SourceError
-from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
+from gridsight.core.sources.base import Frame, FrameSource, SourceOptions, capture_clock
 from gridsight.core.sources.sampler import FpsSampler
 
 LIVE_SCHEMES: tuple[str, ...] = ("rtsp", "rtsps", "rtmp", "http", "https")
@@ -71,6 +79,8 @@ class OpenCVSource(FrameSource):
             resolution (``width`` and ``height`` both set) frames are scaled to, so that
             boxes come out in the pixels the camera's zones are drawn in.
         clock: monotonic clock for live timestamps (injectable for tests).
+        wall_clock: the wall clock (timezone-aware) for live frames' capture time and a
+            file's open time (injectable for tests).
 
     Raises:
         SourceError: the file does not exist, is not a readable video, or the stream
@@ -83,6 +93,7 @@ class OpenCVSource(FrameSource):
         options: SourceOptions | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = capture_clock,
     ) -> None:
         import cv2  # heavy; imported only when a video source is really opened
 
@@ -105,6 +116,8 @@ class OpenCVSource(FrameSource):
             self.path = file_uri_to_path(uri) if scheme == "file" else Path(uri)
             self._cap = self._open_file(self.path)
         self._opened_at = self._clock()
+        self._wall_clock = wall_clock
+        self._wall_start = self.options.start_time or wall_clock()
         native = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self._fps = native if math.isfinite(native) and 0.0 < native <= 1000.0 else _FALLBACK_FPS
         # Frames the container says it holds (0 for live streams or when it does not say).
@@ -239,7 +252,8 @@ class OpenCVSource(FrameSource):
                             "decoded; the file is damaged (try `ffprobe` on it)"
                         )
                     return None
-            frame = Frame(image=self._resize(image), ts=ts, index=self._index)
+            wall = self._wall_clock() if self._live else self._wall_start + timedelta(seconds=ts)
+            frame = Frame(image=self._resize(image), ts=ts, index=self._index, wall_time=wall)
             self._index += 1
             return frame
         return None

@@ -19,17 +19,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from typing import Any, Literal
 
 import numpy as np
 import pluggy
 
 from gridsight.core.errors import ConfigError, GridsightError
-from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
+from gridsight.core.sources.base import Frame, FrameSource, SourceOptions, capture_clock
 from gridsight.core.sources.frame_queue import FrameQueue
 from gridsight.core.sources.registry import open_source
 from gridsight.core.sources.sampler import FpsSampler
+from gridsight.core.sources.state import CameraState
 
 log = logging.getLogger("gridsight.sources")
 
@@ -40,17 +40,6 @@ Opener = Callable[[str, SourceOptions], FrameSource]
 _MAX_PACING_LAG_S = 1.0
 # How long a back-pressured put waits before re-checking for stop().
 _SPACE_POLL_S = 0.1
-
-
-class CameraState(StrEnum):
-    """Life cycle of a camera reader, as shown in the status table."""
-
-    CONNECTING = "connecting"
-    RUNNING = "running"
-    RECONNECTING = "reconnecting"
-    ENDED = "ended"
-    FAILED = "failed"
-    STOPPED = "stopped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +366,10 @@ class CameraReader:
                     pass
                 if self.stopped:
                     return "stopped"
-            out = Frame(image=frame.image, ts=ts, index=self._out_index)
+            # The frame's wall time travels with it; a source plugin that sets none gets
+            # the time it was read (the closest thing to a capture time we have).
+            taken = frame.wall_time if frame.wall_time is not None else capture_clock()
+            out = Frame(image=frame.image, ts=ts, index=self._out_index, wall_time=taken)
             self._out_index += 1
             self.queue.put(out)
             wall = self._clock()

@@ -27,9 +27,10 @@ from collections import deque
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from scipy.optimize import linear_sum_assignment
 
+from gridsight.core.config.base import StrictModel
 from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.geometry import box_iou
 from gridsight.core.tracking.kalman import BoxKalman, xywh_to_xyxy, xyxy_to_xywh
@@ -42,7 +43,7 @@ TENTATIVE, TRACKED, LOST = 0, 1, 2
 _FORBIDDEN = 1e6
 
 
-class TrackerSettings(BaseModel):
+class TrackerSettings(StrictModel):
     """Tracker parameters (the ``tracker:`` block of an engine config).
 
     Thresholds follow the ByteTrack paper's MOT17 settings except where gridsight's
@@ -57,8 +58,6 @@ class TrackerSettings(BaseModel):
     Tracks are confirmed after two frames, so single-frame false positives never get
     an id.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     high_thresh: float = Field(
         default=0.5, ge=0.0, le=1.0, description="detections at or above this score are 'high'"

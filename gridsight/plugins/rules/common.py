@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BeforeValidator, ValidationError
 
+from gridsight.core.config.validation import format_validation
 from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.geometry import box_iou
 from gridsight.core.detection.roles import Role
@@ -66,7 +67,7 @@ def expect_settings(settings: RuleSettings, cls: type[S]) -> S:
     try:
         return cls.model_validate(settings.model_dump())
     except ValidationError as exc:
-        raise ConfigError(f"{cls.__name__}: {exc}") from exc
+        raise ConfigError(f"{cls.__name__}: {format_validation(exc, cls, noun='setting')}") from exc
 
 
 def _zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> Zone:

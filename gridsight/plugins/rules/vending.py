@@ -22,25 +22,33 @@ The condition holds in a frame when, outside the allowed hours,
 The dwell runs whatever the time, so a stall set up at 07:50 that is still there when
 the allowed hours end at 08:00 is a hazard from 08:00 on.
 
-Time of day: with ``clock_start`` set (``"HH:MM[:SS]"`` at stream time 0, for recorded
-or synthetic streams) it is ``clock_start + ts``; otherwise the wall clock in the zone
-``utc_offset_h`` (UTC+8, China Standard Time, by default).
+Time of day: the *frame's* wall time (``FrameInfo.wall_time``: a live camera's capture
+clock, a synthetic world's own clock, a recording's ``start_time:`` plus stream time)
+read in the zone ``utc_offset_h`` (UTC+8, China Standard Time, by default); never the
+clock of the machine running the rule, so a recording or a synthetic stream gives the
+same events whenever it is processed.
+
+``clock_start`` is no longer a setting: a config that still has it is rejected with a
+message saying what to use instead (the camera's ``start_time:`` for a recording; a
+synthetic camera's clock is its world's). An error rather than a deprecation warning,
+because ignoring it would silently judge the hours at another time of day.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
-from typing import ClassVar
+from collections.abc import Mapping
+from datetime import timedelta, timezone
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
-from gridsight.core.hazards.lifecycle import LifecycleSettings, utc_now
 from gridsight.core.detection.roles import Role
+from gridsight.core.errors import DataError
+from gridsight.core.hazards.lifecycle import LifecycleSettings
+from gridsight.core.hazards.rule import FrameInfo, HazardRule, Observation, RuleSettings
 from gridsight.core.hazards.zones import Zone, anchor_points
 from gridsight.plugins.rules.common import (
     BoxHistory,
@@ -139,9 +147,8 @@ class VendingSettings(LifecycleSettings):
             ``["06:00-08:00"]``, a tolerated morning market — the assumption of
             configs/jingqiao.yaml and of the synthetic world's ground truth); ranges over
             midnight such as ``"22:00-02:00"`` are fine; ``[]`` never allows it.
-        clock_start: time of day at stream time 0, ``"HH:MM[:SS]"``, for recorded and
-            synthetic streams (default null: use the wall clock).
-        utc_offset_h: the cameras' time zone for the wall clock (default 8.0, Jingqiao).
+        utc_offset_h: the time zone the allowed hours are in, hours east of UTC
+            (default 8.0, Jingqiao); each frame's wall time is read in it.
         confirm_s: default 0.0 — the dwell already confirms.
         max_gap_s: default 20.0.
         end_after_s: default 60.0.
@@ -163,7 +170,6 @@ class VendingSettings(LifecycleSettings):
     attend_factor: float = Field(default=0.5, ge=0.0)
     roam_factor: float = Field(default=1.0, ge=0.0)
     allowed_hours: list[str] = Field(default_factory=lambda: ["06:00-08:00"])
-    clock_start: str | None = None
     utc_offset_h: float = Field(default=8.0, ge=-14.0, le=14.0)
     confirm_s: float = Field(default=0.0, ge=0.0)
     max_gap_s: float = Field(default=20.0, ge=0.0)
@@ -177,12 +183,18 @@ class VendingSettings(LifecycleSettings):
         parse_hours(value)
         return value
 
-    @field_validator("clock_start")
+    @model_validator(mode="before")
     @classmethod
-    def _check_clock(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_time_of_day(value)
-        return value
+    def _clock_start_is_gone(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "clock_start" in data:
+            raise ValueError(
+                "clock_start is no longer a vending setting: the rule reads each frame's "
+                "own wall time. For a video file set the camera's start_time: (ISO 8601 "
+                "with offset, e.g. 2026-03-01T06:00:00+08:00); a synthetic camera's clock "
+                "is its world's (clock=HH:MM in its URI); a live camera's is the capture "
+                "clock. Remove clock_start"
+            )
+        return data
 
 
 def _inside(
@@ -202,8 +214,8 @@ def _inside(
 class VendingRule(HazardRule):
     """A manned, stationary stall in the no-vending zone beyond a dwell, outside hours.
 
-    Attributes:
-        now: the wall clock used when ``clock_start`` is not set (inject one in tests).
+    A calendar rule: it implements :meth:`observe_frame` (it needs the frame's wall
+    time); :meth:`observe` alone cannot judge the hours and raises.
     """
 
     hazard: ClassVar[str] = "vending"
@@ -215,10 +227,7 @@ class VendingRule(HazardRule):
         self.cfg = expect_settings(settings, VendingSettings)
         self.zone = polygon_zone(zones, self.cfg.zone, self.hazard, "zone")
         self.hours = parse_hours(self.cfg.allowed_hours)
-        self._clock_start = (
-            None if self.cfg.clock_start is None else parse_time_of_day(self.cfg.clock_start)
-        )
-        self.now: Callable[[], datetime] = utc_now
+        self.tz = timezone(timedelta(hours=self.cfg.utc_offset_h))
         self._stalls = BoxHistory(self.cfg.stationary_window_s)
         self._people = BoxHistory(self.cfg.stationary_window_s)
         # People's anchors, checked at many moments: a stream of passers-by could put
@@ -230,12 +239,20 @@ class VendingRule(HazardRule):
     def zone_names(cls, settings: RuleSettings) -> tuple[str, ...]:
         return (settings.zone,) if isinstance(settings, VendingSettings) else ()
 
-    def time_of_day(self, ts: float) -> float:
-        """Seconds after midnight at stream time ``ts``."""
-        if self._clock_start is not None:
-            return (self._clock_start + ts) % DAY_S
-        local = self.now() + timedelta(hours=self.cfg.utc_offset_h)
-        return float(local.hour * 3600 + local.minute * 60 + local.second)
+    def time_of_day(self, frame: FrameInfo) -> float:
+        """Seconds after local midnight (zone ``utc_offset_h``) at the frame's wall time.
+
+        Raises:
+            DataError: the wall time has no time zone (it would be ambiguous).
+        """
+        wall = frame.wall_time
+        if wall.tzinfo is None or wall.utcoffset() is None:
+            raise DataError(
+                f"vending: frame at ts={frame.ts} has a wall time without a time zone "
+                f"({wall.isoformat()}); sources must stamp timezone-aware times"
+            )
+        local = wall.astimezone(self.tz)
+        return local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
 
     def _manned(self, ts: float, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
         """Indices of stationary in-zone stalls with enough stationary people, and the people."""
@@ -275,7 +292,19 @@ class VendingRule(HazardRule):
         return stalls[manned], vendors
 
     def observe(self, ts: float, detections: Detections) -> Observation:
+        """Not enough for this rule: the allowed hours need the frame's wall time.
+
+        Raises:
+            DataError: always; call :meth:`observe_frame` (the runner does).
+        """
+        raise DataError(
+            "vending judges allowed hours from the frame's wall time: call "
+            "observe_frame(FrameInfo(ts, wall_time), detections), as the runner does"
+        )
+
+    def observe_frame(self, frame: FrameInfo, detections: Detections) -> Observation:
         cfg = self.cfg
+        ts = frame.ts
         stalls, vendors = self._manned(ts, detections)
         present = stalls.size > 0
         dwell = self._dwell.update(
@@ -283,7 +312,7 @@ class VendingRule(HazardRule):
         )
         if not present or dwell < cfg.dwell_s:
             return Observation.inactive()
-        tod = self.time_of_day(ts)
+        tod = self.time_of_day(frame)
         if in_hours(tod, self.hours):
             return Observation.inactive()
         tod_i = int(tod)

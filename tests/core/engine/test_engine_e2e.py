@@ -9,7 +9,7 @@ import pytest
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.engine import Engine, EngineOptions
 from gridsight.core.events import read_jsonl
-from gridsight.core.plugins import build_plugin_manager, hazard_rules
+from gridsight.core.plugins import build_plugin_manager
 from gridsight.core.sinks.jsonl import JsonlSink
 from gridsight.core.sinks.sqlite import SqliteSink, read_work_orders
 from gridsight.core.sinks.sqlite import read_events as read_db
@@ -52,7 +52,6 @@ DURATION = 45.0
 def test_two_synthetic_cameras_alert_into_jsonl_and_sqlite(tmp_path: Path) -> None:
     _bundled()
     pm = build_plugin_manager()
-    rules = hazard_rules(pm)
     # A reservoir with a visit to the water's edge at ~37 s, and a stairwell where an
     # e-bike is wheeled into the lobby at ~11 s (seeds of configs/jingqiao.yaml).
     raw = [
@@ -69,7 +68,7 @@ def test_two_synthetic_cameras_alert_into_jsonl_and_sqlite(tmp_path: Path) -> No
             {"zone": "lobby", "line": "lobby_entrance"},
         ),
     ]
-    cams = [align_synthetic_camera(c, rules, fps=3.0) for c in raw]
+    cams = [align_synthetic_camera(c, fps=3.0) for c in raw]
     sinks = [JsonlSink(tmp_path / "alerts.jsonl"), SqliteSink(tmp_path / "alerts.sqlite")]
     engine = Engine(
         cams,

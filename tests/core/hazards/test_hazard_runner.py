@@ -132,7 +132,7 @@ def test_empty_frames(rules: dict) -> None:
         | {
             "fire_lane": {"zone": "water_edge"},
             "ebike": {"zone": "lobby", "line": "door"},
-            "vending": {"zone": "water_edge", "clock_start": "12:00"},
+            "vending": {"zone": "water_edge"},
         },
     )
     for i in range(10):
@@ -149,8 +149,16 @@ def test_empty_frames(rules: dict) -> None:
             {},
             r"camera 'cam-reservoir-01', hazards\.near_wter: no plugin .*near_water",
         ),
-        ({"near_water": {"confirm": 2}}, {}, r"hazards\.near_water: confirm: Extra inputs"),
-        ({"near_water": {"confirm_s": -1}}, {}, r"hazards\.near_water: confirm_s: Input should be"),
+        (
+            {"near_water": {"confirm": 2}},
+            {},
+            r"hazards\.near_water: confirm: unknown setting 'confirm'; did you mean 'confirm_s'\?",
+        ),
+        (
+            {"near_water": {"confirm_s": -1}},
+            {},
+            r"hazards\.near_water: confirm_s: Input should be .* \(got -1\)",
+        ),
         (
             {"near_water": {"zone": "pond"}},
             {},
