@@ -10,7 +10,7 @@
    letterbox, exactly as the engine feeds the model.
 2. **onnxruntime static quantization** in QDQ format: uint8 activations, int8 weights
    (per output channel by default), activation ranges from the calibration frames
-   (MinMax by default; Entropy, Percentile and Distribution are available).
+   (Percentile by default; MinMax, Entropy and Distribution are available).
 3. **The decode tail stays fp32.** After the last convolutions the graph turns distances
    into boxes (Softplus, times the stride, plus the anchor grid) and concatenates box
    coordinates in input pixels (0..384) with sigmoid scores (0..1) into one tensor. One
@@ -76,7 +76,7 @@ class QuantizeOptions:
         batch_size: frames per calibration inference call.
     """
 
-    method: str = "minmax"
+    method: str = "percentile"
     per_channel: bool = True
     reduce_range: bool = False
     keep_head_fp32: bool = False
