@@ -546,3 +546,43 @@ class OutboxRelay:
             query = query.where(t.channel == channel)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+def requeue_dead(
+    engine: Engine,
+    *,
+    channel: str | None = None,
+    keys: Iterable[str] = (),
+    now: float | None = None,
+    table: sa.Table | None = None,
+) -> int:
+    """Give dead letters another round of attempts (after the receiver was fixed).
+
+    Args:
+        engine: the store's engine.
+        channel: only this channel's dead rows.
+        keys: only these idempotency keys (empty: every dead row that matches ``channel``).
+        now: when they are due again (default now).
+        table: the outbox table (default ``gridsight.orders.tables.outbox``).
+
+    Returns:
+        How many rows were requeued (``attempts`` back to 0, ``dead_at`` cleared; the
+        last error is kept until the next attempt overwrites it).
+    """
+    if table is None:
+        from gridsight.orders.tables import outbox
+
+        table = outbox
+    t = table.c
+    where: list[sa.ColumnElement[bool]] = [t.dead_at.is_not(None)]
+    if channel is not None:
+        where.append(t.channel == channel)
+    wanted = list(keys)
+    if wanted:
+        where.append(t.key.in_(wanted))
+    due = time.time() if now is None else now
+    with engine.begin() as conn:
+        res = conn.execute(
+            sa.update(table).where(*where).values(dead_at=None, attempts=0, next_attempt_at=due)
+        )
+    return int(res.rowcount)

@@ -283,3 +283,25 @@ def test_channel_filters_hold_whatever_wrote_the_row(store):
     assert by_key["b"]["delivered_at"] is not None and by_key["b"]["attempts"] == 0
     assert by_key["b"]["last_error"].startswith("not sent: filtered out by channel ruijia-only")
     assert relay.stats["ruijia-only"]["filtered"] == 1
+
+
+def test_dead_letters_can_be_requeued(store):
+    from gridsight.orders.outbox_relay import requeue_dead
+
+    clock = FakeClock()
+    add_row(store, "k1", now=clock.t)
+    add_row(store, "k2", now=clock.t, order="wo-2")
+    with WebhookReceiver(responses=[404, 404]) as rx:
+        relay = OutboxRelay(
+            store.engine, {"webhook-1": WebhookNotifier(rx.url, secret=None)}, clock=clock
+        )
+        relay.run_once()
+        assert relay.counts() == {"pending": 0, "delivered": 0, "dead": 2}
+        assert requeue_dead(store.engine, keys=["k2"], now=clock.t) == 1
+        assert relay.run_once() == 1
+        assert requeue_dead(store.engine, channel="other", now=clock.t) == 0
+        assert requeue_dead(store.engine, channel="webhook-1", now=clock.t) == 1
+        assert relay.run_once() == 1
+        assert relay.counts() == {"pending": 0, "delivered": 2, "dead": 0}
+        relay.close()
+    assert [r.key for r in rx.accepted] == ["k2", "k1"]
