@@ -39,6 +39,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "orders",
         "Work orders: list, show, transition, watch.",
     ),
+    "outbox": (
+        "gridsight.commands.outbox",
+        "outbox",
+        "Notification outbox: list, retry dead letters, relay, test a URL.",
+    ),
 }
 
 
