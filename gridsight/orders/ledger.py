@@ -69,8 +69,27 @@ class Record:
     to: tuple[str, ...] = ()
 
 
-def _order_columns() -> list[str]:
-    return [c.name for c in work_orders.columns]
+# Statements built once: SQLAlchemy then reuses their compiled form (building a fresh
+# statement per change cost more than the database work on SQLite).
+_WO = work_orders.c
+_READ = sa.select(work_orders).where(_WO.id == sa.bindparam("p_id"))
+_READ_LOCKED = _READ.with_for_update()
+_COLUMNS = tuple(c.name for c in work_orders.columns if c.name != "id")
+_UPDATE = (
+    work_orders.update()
+    .where(_WO.id == sa.bindparam("p_id"), _WO.version == sa.bindparam("p_version"))
+    .values({name: sa.bindparam(name) for name in _COLUMNS})
+)
+_INSERT_ORDER = work_orders.insert()
+_INSERT_TRANSITION = transitions.insert()
+_INSERT_OUTBOX = outbox.insert()
+_LAST = (
+    sa.select(transitions)
+    .where(transitions.c.order_id == sa.bindparam("p_id"))
+    .order_by(transitions.c.seq.desc())
+    .limit(1)
+)
+_SNAPSHOT = sa.select(events.c.snapshot).where(events.c.id == sa.bindparam("p_id"))
 
 
 class Ledger:
@@ -99,8 +118,7 @@ class Ledger:
         FOR UPDATE``), so writers of one order queue instead of failing their version
         check; SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
         """
-        q = sa.select(work_orders).where(work_orders.c.id == order_id)
-        row = conn.execute(q.with_for_update() if lock else q).first()
+        row = conn.execute(_READ_LOCKED if lock else _READ, {"p_id": order_id}).first()
         return dict(row._mapping) if row is not None else None
 
     @staticmethod
@@ -116,12 +134,7 @@ class Ledger:
     @staticmethod
     def last_record(conn: Connection, order_id: str) -> TransitionView | None:
         """The order's newest transition record."""
-        row = conn.execute(
-            sa.select(transitions)
-            .where(transitions.c.order_id == order_id)
-            .order_by(transitions.c.seq.desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(_LAST, {"p_id": order_id}).first()
         return TransitionView.from_row(dict(row._mapping)) if row is not None else None
 
     # -- writes --------------------------------------------------------------------------
@@ -129,7 +142,7 @@ class Ledger:
     def create(self, conn: Connection, row: Row, record: Record, now: float) -> Row:
         """Insert a new order (version 1) with its first record (``None -> new``)."""
         row = {**row, "version": 1, "updated_at": now}
-        conn.execute(sa.insert(work_orders).values(**row))
+        conn.execute(_INSERT_ORDER, row)
         self._append(conn, row, None, record, now)
         return row
 
@@ -141,13 +154,9 @@ class Ledger:
         """
         version = int(before["version"])
         new = {**after, "version": version + 1, "updated_at": now}
-        changed = {k: v for k, v in new.items() if k != "id" and before.get(k) != v}
-        changed["version"] = version + 1
-        result = conn.execute(
-            sa.update(work_orders)
-            .where(work_orders.c.id == before["id"], work_orders.c.version == version)
-            .values(**changed)
-        )
+        params = {name: new[name] for name in _COLUMNS}
+        params["p_id"], params["p_version"] = before["id"], version
+        result = conn.execute(_UPDATE, params)
         if result.rowcount != 1:
             actual = conn.execute(
                 sa.select(work_orders.c.version).where(work_orders.c.id == before["id"])
@@ -177,18 +186,19 @@ class Ledger:
         seq = int(row["version"])
         data = dict(rec.data)
         conn.execute(
-            sa.insert(transitions).values(
-                order_id=row["id"],
-                seq=seq,
-                from_state=before_state,
-                to_state=rec.to_state,
-                actor=rec.actor,
-                actor_role=rec.role,
-                at=now,
-                note=rec.note,
-                photo=rec.photo,
-                data=json.dumps(data, sort_keys=True) if data else None,
-            )
+            _INSERT_TRANSITION,
+            {
+                "order_id": row["id"],
+                "seq": seq,
+                "from_state": before_state,
+                "to_state": rec.to_state,
+                "actor": rec.actor,
+                "actor_role": rec.role,
+                "at": now,
+                "note": rec.note,
+                "photo": rec.photo,
+                "data": json.dumps(data, sort_keys=True) if data else None,
+            },
         )
         channels = self.channels if rec.channels is None else rec.channels
         if not channels:
@@ -210,7 +220,7 @@ class Ledger:
                     "next_attempt_at": now,
                 }
             )
-        conn.execute(sa.insert(outbox), rows)
+        conn.execute(_INSERT_OUTBOX, rows)
 
     def payload(
         self,
@@ -225,9 +235,7 @@ class Ledger:
         view = WorkOrderView.from_row(row)
         snapshot = None
         if row.get("event_id"):
-            snapshot = conn.execute(
-                sa.select(events.c.snapshot).where(events.c.id == row["event_id"])
-            ).scalar()
+            snapshot = conn.execute(_SNAPSHOT, {"p_id": row["event_id"]}).scalar()
         token = None
         if self.ack_token is not None and row.get("assignee") and rec.to_state == "dispatched":
             token = self.ack_token(row["id"], row["assignee"])
