@@ -60,6 +60,7 @@ from gridsight.core.sources.base import Frame, SourceOptions
 from gridsight.core.sources.frame_queue import FrameQueue
 from gridsight.core.sources.reader import BackoffPolicy, CameraReader
 from gridsight.core.sources.state import CameraState
+from gridsight.core.sources.view_check import ViewChecker, ViewCheckSettings
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
@@ -98,6 +99,9 @@ class EngineOptions:
         motion_gate: run the detector only on frames with motion, plus a keep-alive
             frame of still scenes (each camera's ``motion:`` block; see
             ``gridsight.core.engine.gate``). Gated frames are counted, not dropped.
+        view_check: compare each camera's view with a learnt reference every few
+            seconds and raise ``camera_fault`` events when it is moved, covered or
+            blinded (``gridsight.core.sources.view_check``); None turns it off.
     """
 
     duration_s: float | None = None
@@ -118,6 +122,7 @@ class EngineOptions:
     keep_events: bool = False
     overlap: bool = True
     motion_gate: bool = False
+    view_check: ViewCheckSettings | None = field(default_factory=ViewCheckSettings)
 
     def __post_init__(self) -> None:
         if self.duration_s is not None and not self.duration_s > 0:
@@ -232,6 +237,13 @@ class Engine:
             if cam.id in self.cameras:
                 raise ConfigError(f"camera id {cam.id!r} appears twice")
             self.cameras[cam.id] = CameraPipeline(cam, rule_classes, self.options.tracker)
+        view = self.options.view_check
+        #: Per camera: is it still looking at its reference view (moved/covered/blinded)?
+        self.views: dict[str, ViewChecker] = (
+            {c.id: ViewChecker(c.id, c.village, c.grid, view) for c in camera_list}
+            if view is not None
+            else {}
+        )
         self.sinks = list(sinks)
         self.listeners = list(listeners)
         self._observers = self._event_observers()
@@ -473,6 +485,12 @@ class Engine:
                     self._component_error(
                         f"rule:{failure.camera}:{failure.hazard}", "rule", failure.error
                     )
+            view = self.views.get(pipe.id)
+            if view is not None:
+                view_events = view.observe(ts, item.frame.image, wall)
+                if view_events:
+                    self.board.update_camera(pipe.id, view=str(view.state))
+                    events = [*events, *view_events]
             counts[pipe.id] += 1
             m.frames.labels(camera=pipe.id).inc()
             if events:
