@@ -27,18 +27,6 @@ from gridsight.core.errors import DataError, ModelError
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
-def _default_model() -> Path:
-    try:
-        from gridsight.models import bundled_model_path
-
-        return bundled_model_path()
-    except (ImportError, ModelError) as exc:
-        raise click.UsageError(
-            f"no --model given and the bundled model is not available ({exc}); "
-            "pass --model PATH to an ONNX detector"
-        ) from exc
-
-
 def _expand(paths: tuple[Path, ...]) -> list[Path]:
     """Files as given; a directory stands for the images directly inside it, sorted."""
     out: list[Path] = []
@@ -144,24 +132,26 @@ def detect(
       gridsight detect shots/ --model yolo11n.onnx --conf 0.4 --out annotated/
       gridsight detect frame.jpg --json > detections.json
     """
-    model_path = model if model is not None else _default_model()
+    from gridsight.core.detection.spec import resolve_model
+    from gridsight.core.plugins import build_plugin_manager
+
+    pm = build_plugin_manager()
+    try:
+        model_path, spec = resolve_model(model, pm)
+    except ModelError as exc:
+        raise click.UsageError(str(exc)) from exc
     paths = _expand(images)
     if not paths:
         raise click.UsageError("no images found in the given paths")
     class_names = [n.strip() for n in names.split(",")] if names else None
     results: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
-    from gridsight.core.plugins import build_plugin_manager
-
-    with Detector(
-        model_path,
-        backend,
-        conf=conf,
-        iou=iou,
-        max_det=max_det,
-        class_names=class_names,
-        pm=build_plugin_manager(),
-    ) as detector:
+    kwargs: dict[str, Any] = dict(conf=conf, iou=iou, max_det=max_det, pm=pm)
+    if spec is not None and class_names is None:
+        detector = Detector.from_spec(spec, backend, **kwargs)
+    else:
+        detector = Detector(model_path, backend, class_names=class_names, **kwargs)
+    with detector:
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         if not as_json:

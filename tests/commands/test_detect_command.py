@@ -113,13 +113,11 @@ def test_an_unreadable_image_is_skipped_and_the_others_still_run(
 def test_no_model_and_no_bundled_model_says_what_to_do(
     images: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gridsight.models as models
-    from gridsight.core.errors import ModelError
+    import gridsight.plugins.detectors as detectors
 
-    def missing() -> Path:
-        raise ModelError("the bundled model is missing")
-
-    monkeypatch.setattr(models, "bundled_model_path", missing)
+    # A checkout where the bundled model was never trained: the plugin still registers it.
+    monkeypatch.setattr(detectors, "_packaged", lambda name: images[0].parent / "nope.onnx")
     result = CliRunner().invoke(cli, ["detect", str(images[0])])
     assert result.exit_code == 2
-    assert "pass --model PATH" in result.output
+    assert "detector 'bundled' is registered but its file" in result.output
+    assert "pass --model path/to/model.onnx" in result.output

@@ -45,15 +45,16 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.spec import resolve_model
 from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.engine.camera import CameraPipeline
 from gridsight.core.engine.gate import GatedQueue
 from gridsight.core.engine.inference import InferenceJob, InferenceWorker, LetterboxRing
 from gridsight.core.engine.metrics import EngineMetrics
 from gridsight.core.engine.status import EngineStatus, StatusBoard
-from gridsight.core.errors import ConfigError, ModelError
+from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
-from gridsight.core.plugins import detectors, hazard_rules
+from gridsight.core.plugins import hazard_rules
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sinks.evidence import EvidenceWriter
 from gridsight.core.sources.base import Frame, SourceOptions
@@ -172,27 +173,6 @@ def new_run_id(now: datetime | None = None) -> str:
     """A run id: UTC start time to the second plus 4 random hex digits."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-
-
-def resolve_model(model: str | Path | None, pm: pluggy.PluginManager) -> tuple[Path, Any]:
-    """The ONNX path (and DetectorSpec, if registered) for ``model``.
-
-    ``None`` or ``bundled`` is the bundled detector; another registered detector name
-    is looked up in the plugins; anything else is a path to an ONNX file.
-    """
-    name = "bundled" if model is None else str(model)
-    specs = detectors(pm)
-    if name in specs:
-        spec = specs[name]
-        return Path(spec.path), spec
-    path = Path(name)
-    if path.suffix.lower() != ".onnx" and not path.exists():
-        known = ", ".join(sorted(specs)) or "none registered"
-        raise ModelError(
-            f"model {name!r} is neither a registered detector ({known}) nor an ONNX file; "
-            "pass --model path/to/model.onnx"
-        )
-    return path, None
 
 
 class Engine:
