@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from gridsight.commands.notify_option import RunNotifications, notify_channels, notify_option
 from gridsight.core.engine import Engine, EngineOptions, EngineSummary
 from gridsight.core.engine.status import EngineStatus
 from gridsight.core.errors import ConfigError
@@ -153,6 +154,7 @@ def run_engine(
     live: bool = True,
     console: Console | None = None,
     cameras: Iterable[str] = (),
+    notify: Iterable[str] = (),
     motion_gate: bool | None = None,
 ) -> EngineSummary:
     """Load ``config``, run the engine with a live table, print the summary."""
@@ -175,10 +177,15 @@ def run_engine(
             raise ConfigError(f"{config}: no camera(s) {', '.join(sorted(unknown))}")
         cams = [c for c in cams if c.id in wanted]
     orders: list[EventSink] = []
+    channels = notify_channels(pm, town, notify, db)
     if db is not None:  # the work-order store: alerts become dispatched work orders
+        from gridsight.orders.notify.ack import ack_secret_from_env
         from gridsight.orders.sink import open_orders_sink
 
-        orders.append(open_orders_sink(db, config))
+        names = [c.name for c in channels]
+        sink = open_orders_sink(db, config, channels=names, ack_secret=ack_secret_from_env())
+        orders.append(sink)
+        store_engine = sink.service.store.engine
     options = EngineOptions(
         duration_s=duration, realtime=realtime, snapshots_dir=snapshots, blur_faces=blur_faces
     )
@@ -191,6 +198,9 @@ def run_engine(
         model=model,
         sinks=build_sinks(pm, alerts, events_db) + orders,
         options=options,
+    )
+    notifications = (
+        RunNotifications.start(channels, store_engine, town, engine) if channels else None
     )
     mode = "realtime" if realtime else "fast"
     backend_name = getattr(engine.detector, "backend_name", backend)
@@ -220,6 +230,8 @@ def run_engine(
         made = list(getattr(orders[0], "orders", {}).values())
         console.print(orders_table(made, time.time(), f"work orders ({len(made)})"))
         console.print(f"work orders: {db} (gridsight orders list --db {db})")
+    if notifications is not None:
+        notifications.close(console)
     return summary
 
 
@@ -273,6 +285,7 @@ def run_engine(
     help="ONNX file or registered detector name (default: the bundled detector).",
 )
 @click.option("--camera", "cameras", multiple=True, help="Run only this camera id (repeatable).")
+@notify_option
 @click.option(
     "--motion-gate/--no-motion-gate",
     default=None,
@@ -295,6 +308,7 @@ def run(
     backend: str,
     model: str | None,
     cameras: tuple[str, ...],
+    notify: tuple[str, ...],
     motion_gate: bool | None,
     no_live: bool,
     verbose: bool,
@@ -304,6 +318,7 @@ def run(
     \b
     Examples:
       gridsight run --duration 120 --alerts alerts.jsonl --db orders.sqlite
+      gridsight run --db orders.sqlite --notify http://127.0.0.1:8099/hook --notify mqtt://127.0.0.1
       gridsight run town.yaml --realtime --snapshots evidence/
     """
     logging.basicConfig(level=logging.WARNING if verbose else logging.ERROR)
@@ -320,5 +335,6 @@ def run(
         blur_faces=not no_blur,
         live=not no_live,
         cameras=cameras,
+        notify=notify,
         motion_gate=motion_gate,
     )
