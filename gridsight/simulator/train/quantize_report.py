@@ -248,7 +248,8 @@ def render_section(report: Int8Report) -> str:
         "",
         f"Measured on {cpu}, {os.cpu_count()} CPUs shared with other jobs{load}; fp32 and int8 "
         "interleaved, 3 rounds of 15 calls, median of the round medians. "
-        "`benchmarks/bench_int8.py` (pytest-benchmark group `int8`) reproduces it.",
+        "`benchmarks/bench_int8.py` (pytest-benchmark groups `int8-batch1`, `int8-batch12`) "
+        "reproduces it.",
         CARD_END,
     ]
     return "\n".join(lines) + "\n"
