@@ -44,6 +44,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "outbox",
         "Notification outbox: list, retry dead letters, relay, test a URL.",
     ),
+    "report": ("gridsight.commands.report", "report", "Daily / weekly / monthly order reports."),
 }
 
 
