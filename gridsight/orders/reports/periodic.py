@@ -112,6 +112,7 @@ class Report:
     start: float
     end: float
     township: str
+    timezone: str
     orders: int
     by_source: dict[str, int]
     by_state: dict[str, int]
@@ -218,6 +219,7 @@ def build_report(
         start=start,
         end=end,
         township=township,
+        timezone=zone.key,
         orders=len(rows),
         by_source=dict(Counter(r["source"] for r in rows).most_common()),
         by_state=dict(Counter(r["state"] for r in rows).most_common()),

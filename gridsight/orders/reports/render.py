@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from gridsight.orders.reports.periodic import Attainment, Report
 
@@ -104,13 +105,13 @@ def _charts(rep: Report, out: Path, stem: str) -> list[str]:
 
 def markdown(rep: Report, charts: list[str]) -> str:
     """The report's Markdown text (charts referenced by file name)."""
-    day = time.strftime("%Y-%m-%d %H:%M", time.localtime(rep.start))
-    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(rep.end))
+    zone = ZoneInfo(rep.timezone)
+    day = datetime.fromtimestamp(rep.start, zone).strftime("%Y-%m-%d %H:%M")
+    until = datetime.fromtimestamp(rep.end, zone).strftime("%Y-%m-%d %H:%M")
     lines = [
         f"# {TITLES.get(rep.kind, rep.kind)} — {rep.township} {rep.label}",
         "",
-        f"Orders created from {day} to {until} (local time of the report host; the period "
-        "is cut in the township's time zone).",
+        f"Orders created from {day} to {until} ({rep.timezone}).",
         "",
         f"- Orders: **{rep.orders}** ({_counts(rep.by_source)})",
         f"- States now: {_counts(rep.by_state)}",
