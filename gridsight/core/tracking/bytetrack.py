@@ -94,6 +94,12 @@ class TrackerSettings(StrictModel):
         gt=0.0,
         description="if set (and update gets ts), keep lost tracks this many seconds",
     )
+    frame_interval_s: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="one motion step in seconds (the engine sets 1/fps of the camera); "
+        "None: the median of the recent frame intervals",
+    )
     class_consistent: bool = Field(
         default=True, description="never match a detection to another class"
     )
@@ -149,7 +155,8 @@ class ByteTracker:
     def _steps(self, ts: float | None) -> float:
         """How many frames of motion to predict: 1, or more when frames were skipped.
 
-        With timestamps, the nominal frame interval is the median of recent intervals,
+        With timestamps, the nominal frame interval is ``frame_interval_s`` (the
+        engine sets the camera's ``1 / fps``) or else the median of recent intervals,
         so a frame dropped upstream (queue overflow) predicts two steps of motion.
         """
         if ts is None or self._prev_ts is None:
@@ -160,8 +167,11 @@ class ByteTracker:
         self._prev_ts = ts
         if dt <= 0:
             return 1.0  # a repeated or restarted clock; treat as the next frame
-        self._intervals.append(dt)
-        nominal = float(np.median(self._intervals))
+        if self.settings.frame_interval_s is not None:
+            nominal = self.settings.frame_interval_s
+        else:
+            self._intervals.append(dt)
+            nominal = float(np.median(self._intervals))
         return float(min(dt / nominal, self.settings.lost_buffer_frames + 1.0))
 
     def _associate(
