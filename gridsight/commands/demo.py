@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 
+from gridsight.commands import options
 from gridsight.core.engine import Engine, EngineOptions
 from gridsight.core.errors import ConfigError
 from gridsight.evaluation.scoring import (
@@ -68,11 +69,13 @@ def run_demo(
     snapshots: bool = True,
     seeds_from: int | None = None,
     console: Console | None = None,
+    motion_gate: bool = False,
 ) -> dict[str, HazardScore]:
     """Run the demo and return the scores per hazard (also printed).
 
     ``seeds_from`` replaces the config's world seeds with ``seeds_from + k`` for the k-th
-    synthetic camera: held-out worlds nobody tuned or trained on.
+    synthetic camera: held-out worlds nobody tuned or trained on. ``motion_gate`` runs
+    the engine with motion-gated inference (``EngineOptions.motion_gate``).
     """
     from gridsight.core.config import load_township
     from gridsight.core.plugins import build_plugin_manager, sinks
@@ -120,6 +123,7 @@ def run_demo(
             duration_s=duration,
             snapshots_dir=out / "snapshots" if snapshots else None,
             keep_events=True,
+            motion_gate=motion_gate,
         ),
     )
     console.print(
@@ -179,6 +183,8 @@ def run_demo(
         "sources": [c.source for c in cams],
         "required_s": required,
         "frames": summary.frames,
+        "gated": summary.gated,
+        "motion_gate": motion_gate,
         "wall_s": round(wall, 2),
         "stages": summary.stages,
         "late_episodes": late,
@@ -207,15 +213,7 @@ def run_demo(
     show_default=True,
     help="Alerts, database, snapshots and report go here.",
 )
-@click.option(
-    "--backend",
-    type=click.Choice(["auto", "onnxruntime", "opencv", "tensorrt"]),
-    default="auto",
-    show_default=True,
-)
-@click.option(
-    "--model", default=None, help="ONNX file or registered detector name (default: bundled)."
-)
+@options.detector()
 @click.option("--no-snapshots", is_flag=True, help="Do not write evidence JPEGs.")
 @click.option(
     "--scene-fps",
