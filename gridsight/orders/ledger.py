@@ -11,6 +11,7 @@ never sends one twice. Either all of it is committed or none of it.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,23 @@ class Ledger:
     ) -> None:
         self.channels = tuple(channels)
         self.ack_token = ack_token
+        self._local = threading.local()
+
+    # -- which orders the current transaction changed -------------------------------------
+
+    def begin_tracking(self) -> None:
+        """Start recording the orders this thread's transaction changes."""
+        self._local.touched = {}
+
+    def touched(self) -> dict[str, Row]:
+        """The orders changed since :meth:`begin_tracking` (id -> newest row), in order."""
+        return dict(getattr(self._local, "touched", {}))
+
+    def _touch(self, row: Row) -> None:
+        touched = getattr(self._local, "touched", None)
+        if touched is not None:
+            touched.pop(row["id"], None)
+            touched[row["id"]] = row
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -144,6 +162,7 @@ class Ledger:
         row = {**row, "version": 1, "updated_at": now}
         conn.execute(_INSERT_ORDER, row)
         self._append(conn, row, None, record, now)
+        self._touch(row)
         return row
 
     def commit(self, conn: Connection, before: Row, after: Row, record: Record, now: float) -> Row:
@@ -163,6 +182,7 @@ class Ledger:
             ).scalar()
             raise StaleVersion(before["id"], version, int(actual or 0))
         self._append(conn, new, before["state"], record, now)
+        self._touch(new)
         return new
 
     def housekeep(self, conn: Connection, before: Row, values: Mapping[str, Any]) -> bool:

@@ -124,6 +124,9 @@ class OrderService:
         ack_secret: secret of the acknowledge tokens put in dispatch notifications
             (None: no tokens).
         id_factory: makes new order ids.
+        on_change: called after each committed transaction with the view of every order
+            it changed, including ones changed as a consequence (a freed worker's queued
+            orders dispatched): how the REST API's live stream learns of all of them.
     """
 
     def __init__(
@@ -137,7 +140,9 @@ class OrderService:
         settings: OrdersConfig | None = None,
         ack_secret: str | None = None,
         id_factory: Callable[[], str] = new_order_id,
+        on_change: Callable[[WorkOrderView], None] | None = None,
     ) -> None:
+        self.on_change = on_change
         self.store = store
         self.town = township
         self.settings = settings if settings is not None else orders_settings(township)
@@ -167,8 +172,11 @@ class OrderService:
         """Run ``fn`` in a write transaction, retrying when another writer won a race."""
         for attempt in range(retries + 1):
             try:
+                self.ledger.begin_tracking()
                 with self.store.begin() as conn:
-                    return fn(conn)
+                    result = fn(conn)
+                self._notify_changes()
+                return result
             except Exception as exc:
                 if attempt < retries and _retryable(exc):
                     log.debug("retrying after a concurrent change: %s", exc)
@@ -178,6 +186,15 @@ class OrderService:
                     raise VersionConflict(exc.order_id, exc.expected, exc.actual) from None
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _notify_changes(self) -> None:
+        if self.on_change is None:
+            return
+        for row in self.ledger.touched().values():
+            try:
+                self.on_change(WorkOrderView.from_row(row))
+            except Exception:  # a listener must not undo or block a committed change
+                log.exception("on_change listener failed")
 
     def _now(self, now: float | None = None) -> float:
         return float(self.clock() if now is None else now)
@@ -385,6 +402,30 @@ class OrderService:
 
         return self._run(run, retries=0 if expected_version is not None else MAX_RETRIES)
 
+    def note(self, order_id: str, note: str, *, actor: str, role: str) -> WorkOrderView:
+        """Add a note to the order's trail (an annotation: the state does not change).
+
+        Raises:
+            OrderNotFound, NotPermitted (a worker who is not the assignee; ``system``).
+        """
+        if role not in ROLES or role == "system":
+            raise NotPermitted(role, "note", ("operator", "worker", "supervisor", "admin"))
+        if not note.strip():
+            raise OrderError("a note needs some text")
+
+        def run(conn: Connection) -> WorkOrderView:
+            now = self._now()
+            row = self._require(conn, order_id, lock=True)
+            if role == "worker" and actor.removeprefix("worker:") != row["assignee"]:
+                raise NotPermitted(
+                    "worker", f"note on {order_id} ({actor} is not the assignee)",
+                    ("the assigned worker", "operator", "supervisor", "admin"),
+                )  # fmt: skip
+            rec = Record(row["state"], actor, role, note=note, data={"event": "note"})
+            return self._view(conn, self.flow.change(conn, row, rec, now))
+
+        return self._run(run)
+
     # -- public API: time ----------------------------------------------------------------
 
     def tick(self, now: float | None = None) -> list[WorkOrderView]:
@@ -468,6 +509,15 @@ class OrderService:
             q = q.where(wo.created_at >= f.since)
         if f.until is not None:
             q = q.where(wo.created_at < f.until)
+        if f.overdue_at is not None:
+            t = f.overdue_at
+            q = q.where(
+                wo.state.in_(sorted(OPEN_STATES)),
+                sa.or_(
+                    sa.and_(wo.dispatched_at.is_(None), wo.dispatch_due_at < t),
+                    wo.close_due_at < t,
+                ),
+            )
         if cursor is not None:
             c_at, c_id = decode_cursor(cursor)
             q = q.where(sa.or_(wo.created_at < c_at, sa.and_(wo.created_at == c_at, wo.id < c_id)))

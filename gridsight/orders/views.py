@@ -152,6 +152,8 @@ class OrderFilter:
         assignee: worker id.
         since: created at or after (epoch s).
         until: created before (epoch s).
+        overdue_at: only open orders past a due time at this instant (not yet
+            dispatched after the dispatch due time, or past the closure due time).
     """
 
     states: tuple[str, ...] = ()
@@ -164,6 +166,7 @@ class OrderFilter:
     assignee: str | None = None
     since: float | None = None
     until: float | None = None
+    overdue_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -353,3 +353,31 @@ def test_list_filters_and_cursor_pagination(store: OrderStore) -> None:
     assert len(svc.list(OrderFilter(states=("dispatched",)), limit=100).items) == 7
     with pytest.raises(BadCursor):
         svc.list(cursor="garbage!")
+
+
+def test_notes_overdue_filter_and_change_listener(store: OrderStore) -> None:
+    clock = Clock(Clock().t - 7 * 3600)  # 03:00: only the village cadre is on duty
+    seen: list[tuple[str, str]] = []
+    svc = service(store, clock)
+    svc.on_change = lambda v: seen.append((v.id, v.state))
+    first = svc.ingest_event(event())
+    assert first is not None and first.assignee == "cadre-ruijia"
+    queued = svc.create_manual("fire_lane", "ruijia", "ruijia-g02", title="t", actor="operator:a")
+    assert queued.state == "verified" and queued.assignee is None  # nobody free: queued
+    noted = svc.note(first.id, "called the cadre", actor="operator:a", role="operator")
+    assert noted.state == first.state and noted.version == first.version + 1
+    rec = svc.get(first.id).transitions[-1]
+    assert rec.note == "called the cadre" and rec.data == {"event": "note"}
+    with pytest.raises(NotPermitted):
+        svc.note(first.id, "x", actor="worker:gw-ruijia-g02", role="worker")
+    clock.advance(61)
+    overdue = svc.list(OrderFilter(overdue_at=clock.t)).items
+    assert [o.id for o in overdue] == [queued.id]  # not dispatched within 60 s
+    w = "worker:cadre-ruijia"
+    for to in ("acknowledged", "on_site"):
+        svc.transition(first.id, to, actor=w, role="worker")
+    seen.clear()
+    svc.transition(first.id, "resolved", actor=w, role="worker")
+    # The freed cadre took the queued order in the same transaction; both are reported.
+    assert (first.id, "resolved") in seen and (queued.id, "dispatched") in seen
+    assert svc.get(queued.id).assignee == "cadre-ruijia"
