@@ -20,6 +20,7 @@ import click
 import cv2
 import numpy as np
 
+from gridsight.commands import options
 from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.detector import Detector
 from gridsight.core.errors import DataError, ModelError
@@ -103,7 +104,7 @@ def _records(det: Detections, detector: Detector) -> list[dict[str, Any]]:
     help="Comma-separated class names, for models without 'names' metadata.",
 )
 @click.option("--batch", default=8, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@options.as_json("Print one JSON document.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

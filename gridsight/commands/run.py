@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from gridsight.commands import options
 from gridsight.commands.notify_option import RunNotifications, notify_channels, notify_option
 from gridsight.core.engine import Engine, EngineOptions, EngineSummary
 from gridsight.core.engine.status import EngineStatus
@@ -273,17 +274,7 @@ def run_engine(
     help="Write an evidence JPEG per event start here.",
 )
 @click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots.")
-@click.option(
-    "--backend",
-    type=click.Choice(["auto", "onnxruntime", "opencv", "tensorrt"]),
-    default="auto",
-    show_default=True,
-)
-@click.option(
-    "--model",
-    default=None,
-    help="ONNX file or registered detector name (default: the bundled detector).",
-)
+@options.detector()
 @click.option("--camera", "cameras", multiple=True, help="Run only this camera id (repeatable).")
 @notify_option
 @click.option(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from gridsight.commands import options
 from gridsight.commands.notify_option import notify_option
 from gridsight.core.errors import ConfigError
 
@@ -26,13 +27,7 @@ DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 )
 @click.option("--no-engine", is_flag=True, help="Serve the API over the store; run no cameras.")
 @notify_option
-@click.option(
-    "--backend",
-    type=click.Choice(["auto", "onnxruntime", "opencv", "tensorrt"]),
-    default="auto",
-    show_default=True,
-)
-@click.option("--model", default=None, help="ONNX file or registered detector (default: bundled).")
+@options.detector()
 @click.option(
     "--fast",
     is_flag=True,

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from gridsight.commands import options
 from gridsight.models import BUNDLED_INT8_MODEL_FILE as INT8_MODEL_FILE
 from gridsight.simulator.train.quantize import (
     CALIBRATION_METHODS,
@@ -86,8 +87,8 @@ from gridsight.simulator.train.quantize import (
     help="A YOLO dataset with a held-out split: compare fp32 and int8 on it and write the "
     "card section (e.g. gridsight world dataset --n 3000 --seed 0).",
 )
-@click.option("--split", default="test", show_default=True)
-@click.option("--threads", type=int, default=2, show_default=True, help="For the evaluation.")
+@options.split()
+@options.threads("For the evaluation.")
 @click.option("--no-latency", is_flag=True, help="Skip the latency comparison.")
 @click.option(
     "--install",
@@ -95,7 +96,7 @@ from gridsight.simulator.train.quantize import (
     help="Copy the int8 model into gridsight/models/ and, with --data, its section into "
     "MODEL_CARD.md.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@options.quiet()
 def quantize(
     model_path: Path | None,
     out: Path,

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gridsight.commands import options
+
 if TYPE_CHECKING:
     from gridsight.simulator.train.trainer import TrainResult
 
@@ -113,7 +115,7 @@ def _describe_data(data: Path) -> list[str]:
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seeds the dataset and the training run."
 )
-@click.option("--threads", type=int, default=2, show_default=True)
+@options.threads()
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -123,7 +125,7 @@ def _describe_data(data: Path) -> list[str]:
 @click.option(
     "--install", is_flag=True, help="Copy the model and card into the package (gridsight/models/)."
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@options.quiet()
 @click.option(
     "--finish-only",
     is_flag=True,
@@ -301,9 +303,9 @@ def _load_result(out: Path) -> TrainResult:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="A YOLO-format dataset whose data.yaml names match the model's classes.",
 )
-@click.option("--split", default="test", show_default=True)
-@click.option("--threads", type=int, default=2, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@options.split()
+@options.threads()
+@options.as_json("Print the report as JSON.")
 def evaluate(model_path: Path, data: Path, split: str, threads: int, as_json: bool) -> None:
     """COCO mAP50 and mAP50-95 per class of an ONNX detector (onnxruntime + pycocotools)."""
     from gridsight.simulator.train.evaluate import evaluate_onnx

@@ -1,0 +1,114 @@
+"""Click options shared by several commands, declared once.
+
+Each function returns a decorator, so a command reads as its list of options::
+
+    @click.command()
+    @options.detector()                      # --model and --backend
+    @options.duration(default=None, help="Seconds of stream time (--fast).")
+    @options.threads()
+    @options.quiet()
+    @options.as_json(help="Print the report as JSON.")
+    def report(model, backend, duration, threads, quiet, as_json): ...
+
+The parameter names they give the command are fixed (``model``, ``backend``,
+``duration``, ``seed``, ``threads``, ``quiet``, ``as_json``, ``split``, ``out``), so a
+new command that uses them gets the same names, flags, types, defaults and help as the
+others. ``--notify`` lives in :mod:`gridsight.commands.notify_option`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The inference backends a command line may name (a plugin's backend: through a config).
+BACKENDS: tuple[str, ...] = ("auto", "onnxruntime", "opencv", "tensorrt")
+
+MODEL_HELP = "ONNX file or registered detector name (default: the bundled detector)."
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(f: F) -> F:
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+
+    return apply
+
+
+def model(help: str = MODEL_HELP) -> Callable[[F], F]:
+    """``--model NAME|PATH`` (``model: str | None``), resolved by ``resolve_model``."""
+    return click.option("--model", default=None, help=help)
+
+
+def backend() -> Callable[[F], F]:
+    """``--backend`` (``backend: str``), one of :data:`BACKENDS`, default ``auto``."""
+    return click.option(
+        "--backend",
+        type=click.Choice(list(BACKENDS)),
+        default="auto",
+        show_default=True,
+        help="Inference backend; auto picks the best validated one installed.",
+    )
+
+
+def detector(model_help: str = MODEL_HELP) -> Callable[[F], F]:
+    """``--backend`` and ``--model``: which detector runs, on what."""
+    return _stack(backend(), model(model_help))
+
+
+def duration(*, default: float | None, help: str) -> Callable[[F], F]:
+    """``--duration SECONDS`` (``duration: float | None``), positive."""
+    return click.option(
+        "--duration",
+        type=click.FloatRange(min=0, min_open=True),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def seed(*, default: int, help: str | None = None) -> Callable[[F], F]:
+    """``--seed N`` (``seed: int``), non-negative."""
+    return click.option(
+        "--seed", type=click.IntRange(min=0), default=default, show_default=True, help=help
+    )
+
+
+def threads(help: str | None = None) -> Callable[[F], F]:
+    """``--threads N`` (``threads: int``): CPU threads for inference/evaluation (default 2)."""
+    return click.option(
+        "--threads", type=click.IntRange(min=1), default=2, show_default=True, help=help
+    )
+
+
+def quiet() -> Callable[[F], F]:
+    """``--quiet`` (``quiet: bool``): no progress bars."""
+    return click.option("--quiet", is_flag=True, help="No progress bars.")
+
+
+def as_json(help: str = "Print JSON instead of a table.") -> Callable[[F], F]:
+    """``--json`` (``as_json: bool``)."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def split(default: str = "test") -> Callable[[F], F]:
+    """``--split NAME`` (``split: str``): the dataset split to evaluate on."""
+    return click.option("--split", default=default, show_default=True, help="Dataset split.")
+
+
+def out_dir(*, default: Path | None, help: str) -> Callable[[F], F]:
+    """``--out DIR`` (``out: Path``): a folder for a command's outputs."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default,
+        show_default=default is not None,
+        required=default is None,
+        help=help,
+    )
