@@ -221,16 +221,25 @@ def observe(engine: Engine, cam: str, watch: Watch, until_s: float) -> None:
         time.sleep(0.05)
 
 
-def time_to_frames(engine: Engine, cam: str, watch: Watch, timeout: float) -> float | None:
-    """Seconds from now until ``cam`` processes a new frame (recovery), recording states."""
-    start_frames = engine.status().camera(cam).frames
+def time_to_frames(
+    engine: Engine, cam: str, watch: Watch, timeout: float, *, reconnect: bool = False
+) -> float | None:
+    """Seconds from now until ``cam`` processes a new frame (recovery), recording states.
+
+    With ``reconnect``, only a frame after a new reconnect counts (frames still queued
+    from before a cut would otherwise look like an instant recovery).
+    """
+    first = engine.status().camera(cam)
+    start_frames, start_reconnects = first.frames, first.reconnects
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         st = engine.status().camera(cam)
         watch.states.add(st.state)
         if st.last_error and (not watch.errors or watch.errors[-1] != st.last_error):
             watch.errors.append(st.last_error)
-        if st.frames > start_frames and st.state == "running":
+        if reconnect and st.reconnects <= start_reconnects:
+            start_frames = st.frames
+        elif st.frames > start_frames and st.state == "running":
             watch.recovery_s = time.monotonic() - t0
             return watch.recovery_s
         time.sleep(0.02)

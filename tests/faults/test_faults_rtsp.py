@@ -139,7 +139,7 @@ def test_resolution_change_mid_stream_keeps_frames_flowing_and_is_reported() -> 
         watch.notes["errors_after_change"] = engine.status().camera(CAM).errors
         proxy.cut()  # the next connection opens at the new size
         watch.recovery_s = None
-        time_to_frames(engine, CAM, watch, timeout=8.0)
+        time_to_frames(engine, CAM, watch, timeout=8.0, reconnect=True)
         observe(engine, CAM, watch, until_s=engine.status().elapsed_s + 0.6)
 
     try:
