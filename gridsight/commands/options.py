@@ -62,10 +62,11 @@ def detector(model_help: str = MODEL_HELP) -> Callable[[F], F]:
     return _stack(backend(), model(model_help))
 
 
-def duration(*, default: float | None, help: str) -> Callable[[F], F]:
-    """``--duration SECONDS`` (``duration: float | None``), positive."""
+def duration(*, default: float | None, help: str, short: bool = False) -> Callable[[F], F]:
+    """``--duration SECONDS`` (``duration: float | None``), positive; ``-d`` with ``short``."""
     return click.option(
         "--duration",
+        *(["-d"] if short else []),
         type=click.FloatRange(min=0, min_open=True),
         default=default,
         show_default=default is not None,

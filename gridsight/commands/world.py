@@ -12,6 +12,7 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
+from gridsight.commands import options
 from gridsight.core.errors import DataError
 from gridsight.core.detection.roles import ROLE_NAMES
 from gridsight.simulator.uri import SCENES
@@ -69,14 +70,7 @@ def world() -> None:
 
 @world.command()
 @click.argument("uri")
-@click.option(
-    "--duration",
-    "-d",
-    type=click.FloatRange(min=0, min_open=True),
-    default=20.0,
-    show_default=True,
-    help="Seconds of stream time to render.",
-)
+@options.duration(default=20.0, help="Seconds of stream time to render.", short=True)
 @click.option(
     "--out",
     "-o",
@@ -118,14 +112,7 @@ def render(uri: str, duration: float, out: Path, draw: bool) -> None:
 
 @world.command()
 @click.argument("uri")
-@click.option(
-    "--duration",
-    "-d",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Seconds of stream time.",
-)
+@options.duration(default=60.0, help="Seconds of stream time.", short=True)
 @click.option("--no-frames", is_flag=True, help="Leave out the per-frame boxes.")
 @click.option("--indent", type=int, default=None, help="Indent the JSON (default: compact).")
 def truth(uri: str, duration: float, no_frames: bool, indent: int | None) -> None:
