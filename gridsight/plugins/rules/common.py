@@ -81,24 +81,29 @@ def _zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> Zone
     return zone
 
 
-def polygon_zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> PolygonZone:
-    """The polygon zone ``name``, or a ConfigError naming the hazard's settings field."""
+Z = TypeVar("Z", PolygonZone, LineZone)
+
+
+def _zone_of_kind(
+    zones: Mapping[str, Zone], name: str, hazard: str, field: str, kind: type[Z]
+) -> Z:
     zone = _zone(zones, name, hazard, field)
-    if not isinstance(zone, PolygonZone):
+    if not isinstance(zone, kind):
+        wanted = "polygon" if kind is PolygonZone else "line"
         raise ConfigError(
-            f"hazard {hazard!r}: {field} must name a polygon zone, but {name!r} is a {zone.kind}"
+            f"hazard {hazard!r}: {field} must name a {wanted} zone, but {name!r} is a {zone.kind}"
         )
     return zone
+
+
+def polygon_zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> PolygonZone:
+    """The polygon zone ``name``, or a ConfigError naming the hazard's settings field."""
+    return _zone_of_kind(zones, name, hazard, field, PolygonZone)
 
 
 def line_zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> LineZone:
     """The line zone ``name``, or a ConfigError naming the hazard's settings field."""
-    zone = _zone(zones, name, hazard, field)
-    if not isinstance(zone, LineZone):
-        raise ConfigError(
-            f"hazard {hazard!r}: {field} must name a line zone, but {name!r} is a {zone.kind}"
-        )
-    return zone
+    return _zone_of_kind(zones, name, hazard, field, LineZone)
 
 
 def role_mask(class_id: npt.NDArray[np.int64], roles: tuple[Role, ...]) -> BoolArray:
