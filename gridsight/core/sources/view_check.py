@@ -320,15 +320,17 @@ class ViewChecker:
     village: str = ""
     grid: str = ""
     settings: ViewCheckSettings = field(default_factory=ViewCheckSettings)
-    state: ViewState = ViewState.OK
-    last: ViewVerdict | None = None
-    reference: ViewReference | None = None
-    _next_ts: float = -np.inf
-    _pending: ViewState | None = None
-    _streak: int = 0
-    _event_id: str | None = None
-    _events: int = 0
-    _learnt: int = 0
+    #: The confirmed view (the status ``view`` field).
+    state: ViewState = field(default=ViewState.OK, init=False)
+    #: The verdict of the latest check, or None before the first one.
+    last: ViewVerdict | None = field(default=None, init=False, repr=False)
+    reference: ViewReference | None = field(default=None, init=False, repr=False)
+    _next_ts: float = field(default=-np.inf, init=False, repr=False)
+    _pending: ViewState | None = field(default=None, init=False, repr=False)
+    _streak: int = field(default=0, init=False, repr=False)
+    _event_id: str | None = field(default=None, init=False, repr=False)
+    _events: int = field(default=0, init=False, repr=False)
+    _learnt: int = field(default=0, init=False, repr=False)
 
     def set_reference(self, image: np.ndarray) -> None:
         """Use ``image`` (BGR or grey) as the view the zones were drawn on.
