@@ -261,7 +261,7 @@ def test_capacity_realtime(benchmark, prerendered, variant, gate, model) -> None
 
 
 # ====================================================================== the table
-def test_capacity_side_by_side(prerendered) -> None:  # type: ignore[no-untyped-def]
+def test_capacity_side_by_side(prerendered, bench_report) -> None:  # type: ignore[no-untyped-def]
     """Prints the before/after figures of this run (needs the tests above to have run)."""
     if "before" not in RESULTS:
         pytest.skip("run the whole file: the figures come from the tests above")
@@ -303,3 +303,4 @@ def test_capacity_side_by_side(prerendered) -> None:  # type: ignore[no-untyped-
             f"{best[0]} with {best[1]} ({best[0] / before['sustained_cameras']:.1f}x; goal 4x)"
         )
     print("\n".join(lines))
+    bench_report.extend(lines)

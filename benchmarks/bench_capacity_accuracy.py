@@ -101,7 +101,7 @@ def test_accuracy_held_out(benchmark, tmp_path_factory, variant, gate, model) ->
     benchmark.extra_info.update(RESULTS[variant])
 
 
-def test_accuracy_side_by_side() -> None:
+def test_accuracy_side_by_side(bench_report) -> None:  # type: ignore[no-untyped-def]
     """Recall/precision per hazard of every variant next to ``before``."""
     if "before" not in RESULTS:
         pytest.skip("run the whole file: the figures come from the tests above")
@@ -128,3 +128,4 @@ def test_accuracy_side_by_side() -> None:
             + "  ".join(f"{c:>22}" for c in cells)
         )
     print("\n".join(lines))
+    bench_report.extend(lines)
