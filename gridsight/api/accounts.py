@@ -24,6 +24,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gridsight.api.dbread import read_only
 from gridsight.api.security import hash_password, new_token, token_hash, token_matches
 from gridsight.core.errors import ConfigError, GridsightError
 from gridsight.orders.tables import api_tokens, users
@@ -160,7 +161,7 @@ class AccountStore:
 
     def get(self, user_id: int) -> User | None:
         """The user with this id, or None."""
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
         return _user(row) if row is not None else None
 
@@ -170,7 +171,7 @@ class AccountStore:
         Raises:
             UserNotFound: no such user.
         """
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             row = conn.execute(sa.select(users).where(users.c.name == name)).first()
         if row is None:
             raise UserNotFound(f"no user named {name!r}")
@@ -178,13 +179,13 @@ class AccountStore:
 
     def list_users(self) -> list[User]:
         """Every user, by name."""
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
         return [_user(r) for r in rows]
 
     def password_hash(self, name: str) -> tuple[User, str | None] | None:
         """The user and stored password hash for a login name (None if unknown)."""
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             row = conn.execute(sa.select(users).where(users.c.name == name)).first()
         if row is None:
             return None
@@ -233,7 +234,7 @@ class AccountStore:
     def user_for_token(self, token: str) -> User | None:
         """The enabled user holding an unrevoked ``token``, else None (and stamps its use)."""
         digest = token_hash(token)
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             row = conn.execute(
                 sa.select(api_tokens.c.id, api_tokens.c.token_hash, users)
                 .join(users, users.c.id == api_tokens.c.user_id)
@@ -263,7 +264,7 @@ class AccountStore:
         )
         if name is not None:
             query = query.where(users.c.name == name)
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             rows = conn.execute(query).all()
         return [
             TokenInfo(

@@ -121,6 +121,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "(`gridsight users token NAME`) or the browser session of `/login`."
         ),
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load their JavaScript from a CDN.
+        docs_url=None,
+        redoc_url=None,
         responses={400: {"model": DetailBody, "description": "a malformed request"}},
     )
     app.state.services = services

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gridsight.api.dbread import read_only
 from gridsight.api.errors import BadRequest
 from gridsight.orders.tables import events
 
@@ -95,7 +96,7 @@ def list_events(
             )
         )
     query = query.order_by(events.c.started_at.desc(), events.c.id.desc()).limit(limit + 1)
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         rows = conn.execute(query).all()
     items = [event_row(r) for r in rows[:limit]]
     nxt = None
@@ -107,6 +108,6 @@ def list_events(
 
 def get_event(engine: Engine, event_id: str) -> dict[str, Any] | None:
     """One event by id, or None."""
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         row = conn.execute(sa.select(events).where(events.c.id == event_id)).first()
     return event_row(row) if row is not None else None

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from gridsight.api.accounts import AccountStore
 from gridsight.api.bus import LiveBus
+from gridsight.api.dbread import read_only
 from gridsight.api.engine_host import EngineHost
 from gridsight.api.http_metrics import HttpMetrics
 from gridsight.api.security import LoginThrottle, SessionSigner
@@ -81,7 +82,7 @@ class Services:
     def store_reachable(self) -> str:
         """``ok`` or why the store cannot be reached."""
         try:
-            with self.store.engine.connect() as conn:
+            with read_only(self.store.engine) as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError as exc:
             return f"store unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
@@ -105,6 +106,7 @@ def build_services(
     clock: Callable[[], float] = time.time,
     channels: Sequence[str] = (),
     ack_secret: str | None = None,
+    store: OrderStore | None = None,
 ) -> Services:
     """Open the store, load the township, and wire the work-order service.
 
@@ -115,6 +117,7 @@ def build_services(
         clock: wall clock (tests pass a fake one).
         channels: notification channel names (an outbox row each per change).
         ack_secret: secret of the acknowledge tokens in dispatch notifications.
+        store: an open store (e.g. in a PostgreSQL schema) instead of ``settings.db_url``.
 
     Raises:
         ConfigError: the township config is invalid.
@@ -129,7 +132,7 @@ def build_services(
     if township is None and settings.config is not None:
         township = load_orders_township(settings.config)
         validate_camera_hazards(township, pm)
-    store = OrderStore.open(settings.db_url)
+    store = store if store is not None else OrderStore.open(settings.db_url)
     secret = (
         settings.session_secret.get_secret_value().encode("utf-8")
         if settings.session_secret is not None
