@@ -52,13 +52,6 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api/v1"
 
 
-def _publish_orders(services: Services, views: Any) -> None:
-    from gridsight.api.routers.work_orders import publish_order
-
-    for view in views or ():
-        publish_order(services, view)
-
-
 async def _ticker(services: Services) -> None:
     """Run the SLA clocks (escalations, breaches) every ``tick_s`` seconds."""
     while True:
@@ -66,8 +59,7 @@ async def _ticker(services: Services) -> None:
         if services.orders is None:
             continue
         try:
-            changed = await asyncio.to_thread(services.orders.tick)
-            _publish_orders(services, changed)
+            await asyncio.to_thread(services.orders.tick)
         except Exception:  # the ticker must outlive one bad tick
             log.exception("work-order tick failed; going on")
 
@@ -127,6 +119,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         responses={400: {"model": DetailBody, "description": "a malformed request"}},
     )
     app.state.services = services
+    if services.orders is not None and services.orders.on_change is None:
+        # Every committed order change (the API's, the engine's, the ticker's, and
+        # orders changed as a consequence) goes to the live stream.
+        from gridsight.api.routers.work_orders import publish_order
+
+        bound = services
+
+        def on_change(view: Any) -> None:
+            publish_order(bound, view)
+
+        services.orders.on_change = on_change
     install_error_handlers(app)
     app.middleware("http")(services.http_metrics.middleware)
     if settings.cors_origins:

@@ -1,43 +1,26 @@
 """A thin adapter between the routers and :class:`~gridsight.orders.service.OrderService`.
 
-It turns the API's query parameters into an :class:`~gridsight.orders.views.OrderFilter`,
-adds the one filter the service does not have yet (``overdue``; same keyset cursor), and
-computes today's figures from the same SLA clock functions the service uses.
+It turns the API's query parameters into an :class:`~gridsight.orders.views.OrderFilter`
+and computes today's figures from the same SLA clock functions the service uses.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from gridsight.api.errors import NotFound, NotSupported
+from gridsight.api.errors import NotFound
 from gridsight.api.schemas_orders import OrderStats, Share
 from gridsight.orders.sla import clocks
-from gridsight.orders.states import OPEN_STATES, check_state
+from gridsight.orders.states import OPEN_STATES
 from gridsight.orders.store import OrderStore
 from gridsight.orders.tables import work_orders
-from gridsight.orders.views import OrderFilter, Page, WorkOrderView, decode_cursor, encode_cursor
+from gridsight.orders.views import OrderFilter, Page, WorkOrderView
 
 if TYPE_CHECKING:
     from gridsight.api.schemas_orders import ManualOrderIn
     from gridsight.api.services import Services
-
-
-_FILTER_FIELDS = {f.name for f in dataclasses.fields(OrderFilter)}
-
-
-def overdue_clause(t: float) -> sa.ColumnElement[bool]:
-    """Open orders whose dispatch or closure clock is past due at ``t``."""
-    wo = work_orders.c
-    return sa.and_(
-        wo.state.in_(sorted(OPEN_STATES)),
-        sa.or_(
-            sa.and_(wo.dispatched_at.is_(None), wo.dispatch_due_at < t),
-            wo.close_due_at < t,
-        ),
-    )
 
 
 class OrderAdapter:
@@ -67,49 +50,9 @@ class OrderAdapter:
         **filters: Any,
     ) -> Page[WorkOrderView]:
         """A page of orders (see :class:`OrderFilter`; ``overdue_at`` added here)."""
-        flt = OrderFilter(states=states, **filters)
-        if overdue_at is None:
-            page: Page[WorkOrderView] = self.service.list(flt, limit=limit, cursor=cursor)
-            return page
-        if "overdue_at" in _FILTER_FIELDS:
-            flt = dataclasses.replace(flt, overdue_at=overdue_at)  # type: ignore[call-arg]
-            page = self.service.list(flt, limit=limit, cursor=cursor)
-            return page
-        return self._list_overdue(flt, overdue_at, limit=limit, cursor=cursor)
-
-    def _list_overdue(
-        self, f: OrderFilter, t: float, *, limit: int, cursor: str | None
-    ) -> Page[WorkOrderView]:
-        wo = work_orders.c
-        q = sa.select(work_orders).where(overdue_clause(t))
-        for state in f.states:
-            check_state(state)
-        if f.states:
-            q = q.where(wo.state.in_(f.states))
-        for col, value in (
-            (wo.kind, f.kind),
-            (wo.source, f.source),
-            (wo.village, f.village),
-            (wo.grid, f.grid),
-            (wo.camera, f.camera),
-            (wo.assignee, f.assignee),
-        ):
-            if value is not None:
-                q = q.where(col == value)
-        if f.since is not None:
-            q = q.where(wo.created_at >= f.since)
-        if f.until is not None:
-            q = q.where(wo.created_at < f.until)
-        if cursor is not None:
-            c_at, c_id = decode_cursor(cursor)
-            q = q.where(sa.or_(wo.created_at < c_at, sa.and_(wo.created_at == c_at, wo.id < c_id)))
-        q = q.order_by(wo.created_at.desc(), wo.id.desc()).limit(limit + 1)
-        with self.store.read() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(q)]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
-        return Page(tuple(WorkOrderView.from_row(r) for r in rows), nxt)
+        flt = OrderFilter(states=states, overdue_at=overdue_at, **filters)
+        page: Page[WorkOrderView] = self.service.list(flt, limit=limit, cursor=cursor)
+        return page
 
     def create_manual(self, body: ManualOrderIn, *, actor: str) -> WorkOrderView:
         """File an operator's order."""
@@ -125,17 +68,14 @@ class OrderAdapter:
         )
         return self.get(view.id)
 
-    def transition(self, order_id: str, to: str, **kwargs: Any) -> list[WorkOrderView]:
-        """Move an order; the moved order (with trail) first in the list."""
+    def transition(self, order_id: str, to: str, **kwargs: Any) -> WorkOrderView:
+        """Move an order; the moved order with its trail."""
         self.service.transition(order_id, to, **kwargs)
-        return [self.get(order_id)]
+        return self.get(order_id)
 
     def note(self, order_id: str, note: str, *, actor: str, role: str) -> WorkOrderView:
-        """Annotate an order (needs ``OrderService.note``)."""
-        method = getattr(self.service, "note", None)
-        if method is None:
-            raise NotSupported("notes are not supported by this version of the order service")
-        method(order_id, note, actor=actor, role=role)
+        """Annotate an order (no state change)."""
+        self.service.note(order_id, note, actor=actor, role=role)
         return self.get(order_id)
 
 

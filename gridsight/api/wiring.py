@@ -4,7 +4,8 @@
 fake engine. Every engine event goes, on the engine thread, to
 :meth:`OrderService.ingest_event <gridsight.orders.service.OrderService.ingest_event>`
 (which stores the event and opens, attaches to or clears its work order in one
-transaction), then to the live stream (``event`` and the order's ``work_order``).
+transaction), then to the live stream as ``event``; the order changes go to the stream
+as ``work_order`` through ``OrderService.on_change`` (see :func:`~gridsight.api.app.create_app`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ log = logging.getLogger("gridsight.api")
 
 def event_listener(services: Services) -> Callable[[HazardEvent], None]:
     """The engine listener feeding ``services``' work-order service and live bus."""
-    from gridsight.api.routers.work_orders import publish_order
 
     def on_event(event: HazardEvent) -> None:
         view = services.orders.ingest_event(event) if services.orders is not None else None
@@ -31,8 +31,7 @@ def event_listener(services: Services) -> Callable[[HazardEvent], None]:
         body["order_id"] = view.id if view is not None else None
         body["has_snapshot"] = bool(event.snapshot)
         services.bus.publish("event", body)
-        if view is not None:
-            publish_order(services, view)
+        # The order changes reach the stream through OrderService.on_change.
 
     return on_event
 

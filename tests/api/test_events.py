@@ -124,10 +124,26 @@ def test_stream_delivers_events_and_order_changes(api: Api) -> None:
         listener(event(1))
 
     got = _read_messages(api, "/api/v1/events/stream?limit=2", api.h("viewer"), 2, publish)
-    kinds = [k for k, _ in got]
-    assert kinds == ["event", "work_order"]
-    assert got[0][1]["hazard"] == "near_water" and got[0][1]["order_id"]
-    assert got[1][1]["order"]["id"] == got[0][1]["order_id"]
+    by_kind = {k: d for k, d in got}
+    assert set(by_kind) == {"event", "work_order"}  # the order's change comes via on_change
+    assert by_kind["event"]["hazard"] == "near_water" and by_kind["event"]["order_id"]
+    assert by_kind["work_order"]["order"]["id"] == by_kind["event"]["order_id"]
+    assert by_kind["work_order"]["order"]["state"] == "dispatched"  # near_water: at once
+
+
+def test_api_changes_reach_the_stream(api: Api) -> None:
+    from .conftest import manual_order
+
+    def publish() -> None:
+        deadline = time.monotonic() + 5
+        while api.services.bus.subscribers == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        manual_order(api)
+
+    got = _read_messages(
+        api, "/api/v1/events/stream?topic=work_order&limit=1", api.h("viewer"), 1, publish
+    )
+    assert got[0][0] == "work_order" and got[0][1]["order"]["state"] == "dispatched"
 
 
 def test_stream_of_a_worker_carries_only_their_orders(api: Api) -> None:

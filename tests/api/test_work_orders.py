@@ -253,15 +253,22 @@ def test_todays_figures_move(api: Api) -> None:
     assert after["close_within_sla"] == {"met": 1, "total": 1, "share": 1.0}
 
 
-def test_notes_answer_honestly(api: Api) -> None:
+def test_notes_go_on_the_trail(api: Api) -> None:
     order = manual_order(api)
     r = api.client.post(
         f"/api/v1/work-orders/{order['id']}/notes", json={"note": "called the owner"},
         headers=api.h("operator"),
     )  # fmt: skip
-    if hasattr(api.services.orders, "note"):
-        assert r.status_code == 201
-        assert r.json()["transitions"][-1]["note"] == "called the owner"
-    else:
-        assert r.status_code == 409
-        assert r.json()["error"] == "not_supported"
+    assert r.status_code == 201, r.text
+    last = r.json()["transitions"][-1]
+    assert last["note"] == "called the owner" and last["from"] == last["to"] == "dispatched"
+    other = manual_order(api, kind="vending", village="xinqiao", grid="xinqiao-g01")
+    worker = api.worker_account(order["assignee"])
+    r = api.client.post(
+        f"/api/v1/work-orders/{other['id']}/notes", json={"note": "x"}, headers=worker
+    )
+    assert r.status_code == 404
+    r = api.client.post(
+        f"/api/v1/work-orders/{order['id']}/notes", json={"note": "x"}, headers=api.h("viewer")
+    )
+    assert r.status_code == 403

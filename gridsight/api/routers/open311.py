@@ -183,9 +183,6 @@ def post_request(
         actor=f"resident:{who}" if who != "resident" else "resident",
         channel=f"open311:{user.name}" + (f":{device_id}" if device_id else ""),
     )
-    from gridsight.api.routers.work_orders import publish_order
-
-    publish_order(services, view)
     return [Open311Created(service_request_id=view.id)]
 
 

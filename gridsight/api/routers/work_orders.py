@@ -149,7 +149,7 @@ def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrde
 
 
 def publish_order(services: Services, view: WorkOrderView) -> None:
-    """Announce an order change on the live stream."""
+    """Announce an order change on the live stream (``OrderService.on_change``)."""
     body = order_out(view, None, services.clock()).model_dump()
     body.pop("allowed", None)
     services.bus.publish("work_order", {"order": body, "assignee": view.assignee})
@@ -220,7 +220,6 @@ def stats(services: ServicesDep, _user: Viewer) -> OrderStats:
 def create_manual(body: ManualOrderIn, services: ServicesDep, user: Operator) -> WorkOrderDetail:
     """File an order by hand (phone call, patrol); it enters the flow as ``new``."""
     view = adapter(services).create_manual(body, actor=user.actor)
-    publish_order(services, view)
     return order_detail(view, user, services.clock())
 
 
@@ -260,9 +259,7 @@ def move_order(
         photo=photo,
         expected_version=body.expected_version,
     )
-    for changed in moved:
-        publish_order(services, changed)
-    return order_detail(moved[0], user, services.clock())
+    return order_detail(moved, user, services.clock())
 
 
 @router.post(
@@ -280,7 +277,6 @@ def add_note(
     view = _visible(services, user, order_id)
     role = ORDER_ROLE[user.role]
     noted = adapter(services).note(view.id, body.note, actor=user.actor, role=role)
-    publish_order(services, noted)
     return order_detail(noted, user, services.clock())
 
 
