@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,7 +14,24 @@ from gridsight.commands import options
 from gridsight.commands.notify_option import notify_option
 from gridsight.core.errors import ConfigError
 
+if TYPE_CHECKING:
+    from gridsight.orders.notify.delivery import Delivery
+
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
+
+
+class _Relay:
+    """The service's relay: the notification delivery, started and drained with the app."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+
+    def start(self) -> None:
+        self.delivery.relay.start()
+
+    def stop(self) -> None:
+        # Deliver what is due (at most 5 s); the rest stays in the outbox for next time.
+        self.delivery.close(flush_s=5.0)
 
 
 @click.command("serve")
@@ -64,7 +82,7 @@ def serve(
     from gridsight.core.plugins import build_plugin_manager
     from gridsight.orders.config import load_orders_township
     from gridsight.orders.notify.channels import build_channels
-    from gridsight.orders.outbox_relay import OutboxRelay
+    from gridsight.orders.notify.delivery import Delivery
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -98,11 +116,26 @@ def serve(
         channels=[c.name for c in channels],
         ack_secret=ack_secret_from_env(),
     )
+    delivery = None
     if channels:
-        services.relay = OutboxRelay.for_channels(services.store.engine, channels)
+        delivery = Delivery.create(
+            channels, services.store.engine, town=town, start=False, poll_s=0.2
+        )
+        services.relay = _Relay(delivery)
     if not no_engine:
         attach_engine(services, backend=backend, model=model, realtime=not fast)
     app = create_app(settings, services=services)
+    if delivery is not None and services.orders is not None:
+        # Send at once after each committed change instead of at the relay's next poll.
+        publish = services.orders.on_change
+        wake = delivery.wake
+
+        def on_change(view: object) -> None:
+            if publish is not None:
+                publish(view)
+            wake()
+
+        services.orders.on_change = on_change
     where = f"http://{settings.host}:{settings.port}/"
     click.echo(
         f"gridsight serve: {where} (store {services.store.url.render_as_string()}, "
