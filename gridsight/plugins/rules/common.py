@@ -170,14 +170,9 @@ class BoxHistory:
         Call before :meth:`push` of the same frame.
         """
         cur = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        n = cur.shape[0]
-        if n == 0:
-            return np.zeros(0, dtype=bool)
-        if self.window_s <= 0:
-            return np.ones(n, dtype=bool)
-        found = self._references(ts)
-        if found is None:
-            return np.zeros(n, dtype=bool)
+        found = self._window(ts, cur.shape[0])
+        if isinstance(found, np.ndarray):
+            return found
         refs, starts = found
         match = box_iou(cur, refs) >= iou
         # A box is stationary when every check holds a match for it.
@@ -198,13 +193,9 @@ class BoxHistory:
         """
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         n = pts.shape[0]
-        if n == 0:
-            return np.zeros(0, dtype=bool)
-        if self.window_s <= 0:
-            return np.ones(n, dtype=bool)
-        found = self._references(ts)
-        if found is None:
-            return np.zeros(n, dtype=bool)
+        found = self._window(ts, n)
+        if isinstance(found, np.ndarray):
+            return found
         refs, starts = found
         reg = np.asarray(regions, dtype=np.float64).reshape(-1, 4)
         rad = np.broadcast_to(np.asarray(radius, dtype=np.float64), (n,))
@@ -219,6 +210,16 @@ class BoxHistory:
         close = np.hypot(cx[None, :] - pts[:, 0:1], cy[None, :] - pts[:, 1:2]) <= rad[:, None]
         per_check = np.logical_or.reduceat(inside & close, starts, axis=1)
         return np.asarray(per_check.all(axis=1))
+
+    def _window(self, ts: float, n: int) -> BoolArray | tuple[Float64Array, list[int]]:
+        """The answer for all ``n`` queries when it needs no matching (none asked, no
+        window, no history yet), else the references to match against."""
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        if self.window_s <= 0:
+            return np.ones(n, dtype=bool)
+        found = self._references(ts)
+        return np.zeros(n, dtype=bool) if found is None else found
 
     def _references(self, ts: float) -> tuple[Float64Array, list[int]] | None:
         """The boxes of each check moment, concatenated, and where each check's begin.
