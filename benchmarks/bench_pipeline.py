@@ -37,12 +37,15 @@ import numpy as np
 import pytest
 
 from gridsight.core.hookspecs import hookimpl
+from gridsight.core.plugins import build_plugin_manager
 from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "jingqiao.yaml"
 FRAMES_PER_CAMERA = 24
 RESULTS: dict[str, float] = {}
+
+PM = build_plugin_manager()
 
 
 # ====================================================================== helpers
@@ -142,7 +145,7 @@ def test_pipeline_12_cameras_fast(benchmark, prerendered, model_path) -> None:  
     from gridsight.core.detection.detector import Detector
 
     cams, frames = prerendered
-    detector = Detector(model_path, "onnxruntime", conf=0.1)
+    detector = Detector(model_path, "onnxruntime", conf=0.1, pm=PM)
     total = sum(len(f) for f in frames.values())
 
     def setup() -> tuple[tuple[Any], dict[str, Any]]:
@@ -241,11 +244,11 @@ POLY = [[0, 160], [320, 160], [320, 320], [0, 320]]
 @pytest.mark.benchmark(group="postprocess")
 def test_postprocess_ours_50_detections(benchmark) -> None:  # type: ignore[no-untyped-def]
     from gridsight.core.detection.decode import Decoder
-    from gridsight.core.hazards.runner import CameraHazards
-    from gridsight.core.plugins import build_plugin_manager, hazard_rules
     from gridsight.core.detection.roles import ROLE_NAMES
-    from gridsight.core.tracking.bytetrack import ByteTracker
+    from gridsight.core.hazards.runner import CameraHazards
     from gridsight.core.hazards.zones import zones_from_config
+    from gridsight.core.plugins import build_plugin_manager, hazard_rules
+    from gridsight.core.tracking.bytetrack import ByteTracker
 
     outs = _raw_outputs()
     decoder = Decoder(class_names=dict(enumerate(ROLE_NAMES)))

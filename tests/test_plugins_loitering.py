@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from gridsight.cli import cli
 from gridsight.core.detection.detections import Detections
-from gridsight.core.plugins import ENV_LOAD, build_plugin_manager, hazard_rules
 from gridsight.core.detection.roles import Role
+from gridsight.core.plugins import ENV_LOAD, build_plugin_manager, hazard_rules
 
 INSTALL_HINT = "install it: pip install -e examples/gridsight-loitering (make test does)"
 

@@ -13,8 +13,8 @@ import yaml
 from tqdm import tqdm
 
 from gridsight.commands import options
-from gridsight.core.errors import DataError
 from gridsight.core.detection.roles import ROLE_NAMES
+from gridsight.core.errors import DataError
 from gridsight.simulator.uri import SCENES
 from gridsight.simulator.world import FrameTruth, open_world, scene_zones
 

@@ -32,8 +32,8 @@ import cv2
 import numpy as np
 import yaml
 
-from gridsight.core.errors import DataError
 from gridsight.core.detection.roles import ROLE_NAMES
+from gridsight.core.errors import DataError
 from gridsight.simulator.uri import SCENES, WorldSpec
 from gridsight.simulator.world import FrameTruth, World
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.detection.detections import Detections
-from gridsight.core.hookspecs import hookimpl
 from gridsight.core.detection.roles import Role
+from gridsight.core.hookspecs import hookimpl
 from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
 
 W, H = 640, 360

@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.errors import ConfigError
 from gridsight.core.detection.roles import Role
+from gridsight.core.errors import ConfigError
 from gridsight.plugins.rules.ebike import EbikeRule, EbikeSettings
 
 from .rule_scenarios import Actor, phases, run, starts, stay, stream

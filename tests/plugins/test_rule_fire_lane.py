@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gridsight.core.errors import ConfigError
 from gridsight.core.detection.roles import Role
+from gridsight.core.errors import ConfigError
 from gridsight.plugins.rules.fire_lane import FireLaneRule, FireLaneSettings
 
 from .rule_scenarios import Actor, phases, run, starts, stay, stream

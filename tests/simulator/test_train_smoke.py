@@ -21,8 +21,8 @@ from click.testing import CliRunner  # noqa: E402
 
 from gridsight.commands.world_train import evaluate as evaluate_cmd  # noqa: E402
 from gridsight.commands.world_train import train as train_cmd  # noqa: E402
-from gridsight.core.errors import DataError  # noqa: E402
 from gridsight.core.detection.roles import ROLE_NAMES  # noqa: E402
+from gridsight.core.errors import DataError  # noqa: E402
 from gridsight.simulator.train.data import load_split, read_class_names  # noqa: E402
 from gridsight.simulator.train.evaluate import evaluate_onnx  # noqa: E402
 from gridsight.simulator.train.export import (  # noqa: E402

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
-from gridsight.core.errors import DataError
 from gridsight.core.detection.roles import ROLE_NAMES
+from gridsight.core.errors import DataError
 from gridsight.simulator.dataset import (
     DatasetOptions,
     DatasetSummary,

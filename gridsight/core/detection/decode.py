@@ -30,10 +30,10 @@ from enum import StrEnum
 import numpy as np
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.errors import ConfigError, ModelError
 from gridsight.core.detection.nms import nms
 from gridsight.core.detection.preprocess import LetterboxInfo
 from gridsight.core.detection.roles import DEFAULT_CLASS_TO_ROLE, ROLE_NAMES, Role
+from gridsight.core.errors import ConfigError, ModelError
 
 #: Longest metadata string we parse; a model's names never come near it, and
 #: ``ast.literal_eval`` on megabytes of nesting can exhaust the stack.

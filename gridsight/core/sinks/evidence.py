@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 
 from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.roles import Role
 from gridsight.core.errors import DataError
 from gridsight.core.events import HazardEvent
-from gridsight.core.detection.roles import Role
 
 _EVENT_COLOR = (0, 0, 255)  # BGR red: the objects behind the event
 _OTHER_COLOR = (180, 180, 180)  # grey: everything else detected in the frame

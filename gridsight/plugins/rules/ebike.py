@@ -27,9 +27,9 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
-from gridsight.core.hazards.lifecycle import LifecycleSettings
 from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.lifecycle import LifecycleSettings
+from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
 from gridsight.core.hazards.zones import LineZone, PolygonZone, Zone, anchor_points
 from gridsight.plugins.rules.common import (
     RoleTuple,

@@ -16,9 +16,9 @@ from typing import ClassVar
 from pydantic import Field
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
-from gridsight.core.hazards.lifecycle import LifecycleSettings
 from gridsight.core.detection.roles import Role
+from gridsight.core.hazards.lifecycle import LifecycleSettings
+from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
 from gridsight.core.hazards.zones import Zone
 from gridsight.plugins.rules.common import RoleTuple, expect_settings, occupants, polygon_zone
 

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 import yaml
 
-from gridsight.core.errors import DataError
 from gridsight.core.detection.preprocess import Letterboxer, LetterboxInfo
+from gridsight.core.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 

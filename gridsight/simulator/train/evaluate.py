@@ -39,8 +39,8 @@ from gridsight.core.detection.decode import (
     imgsz_from_metadata,
 )
 from gridsight.core.detection.detections import Detections
-from gridsight.core.errors import DataError, ModelError
 from gridsight.core.detection.preprocess import Letterboxer, LetterboxInfo
+from gridsight.core.errors import DataError, ModelError
 from gridsight.simulator.train.data import (
     LabelledImage,
     list_split,

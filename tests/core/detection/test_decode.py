@@ -19,9 +19,9 @@ from gridsight.core.detection.decode import (
     parse_class_names,
 )
 from gridsight.core.detection.detections import Detections
-from gridsight.core.errors import ConfigError, ModelError
 from gridsight.core.detection.preprocess import letterbox_geometry
 from gridsight.core.detection.roles import Role
+from gridsight.core.errors import ConfigError, ModelError
 
 NAMES = {0: "person", 1: "car", 2: "dog"}
 

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridsight.core.errors import DataError
 from gridsight.core.detection.preprocess import (
     PAD_VALUE,
     Letterboxer,
     letterbox_batch,
     letterbox_geometry,
 )
+from gridsight.core.errors import DataError
 
 
 def _frame(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from gridsight.core.detection.detections import Detections
+from gridsight.core.detection.roles import Role
 from gridsight.core.errors import DataError
 from gridsight.core.events import HazardEvent
 from gridsight.core.sinks.evidence import EvidenceWriter, load_face_cascade
-from gridsight.core.detection.roles import Role
 
 ZONES = [
     {
