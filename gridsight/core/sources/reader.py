@@ -136,7 +136,7 @@ class CameraReader:
         uri: source URI, opened through :func:`open_source` (or ``opener``).
         options: target fps, realtime pacing, loop, no-frame timeout; passed to the
             source too, so a source that can sample itself (cheaper) does.
-        pm: plugin manager for ``open_source`` (built on first open if None).
+        pm: plugin manager for ``open_source`` (required unless ``opener`` is given).
         opener: replaces ``open_source`` (tests, or an engine with its own registry).
         queue: the output queue (e.g. one registered with a batcher); else a new one.
         queue_size: capacity of the new queue.
@@ -167,6 +167,8 @@ class CameraReader:
         self.camera_id = camera_id
         self.uri = uri
         self.options = options or SourceOptions()
+        if pm is None and opener is None:
+            raise TypeError("CameraReader needs the plugin manager (pm=) or an opener")
         self._pm = pm
         self._opener = opener
         self.queue: FrameQueue[Frame] = queue if queue is not None else FrameQueue(queue_size)
@@ -286,7 +288,7 @@ class CameraReader:
         try:
             if self._opener is not None:
                 return self._opener(self.uri, self.options)
-            return open_source(self.uri, self.options, self._pm)
+            return open_source(self.uri, self.options, self._pm)  # type: ignore[arg-type]
         except Exception as exc:
             self._record_error(exc, "open")
             return None
