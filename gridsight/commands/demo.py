@@ -135,7 +135,22 @@ def run_demo(
         f"bundled detector on {getattr(engine.detector, 'backend_name', backend)}, --fast"
     )
     t0 = time.monotonic()
-    summary = engine.run()
+    if console.is_terminal:
+        # Minutes of work: show the cameras' progress (the `gridsight run` live table).
+        from rich.live import Live
+
+        from gridsight.commands.run import status_table
+
+        title = f"gridsight demo — {duration:g} s of stream time per camera"
+        with Live(
+            get_renderable=lambda: status_table(engine.status(), title),
+            console=console,
+            refresh_per_second=2,
+            transient=True,
+        ):
+            summary = engine.run()
+    else:
+        summary = engine.run()
     wall = time.monotonic() - t0
 
     # Ground truth, minus episodes that began too late in the run to be alertable (an
@@ -230,7 +245,8 @@ def _print_orders(console: Console, sink: Any) -> dict[str, Any]:
     svc = sink.service
     views = list(svc.iter_all(OrderFilter()))[::-1]
     url = svc.store.url.render_as_string(hide_password=True)
-    console.print(orders_table(views, time.time(), f"work orders ({len(views)}) — {url}"))
+    title = f"work orders ({len(views)}) — {url}"
+    console.print(orders_table(views, time.time(), title, width=console.width))
     states: dict[str, int] = {}
     for v in views:
         states[v.state] = states.get(v.state, 0) + 1

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -85,12 +86,15 @@ def _dur(s: float) -> str:
     return f"{sign}{s // 3600:.0f}h{(s % 3600) // 60:02.0f}m"
 
 
-def clock_cell(state: str, due: float, done: float | None, start: float, now: float) -> Text:
+def clock_cell(
+    state: str, due: float, done: float | None, start: float, now: float, *, short: bool = False
+) -> Text:
     """One SLA clock: time left (ongoing), how long it took (met), or breached."""
     if state == "ongoing":
         left = due - now
         style = "yellow" if left < 0.25 * (due - start) else ""
-        return Text(f"{_dur(left)} left", style="bold red" if left < 0 else style)
+        text = _dur(left) if short else f"{_dur(left)} left"
+        return Text(text, style="bold red" if left < 0 else style)
     if state == "met":
         return Text(f"met {_dur((done or due) - start)}", style="green")
     if state == "breached":
@@ -99,31 +103,48 @@ def clock_cell(state: str, due: float, done: float | None, start: float, now: fl
     return Text(state, style="dim")
 
 
-def orders_table(views: Sequence[Any], now: float, title: str = "work orders") -> Table:
-    """The orders as a rich table with SLA countdowns."""
-    table = Table(title=title, title_justify="left", pad_edge=False)
-    for name, justify in (
+def orders_table(
+    views: Sequence[Any], now: float, title: str = "work orders", *, width: int | None = None
+) -> Table:
+    """The orders as a rich table with SLA countdowns.
+
+    ``width`` (the console's) below 110 columns leaves out the grid and the age, so that
+    the clocks still show on an 80-column terminal (the assignee names the village).
+    """
+    wide = width is None or width >= 110
+    table = Table(
+        title=title, title_justify="left", pad_edge=False, box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+    )  # fmt: skip
+    columns = [
         ("order", "left"),
         ("kind", "left"),
         ("state", "left"),
-        ("grid", "left"),
+        *([("grid", "left")] if wide else []),
         ("assignee", "left"),
-        ("age", "right"),
-        ("dispatch SLA", "right"),
-        ("closure SLA", "right"),
-    ):
+        *([("age", "right")] if wide else []),
+        ("dispatch SLA" if wide else "dispatch", "right"),
+        ("closure SLA" if wide else "to close", "right"),
+    ]
+    for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for o in views:
-        table.add_row(
-            o.id,
-            o.kind,
-            Text(o.state, style=_STATE_STYLE.get(o.state, "")),
-            o.grid,
-            o.assignee or "-",
-            _dur(now - o.created_at),
-            clock_cell(o.sla_dispatch, o.dispatch_due_at, o.dispatched_at, o.created_at, now),
-            clock_cell(o.sla_close, o.close_due_at, o.closed_at, o.created_at, now),
+        cells: list[Any] = [o.id, o.kind, Text(o.state, style=_STATE_STYLE.get(o.state, ""))]
+        if wide:
+            cells.append(o.grid)
+        cells.append(o.assignee or "-")
+        if wide:
+            cells.append(_dur(now - o.created_at))
+        short = not wide
+        cells.append(
+            clock_cell(
+                o.sla_dispatch, o.dispatch_due_at, o.dispatched_at, o.created_at, now, short=short
+            )
         )
+        cells.append(
+            clock_cell(o.sla_close, o.close_due_at, o.closed_at, o.created_at, now, short=short)
+        )
+        table.add_row(*cells)
     return table
 
 
@@ -178,7 +199,9 @@ def list_orders(
         for o in page.items:
             click.echo(json.dumps(o.to_dict(with_transitions=False), sort_keys=True))
         return
-    console().print(orders_table(page.items, time.time(), f"work orders ({len(page.items)})"))
+    out = console()
+    title = f"work orders ({len(page.items)})"
+    out.print(orders_table(page.items, time.time(), title, width=out.width))
 
 
 @orders.command("show")
@@ -194,7 +217,7 @@ def show(order_id: str, db: str, config: Path, as_json: bool) -> None:
         click.echo(json.dumps(o.to_dict(), sort_keys=True, indent=2))
         return
     out = console()
-    out.print(orders_table([o], time.time(), f"{o.id}: {o.title}"))
+    out.print(orders_table([o], time.time(), f"{o.id}: {o.title}", width=out.width))
     trail = Table(title="transitions", title_justify="left")
     for name in ("seq", "at (UTC)", "from", "to", "actor", "note"):
         trail.add_column(name)
@@ -279,7 +302,7 @@ def watch(
             f"{len(page.items)} shown; {on_duty} workers on duty; {time.strftime('%H:%M:%S')}",
             style="dim",
         )
-        return Group(orders_table(page.items, now, title), footer)
+        return Group(orders_table(page.items, now, title, width=out.width), footer)
 
     out = console()
     if once:

@@ -229,7 +229,8 @@ def run_engine(
         from gridsight.commands.orders import orders_table
 
         made = list(getattr(orders[0], "orders", {}).values())
-        console.print(orders_table(made, time.time(), f"work orders ({len(made)})"))
+        title = f"work orders ({len(made)})"
+        console.print(orders_table(made, time.time(), title, width=console.width))
         console.print(f"work orders: {db} (gridsight orders list --db {db})")
     if notifications is not None:
         notifications.close(console)
