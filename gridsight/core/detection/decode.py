@@ -21,23 +21,23 @@ Example:
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 
+# The metadata strings are parsed in one place, next to the model info every backend
+# reads (re-exported here, where the decoder's callers have always found them).
+from gridsight.core.backends.model_info import MAX_METADATA_CHARS as MAX_METADATA_CHARS
+from gridsight.core.backends.model_info import imgsz_from_metadata as imgsz_from_metadata
+from gridsight.core.backends.model_info import parse_metadata_literal
 from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.nms import nms
 from gridsight.core.detection.preprocess import LetterboxInfo
 from gridsight.core.detection.roles import DEFAULT_CLASS_TO_ROLE, ROLE_NAMES, Role
 from gridsight.core.errors import ConfigError, ModelError
 
-#: Longest metadata string we parse; a model's names never come near it, and
-#: ``ast.literal_eval`` on megabytes of nesting can exhaust the stack.
-MAX_METADATA_CHARS = 200_000
 #: Ultralytics keeps at most this many candidates (by score) before NMS.
 MAX_NMS_CANDIDATES = 30_000
 
@@ -50,33 +50,6 @@ class OutputLayout(StrEnum):
 
 
 # ---------------------------------------------------------------------- metadata
-
-
-def parse_metadata_literal(text: str, field: str = "value") -> object:
-    """Parse a metadata string written as JSON or as a Python literal, safely.
-
-    JSON is tried first, then :func:`ast.literal_eval`, which accepts only literals
-    (numbers, strings, tuples, lists, dicts, sets, booleans, None): a string such as
-    ``__import__('os').system('...')`` is rejected, never run.
-
-    Raises:
-        ModelError: the text is too long or not a literal.
-    """
-    if len(text) > MAX_METADATA_CHARS:
-        raise ModelError(
-            f"model metadata {field!r} is {len(text)} characters (limit {MAX_METADATA_CHARS})"
-        )
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        pass
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        raise ModelError(
-            f"model metadata {field!r} is not a JSON or Python literal "
-            f"({type(exc).__name__}); got {text[:80]!r}"
-        ) from exc
 
 
 def parse_class_names(value: str | Mapping[object, object] | Sequence[str]) -> dict[int, str]:
@@ -117,23 +90,6 @@ def class_names_from_metadata(metadata: Mapping[str, str]) -> dict[int, str] | N
     if raw is None:
         return None
     return parse_class_names(raw)
-
-
-def imgsz_from_metadata(metadata: Mapping[str, str]) -> tuple[int, int] | None:
-    """``(h, w)`` from the ``imgsz`` metadata (``[h, w]`` or a single int), or None."""
-    raw = metadata.get("imgsz")
-    if raw is None:
-        return None
-    obj = parse_metadata_literal(raw, "imgsz")
-    if isinstance(obj, int) and not isinstance(obj, bool) and obj > 0:
-        return obj, obj
-    if (
-        isinstance(obj, list | tuple)
-        and len(obj) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in obj)
-    ):
-        return int(obj[0]), int(obj[1])
-    raise ModelError(f"model metadata 'imgsz': expected [h, w] or an integer, got {raw[:40]!r}")
 
 
 # ---------------------------------------------------------------------- layouts
