@@ -343,7 +343,8 @@ def test_event_to_sse(benchmark, bench: Bench) -> None:
                 if stop.is_set():
                     return
                 if line.startswith("data: "):
-                    frames.put((json.loads(line[6:])["id"], time.perf_counter()))
+                    body = json.loads(line[6:])
+                    frames.put((body["id"], body.get("order_id")))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()

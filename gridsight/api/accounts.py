@@ -31,6 +31,8 @@ from gridsight.orders.tables import api_tokens, users
 
 Role = Literal["viewer", "operator", "admin", "worker"]
 ROLES: tuple[str, ...] = ("viewer", "operator", "admin", "worker")
+#: How often a token's ``last_used_at`` is brought up to date, seconds.
+LAST_USED_RESOLUTION_S = 60.0
 #: Rank of the staff roles; a worker is outside the ladder (its own orders only).
 RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
 
@@ -236,7 +238,12 @@ class AccountStore:
         digest = token_hash(token)
         with read_only(self.engine) as conn:
             row = conn.execute(
-                sa.select(api_tokens.c.id, api_tokens.c.token_hash, users)
+                sa.select(
+                    api_tokens.c.id.label("token_id"),
+                    api_tokens.c.token_hash,
+                    api_tokens.c.last_used_at.label("token_last_used_at"),
+                    users,
+                )
                 .join(users, users.c.id == api_tokens.c.user_id)
                 .where(api_tokens.c.token_hash == digest, api_tokens.c.revoked_at.is_(None))
             ).first()
@@ -247,12 +254,17 @@ class AccountStore:
         user = _user(row)
         if user.disabled:
             return None
-        with self.engine.begin() as conn:
-            conn.execute(
-                api_tokens.update()
-                .where(api_tokens.c.id == row._mapping["id"])
-                .values(last_used_at=self._clock())
-            )
+        now = self._clock()
+        last = row._mapping["token_last_used_at"]
+        # Stamped at most once a minute: a write per request would serialise every read
+        # of the API behind the store's write lock (SQLite) for a coarse "last used".
+        if last is None or now - float(last) >= LAST_USED_RESOLUTION_S:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    api_tokens.update()
+                    .where(api_tokens.c.id == row._mapping["token_id"])
+                    .values(last_used_at=now)
+                )
         return user
 
     def list_tokens(self, name: str | None = None) -> list[TokenInfo]:

@@ -192,3 +192,14 @@ def test_cors_on_for_configured_origins(tmp_path: Path, township) -> None:
         assert r.headers["access-control-allow-origin"] == "https://ops.example"
         r = api.client.get("/healthz", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in r.headers
+
+
+def test_token_maps_to_its_own_user_when_ids_differ(api: Api) -> None:
+    accounts = api.services.accounts
+    a = accounts.add_user("a-user", "viewer")
+    for _ in range(3):
+        accounts.issue_token(a.id)  # token ids run ahead of user ids
+    b = accounts.add_user("b-user", "operator")
+    token = accounts.issue_token(b.id)
+    me = api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["name"] == "b-user" and me["role"] == "operator"
