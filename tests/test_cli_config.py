@@ -141,3 +141,46 @@ def test_help_on_every_config_subcommand():
     for sub in ("check", "schema", "refresh-zones"):
         result = run("config", sub, "--help")
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_check_reads_the_orders_section(tmp_path):
+    # The core township model carries `orders:`; a changed value is read, not rejected.
+    text = JINGQIAO.read_text(encoding="utf-8")
+    assert "\norders:\n" in text
+    changed = text.replace("    close_min: 55 ", "    close_min: 50 ", 1)
+    assert changed != text
+    path = tmp_path / "orders.yaml"
+    path.write_text(changed, encoding="utf-8")
+    result = run("config", "check", str(path))
+    assert result.exit_code == 0, result.output
+    from gridsight.core.config import load_township
+
+    assert load_township(path).orders.sla.close_min == 50.0
+    assert load_township(JINGQIAO).orders.sla.close_min == 55.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ("    dispatch_s: 60 ", "    dispach_s: 60 ", "orders.sla.dispach_s", "unknown key"),
+        (
+            "near_water: {auto_verify: true,",
+            "near_water: {auto_verfy: true,",
+            "orders.hazards.near_water.auto_verfy",
+            "unknown key",
+        ),
+        ("    close_min: 55 ", "    close_min: -5 ", "orders.sla.close_min", "greater than 0"),
+    ],
+)
+def test_check_orders_typo_exits_2_naming_file_line_field(tmp_path, old, new, field, message):
+    text = JINGQIAO.read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    line = next(k + 1 for k, ln in enumerate(text.splitlines()) if new.strip() in ln)
+    result = run("config", "check", str(bad))
+    assert result.exit_code == 2, result.output
+    assert f"{bad}:{line}:" in result.output
+    assert f"{field}:" in result.output
+    assert message in result.output

@@ -60,13 +60,13 @@ config_option = click.option(
 
 def open_service(db: str, config: Path, **kwargs: Any) -> Any:
     """An OrderService over ``db`` with the township ``config``."""
-    from gridsight.orders.config import load_orders_township
+    from gridsight.core.config import load_township
     from gridsight.orders.service import OrderService
     from gridsight.orders.store import OrderStore
 
     if not config.exists():
         raise ConfigError(f"{config}: no such township config; pass --config PATH")
-    town = load_orders_township(config)
+    town = load_township(config)
     return OrderService(OrderStore.open(db), town, **kwargs)
 
 

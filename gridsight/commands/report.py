@@ -11,15 +11,15 @@ from gridsight.commands.orders import config_option, db_option
 
 
 def _run(kind: str, db: str, config: Path, out: Path, day: str | None) -> None:
+    from gridsight.core.config import load_township
     from gridsight.core.errors import ConfigError
-    from gridsight.orders.config import load_orders_township
     from gridsight.orders.reports.periodic import build_report
     from gridsight.orders.reports.render import write_report
     from gridsight.orders.store import OrderStore
 
     if not config.exists():
         raise ConfigError(f"{config}: no such township config; pass --config PATH")
-    town = load_orders_township(config)
+    town = load_township(config)
     s = town.orders
     zone = s.zone
     if day is None:

@@ -78,9 +78,8 @@ def serve(
     from gridsight.api import Settings, create_app
     from gridsight.api.services import build_services
     from gridsight.api.wiring import attach_engine
-    from gridsight.core.config import validate_camera_hazards
+    from gridsight.core.config import load_township, validate_camera_hazards
     from gridsight.core.plugins import build_plugin_manager
-    from gridsight.orders.config import load_orders_township
     from gridsight.orders.notify.channels import build_channels
     from gridsight.orders.notify.delivery import Delivery
 
@@ -104,7 +103,7 @@ def serve(
     pm = build_plugin_manager()
     town = None
     if settings.config is not None:
-        town = load_orders_township(settings.config)
+        town = load_township(settings.config)
         validate_camera_hazards(town, pm)
     channels = build_channels(pm, town, notify)
     from gridsight.orders.notify.ack import ack_secret_from_env

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridsight.core.config import Township
+from gridsight.core.config import OrdersConfig, Township
 from gridsight.core.dispatch import (
     BUILTIN_POLICIES,
     DispatchPolicy,
@@ -42,7 +42,6 @@ from gridsight.core.dispatch import (
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
 from gridsight.orders import intake
-from gridsight.orders.config import OrdersConfig, orders_settings
 from gridsight.orders.errors import (
     IllegalTransition,
     NotPermitted,
@@ -116,7 +115,7 @@ class OrderService:
     Args:
         store: the store.
         township: the township config (places, staff, cameras, travel; its ``orders``
-            section if it is an :class:`~gridsight.orders.config.OrdersTownship`).
+            section).
         policy: the dispatch policy (default: ``orders.policy`` among the built-ins).
         clock: epoch seconds now (injected in tests and replays).
         channels: notification channel names (one outbox row each per change).
@@ -145,7 +144,7 @@ class OrderService:
         self.on_change = on_change
         self.store = store
         self.town = township
-        self.settings = settings if settings is not None else orders_settings(township)
+        self.settings = settings if settings is not None else township.orders
         self.policy = policy if policy is not None else policy_by_name(self.settings.policy)
         self.clock = clock
         self.roster = Roster(township, self.settings.staffing, self.settings.zone)

@@ -25,10 +25,10 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from gridsight.core.config import OrdersConfig, load_township
 from gridsight.core.errors import GridsightError
 from gridsight.core.events import HazardEvent
 from gridsight.core.sinks.base import EventSink
-from gridsight.orders.config import OrdersConfig, load_orders_township
 from gridsight.orders.service import OrderService
 from gridsight.orders.store import OrderStore
 from gridsight.orders.views import WorkOrderView
@@ -206,7 +206,7 @@ def open_orders_sink(
 
     ``sink.service.store.engine`` is the engine an outbox relay delivers from.
     """
-    town = load_orders_township(config)
+    town = load_township(config)
     svc = OrderService(
         OrderStore.open(db), town, channels=channels, ack_secret=ack_secret, settings=settings
     )

@@ -12,15 +12,25 @@ from gridsight.orders.config import load_orders_township
 from .helpers import CONFIG
 
 
+def _base() -> str:
+    """The Jingqiao config without its own ``orders:`` section (the tests append one)."""
+    lines = Path(CONFIG).read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("orders:\n")
+    end = next(k for k in range(start, len(lines)) if not lines[k].strip())
+    return "".join(lines[:start] + lines[end:])
+
+
 def _town_with(tmp_path: Path, section: str) -> Path:
-    text = Path(CONFIG).read_text(encoding="utf-8") + "\n" + section
+    text = _base() + "\n" + section
     path = tmp_path / "town.yaml"
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def test_defaults_are_the_published_figures() -> None:
+def test_defaults_are_the_published_figures(tmp_path) -> None:
+    # The config writes the published figures; the model's defaults are the same.
     s = load_orders_township(CONFIG).orders
+    assert s == load_orders_township(_town_with(tmp_path, "")).orders
     assert s.dispatch_due_s("fire_lane") == 60.0
     assert s.close_due_s("fire_lane") == 55 * 60.0
     assert s.for_kind("near_water").auto_verify and not s.for_kind("vending").auto_verify
@@ -49,7 +59,7 @@ def test_errors_name_file_line_and_field(tmp_path) -> None:
     with pytest.raises(ConfigError) as info:
         load_orders_township(path)
     msg = str(info.value)
-    line = len(Path(CONFIG).read_text(encoding="utf-8").splitlines()) + 3
+    line = len(_base().splitlines()) + 3
     assert f"town.yaml:{line}" in msg and "orders.timezone" in msg and "IANA" in msg
     path = _town_with(tmp_path, "orders:\n  sla: {dispatch_secs: 60}\n")
     with pytest.raises(ConfigError, match="dispatch_secs"):

@@ -31,6 +31,7 @@ from gridsight.core.config.loader import (
     parse_yaml_model,
     source_map,
 )
+from gridsight.core.config.orders import OrdersConfig
 from gridsight.core.config.township import (
     CommandCentre,
     Grid,
@@ -78,6 +79,7 @@ __all__ = [
     "InvariantViolation",
     "LineZoneConfig",
     "MicroGrid",
+    "OrdersConfig",
     "PolygonZoneConfig",
     "Problem",
     "ResponseTeam",

@@ -1,5 +1,5 @@
 """The township model: villages, comprehensive grids, micro-grids, staff, positions, travel
-and the AI camera points.
+and the AI camera points (and the settings of the live work-order loop, ``orders:``).
 
 Levels, as in the deployment this is modelled on (see shared SEED_FACTS.md)::
 
@@ -32,6 +32,7 @@ from gridsight.core.config.base import (
 )
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.config.notify import NotifyConfig
+from gridsight.core.config.orders import OrdersConfig
 from gridsight.core.config.travel import TravelModel
 
 
@@ -191,6 +192,10 @@ class Township(StrictModel):
     cameras: tuple[CameraConfig, ...] = ()
     notify: NotifyConfig | None = Field(
         default=None, description="where work-order notifications go (webhook, MQTT, Apprise)"
+    )
+    orders: OrdersConfig = Field(
+        default_factory=OrdersConfig,
+        description="the live work-order loop: SLA clocks, verification, shifts (gridsight.orders)",
     )
 
     @field_validator("extent_km")
