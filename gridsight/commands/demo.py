@@ -6,8 +6,11 @@ JSONL + SQLite sinks — over the first ``--duration`` seconds of every camera o
 township config, then matches the events to the worlds' ground-truth episodes
 (``gridsight.evaluation.scoring``) and prints recall, precision and onset delay per hazard.
 The alerts also become work orders (``runs/demo/orders.sqlite``), dispatched over the
-config's roster by the same policy the simulator runs; their table is printed after the
-scores.
+config's roster by the same policy the simulator runs, and notified: the outbox relay
+posts each notification, signed, to a local webhook receiver
+(:mod:`gridsight.commands.demo_notify`; what it accepted goes to
+``runs/demo/notifications.jsonl``). The orders table is printed after the scores, with
+the worker each order notified and at what delay after the alarm.
 
 Cost control (2 CPU cores, a couple of minutes): the worlds are continuous in time, so
 the demo samples each scene at the rate its hazard needs (``DEMO_FPS``): parked cars and
@@ -34,6 +37,7 @@ import click
 from rich.console import Console
 
 from gridsight.commands import options
+from gridsight.commands.demo_notify import DemoNotifications, format_notices
 from gridsight.core.engine import Engine, EngineOptions
 from gridsight.core.errors import ConfigError
 from gridsight.evaluation.scoring import (
@@ -116,41 +120,40 @@ def run_demo(
     for stale in (alerts, db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)
     registry = sinks(pm)
-    orders = _orders_sink(config, out / "orders.sqlite")
-    engine = Engine(
-        cams,
-        pm,
-        backend=backend,
-        model=model,
-        sinks=[registry["jsonl"](alerts), registry["sqlite"](db), orders],
-        options=EngineOptions(
-            duration_s=duration,
-            snapshots_dir=out / "snapshots" if snapshots else None,
-            keep_events=True,
-            motion_gate=motion_gate,
-        ),
-    )
+    record = out / "notifications.jsonl"
+    record.unlink(missing_ok=True)
+    notes = DemoNotifications.start(pm, record=record)
+    try:
+        orders = _orders_sink(
+            config, out / "orders.sqlite", channels=notes.names, ack_secret=notes.secret
+        )
+        notes.attach(orders.service.store.engine)
+        engine = Engine(
+            cams,
+            pm,
+            backend=backend,
+            model=model,
+            sinks=[registry["jsonl"](alerts), registry["sqlite"](db), orders],
+            options=EngineOptions(
+                duration_s=duration,
+                snapshots_dir=out / "snapshots" if snapshots else None,
+                keep_events=True,
+                motion_gate=motion_gate,
+            ),
+        )
+    except BaseException:
+        notes.close()
+        raise
     console.print(
         f"gridsight demo: {len(cams)} synthetic cameras x {duration:g} s of stream time, "
         f"bundled detector on {getattr(engine.detector, 'backend_name', backend)}, --fast"
     )
     t0 = time.monotonic()
-    if console.is_terminal:
-        # Minutes of work: show the cameras' progress (the `gridsight run` live table).
-        from rich.live import Live
-
-        from gridsight.commands.run import status_table
-
-        title = f"gridsight demo — {duration:g} s of stream time per camera"
-        with Live(
-            get_renderable=lambda: status_table(engine.status(), title),
-            console=console,
-            refresh_per_second=2,
-            transient=True,
-        ):
-            summary = engine.run()
-    else:
-        summary = engine.run()
+    try:
+        summary = _run_engine(engine, console, duration)
+    except BaseException:
+        notes.close()
+        raise
     wall = time.monotonic() - t0
 
     # Ground truth, minus episodes that began too late in the run to be alertable (an
@@ -209,13 +212,33 @@ def run_demo(
         "late_episodes": late,
         "scores": {h: s.to_dict() for h, s in scores.items()},
     }
-    report["orders"] = _print_orders(console, orders)
+    report["orders"] = _print_orders(console, orders, notes)
     (out / "demo_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     console.print(f"report: {out / 'demo_report.json'}")
     return scores
 
 
-def _orders_sink(config: Path, db: Path) -> Any:
+def _run_engine(engine: Engine, console: Console, duration: float) -> Any:
+    """Run the engine; on a terminal with the cameras' live table (minutes of work)."""
+    if not console.is_terminal:
+        return engine.run()
+    from rich.live import Live
+
+    from gridsight.commands.run import status_table
+
+    title = f"gridsight demo — {duration:g} s of stream time per camera"
+    with Live(
+        get_renderable=lambda: status_table(engine.status(), title),
+        console=console,
+        refresh_per_second=2,
+        transient=True,
+    ):
+        return engine.run()
+
+
+def _orders_sink(
+    config: Path, db: Path, *, channels: tuple[str, ...] = (), ack_secret: str | None = None
+) -> Any:
     """A fresh work-order store for the demo's alerts, dispatched over the config's roster.
 
     The demo has nobody at the command-centre desk, so every hazard is verified
@@ -234,11 +257,14 @@ def _orders_sink(config: Path, db: Path) -> Any:
             for h in hazards
         }
     )
-    return open_orders_sink(str(db), config, settings=settings)
+    return open_orders_sink(
+        str(db), config, settings=settings, channels=channels, ack_secret=ack_secret
+    )
 
 
-def _print_orders(console: Console, sink: Any) -> dict[str, Any]:
-    """The orders table (next to the accuracy table) and a summary for the JSON report."""
+def _print_orders(console: Console, sink: Any, notes: DemoNotifications) -> dict[str, Any]:
+    """The orders table (next to the accuracy table), what the demo's webhook receiver got
+    (after flushing the outbox), and a summary for the JSON report."""
     from gridsight.commands.orders import orders_table
     from gridsight.orders.views import OrderFilter
 
@@ -260,6 +286,9 @@ def _print_orders(console: Console, sink: Any) -> dict[str, Any]:
         f"{sum(v.sla_dispatch == 'met' for v in views)}/{len(views)}. "
         f"See: gridsight orders list --db {url}"
     )
+    notified = notes.finish(views)
+    for line in format_notices(notified):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     return {
         "db": url,
         "count": len(views),
@@ -269,6 +298,7 @@ def _print_orders(console: Console, sink: Any) -> dict[str, Any]:
         "dispatch_met": sum(v.sla_dispatch == "met" for v in views),
         "ingest_errors": sink.errors,
         "last_error": sink.last_error,
+        "notifications": notified,
     }
 
 
