@@ -13,6 +13,8 @@ from typing import Literal
 
 import numpy as np
 
+from gridsight.core.roster import on_duty_at
+
 DistKind = Literal["const", "exp", "lognormal", "gamma", "uniform"]
 
 HAZARDS: tuple[str, ...] = ("fire_lane", "ebike", "vending", "near_water")
@@ -152,13 +154,7 @@ class Worker:
 
     def on_duty(self, t: float) -> bool:
         """Whether time ``t`` (seconds from midnight of day 0) is within the shift."""
-        h = (t % DAY_S) / HOUR_S
-        a, b = self.shift
-        if b - a >= 24.0:
-            return True
-        if a <= b:
-            return a <= h < b
-        return h >= a or h < b
+        return on_duty_at(self.shift, (t % DAY_S) / HOUR_S)
 
     @property
     def duty_hours_per_day(self) -> float:

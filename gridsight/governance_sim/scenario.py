@@ -16,7 +16,6 @@ impossible scenarios (nobody on duty, unknown policy) with a :class:`SimulationE
 from __future__ import annotations
 
 import difflib
-import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +24,7 @@ from pydantic import Field, ValidationError, field_validator
 from gridsight.core.config.base import StrictModel
 from gridsight.core.config.validation import format_validation
 from gridsight.core.errors import ConfigError, SimulationError
+from gridsight.core.roster import grid_radius, ring, shift_of, staff_slots
 from gridsight.governance_sim import params as P
 
 FLAT24: tuple[float, ...] = (1.0,) * 24
@@ -359,22 +359,6 @@ def scenario_with_many(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
 # -- from config models to the simulation's frozen view ------------------------------------
 
 
-def _ring(cx: float, cy: float, k: int, n: int, r: float) -> tuple[float, float]:
-    """The k-th of n points on a circle (deterministic placement of people and cameras)."""
-    if n <= 1 or r <= 0:
-        return cx, cy
-    a = 2.0 * math.pi * k / n
-    return cx + r * math.cos(a), cy + r * math.sin(a)
-
-
-def _shift(role: RoleSpec, k: int) -> tuple[float, float]:
-    # Spread the night shift evenly: worker k is on nights when floor(k * share) steps up.
-    share = role.night_share
-    if share > 0 and math.floor((k + 1) * share + 1e-9) > math.floor(k * share + 1e-9):
-        return role.night_shift_h
-    return role.shift_h
-
-
 def township_view(town: Any, sc: Scenario) -> P.Township:
     """The simulation's view of a loaded township config, with the scenario's staffing.
 
@@ -384,52 +368,28 @@ def township_view(town: Any, sc: Scenario) -> P.Township:
     """
     st = sc.staffing
     tm = town.travel
-    w, h = town.extent_km
-    radius = math.sqrt(w * h / max(len(town.grids), 1) / math.pi)
-    grids: list[P.Grid] = []
+    radius = grid_radius(town)
+    grids = [
+        P.Grid(g.id, g.village, g.position[0], g.position[1], radius, max(len(g.micro_grids), 1))
+        for g in town.grids
+    ]
     workers: list[P.Worker] = []
-    counters = {r: 0 for r in P.ROLES}
-
-    def add(role: str, village: str, grid: str, x: float, y: float) -> None:
-        spec: RoleSpec = getattr(st, role)
-        k = counters[role]
-        counters[role] += 1
+    slots = staff_slots(
+        town,
+        workers_per_grid=st.workers_per_grid,
+        cadres_per_village=st.cadres_per_village,
+        volunteers=st.volunteers,
+    )
+    for slot in slots:
+        spec: RoleSpec = getattr(st, slot.role)
         workers.append(
             P.Worker(
-                id=f"{role}-{k:04d}", role=role, village=village, grid=grid, x_km=x, y_km=y,
-                mode=spec.mode, shift=_shift(spec, k), visits_per_day=spec.visits_per_day,
+                id=f"{slot.role}-{slot.k:04d}", role=slot.role, village=slot.village,
+                grid=slot.grid, x_km=slot.x_km, y_km=slot.y_km, mode=spec.mode,
+                shift=shift_of(spec, slot.k),
+                visits_per_day=spec.visits_per_day,
             )
         )  # fmt: skip
-
-    for g in town.grids:
-        gx, gy = g.position
-        grids.append(P.Grid(g.id, g.village, gx, gy, radius, max(len(g.micro_grids), 1)))
-        if st.workers_per_grid is None:
-            for _ in range(g.workers):
-                add("grid_worker", g.village, g.id, gx, gy)
-            mg = [m for m in g.micro_grids for _ in range(m.workers)]
-            for i, m in enumerate(mg):
-                x, y = (
-                    m.position if m.position is not None else _ring(gx, gy, i, len(mg), radius / 2)
-                )
-                add("micro_grid_worker", g.village, g.id, x, y)
-        elif st.workers_per_grid > 0:
-            add("grid_worker", g.village, g.id, gx, gy)
-            n = st.workers_per_grid - 1
-            for i in range(n):
-                x, y = _ring(gx, gy, i, n, radius / 2)
-                add("micro_grid_worker", g.village, g.id, x, y)
-    for v in town.villages:
-        vx, vy = v.position
-        n = v.stationed_cadres if st.cadres_per_village is None else st.cadres_per_village
-        for _ in range(n):
-            add("cadre", v.id, "", vx, vy)
-    total_vol = town.staff.safety_volunteers if st.volunteers is None else st.volunteers
-    n_v = len(town.villages)
-    for i in range(total_vol):
-        v = town.villages[i % n_v]
-        x, y = _ring(v.position[0], v.position[1], i // n_v, max(total_vol // n_v, 1), radius / 2)
-        add("volunteer", v.id, "", x, y)
 
     cams: list[P.Camera] = []
     for c in town.cameras:
@@ -470,7 +430,7 @@ def _scale_cameras(
     for k in range(count - len(cams)):
         proto = cams[k % len(cams)]
         g = grids[k % len(grids)]
-        x, y = _ring(g.x_km, g.y_km, k // len(grids), 7, radius * 0.7)
+        x, y = ring(g.x_km, g.y_km, k // len(grids), 7, radius * 0.7)
         out.append(P.Camera(f"sim-cam-{k + 1:04d}", g.village, g.id, x, y, proto.hazards))
     return out
 

@@ -11,17 +11,15 @@ they are committed to (assignee of an order in ``dispatched``/``acknowledged``/
 ``on_site``: busy) and the orders they took today (acknowledgements since local
 midnight: the ``load`` the least-loaded rules compare).
 
-Layering note: the expansion below mirrors ``gridsight.governance_sim.scenario.
-township_view`` and the shift rule mirrors ``gridsight.governance_sim.params.Worker.
-on_duty`` (this package may not import the simulator). ``tests/orders/test_roster.py``
-checks that both give the same people, places, modes and shifts; the shared part belongs
-in ``gridsight.core`` (see the work-order notes).
+The expansion, the night-shift spread and the shift rule are :mod:`gridsight.core.roster`,
+which the simulator (``gridsight.governance_sim.scenario.township_view``) calls too; this
+module only names the people (``gw-<grid>``, ...). ``tests/orders/test_roster.py`` checks
+that both give the same people, places, modes and shifts.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,13 +32,13 @@ from sqlalchemy.engine import Connection
 
 from gridsight.core.config import Township
 from gridsight.core.dispatch import WorkerState
+from gridsight.core.roster import ROLES, StaffSlot, on_duty_at, shift_of, staff_slots
 from gridsight.orders.config import RoleShift, Staffing
 from gridsight.orders.errors import UnknownWorker
 from gridsight.orders.states import BUSY_STATES, OPEN_STATES
 from gridsight.orders.tables import transitions, work_orders, workers_live
 
-ROLE_ORDER: tuple[str, ...] = ("grid_worker", "micro_grid_worker", "cadre", "volunteer")
-DAY_H = 24.0
+ROLE_ORDER: tuple[str, ...] = ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +69,7 @@ class StaffMember:
 
     def on_duty_at(self, hour: float) -> bool:
         """Whether local hour-of-day ``hour`` (0 <= hour < 24) is within the shift."""
-        a, b = self.shift
-        if b - a >= DAY_H:
-            return True
-        if a <= b:
-            return a <= hour < b
-        return hour >= a or hour < b
+        return on_duty_at(self.shift, hour)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,24 +129,17 @@ class RosterEntry:
         }
 
 
-def _ring(cx: float, cy: float, k: int, n: int, r: float) -> tuple[float, float]:
-    # The k-th of n points on a circle: the simulator's deterministic placement.
-    if n <= 1 or r <= 0:
-        return cx, cy
-    a = 2.0 * math.pi * k / n
-    return cx + r * math.cos(a), cy + r * math.sin(a)
-
-
-def _shift(role: RoleShift, k: int) -> tuple[float, float]:
-    # The night shift spread evenly: worker k is on nights when floor(k * share) steps up.
-    share = role.night_share
-    if share > 0 and math.floor((k + 1) * share + 1e-9) > math.floor(k * share + 1e-9):
-        return role.night_shift_h
-    return role.shift_h
-
-
 def _numbered(base: str, k: int) -> str:
     return base if k == 0 else f"{base}-{k + 1}"
+
+
+_PREFIX = {"grid_worker": "gw", "micro_grid_worker": "mw", "cadre": "cadre"}
+
+
+def _member_id(slot: StaffSlot) -> str:
+    if slot.role == "volunteer":
+        return f"vol-{slot.place}-{slot.nth + 1:03d}"
+    return _numbered(f"{_PREFIX[slot.role]}-{slot.place}", slot.nth)
 
 
 def build_staff(town: Township, staffing: Staffing) -> tuple[StaffMember, ...]:
@@ -162,37 +148,15 @@ def build_staff(town: Township, staffing: Staffing) -> tuple[StaffMember, ...]:
     Ids sort within a village and role in the order they are built, and grid workers
     before micro-grid workers, so the policies' id tie-break picks as the simulator does.
     """
-    w, h = town.extent_km
-    radius = math.sqrt(w * h / max(len(town.grids), 1) / math.pi)
     out: list[StaffMember] = []
-    counters = dict.fromkeys(ROLE_ORDER, 0)
-
-    def add(wid: str, role: str, village: str, grid: str, x: float, y: float) -> None:
-        spec: RoleShift = getattr(staffing, role)
-        k = counters[role]
-        counters[role] += 1
-        out.append(StaffMember(wid, role, village, grid, x, y, spec.mode, _shift(spec, k)))
-
-    for g in town.grids:
-        gx, gy = g.position
-        for k in range(g.workers):
-            add(_numbered(f"gw-{g.id}", k), "grid_worker", g.village, g.id, gx, gy)
-        mg = [(m, j) for m in g.micro_grids for j in range(m.workers)]
-        for i, (m, j) in enumerate(mg):
-            x, y = m.position if m.position is not None else _ring(gx, gy, i, len(mg), radius / 2)
-            add(_numbered(f"mw-{m.id}", j), "micro_grid_worker", g.village, g.id, x, y)
-    for v in town.villages:
-        vx, vy = v.position
-        for k in range(v.stationed_cadres):
-            add(_numbered(f"cadre-{v.id}", k), "cadre", v.id, "", vx, vy)
-    total = town.staff.safety_volunteers
-    n_v = len(town.villages)
-    per_village: Counter[str] = Counter()
-    for i in range(total):
-        v = town.villages[i % n_v]
-        x, y = _ring(v.position[0], v.position[1], i // n_v, max(total // n_v, 1), radius / 2)
-        per_village[v.id] += 1
-        add(f"vol-{v.id}-{per_village[v.id]:03d}", "volunteer", v.id, "", x, y)
+    for slot in staff_slots(town):
+        spec: RoleShift = getattr(staffing, slot.role)
+        out.append(
+            StaffMember(
+                _member_id(slot), slot.role, slot.village, slot.grid, slot.x_km, slot.y_km,
+                spec.mode, shift_of(spec, slot.k),
+            )
+        )  # fmt: skip
     return tuple(out)
 
 
