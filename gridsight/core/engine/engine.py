@@ -51,6 +51,7 @@ from gridsight.core.engine.camera import CameraPipeline
 from gridsight.core.engine.gate import GatedQueue
 from gridsight.core.engine.inference import InferenceJob, InferenceWorker, LetterboxRing
 from gridsight.core.engine.metrics import EngineMetrics
+from gridsight.core.engine.sink_worker import SinkWorker
 from gridsight.core.engine.status import EngineStatus, StatusBoard
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
@@ -225,6 +226,7 @@ class Engine:
             else {}
         )
         self.sinks = list(sinks)
+        self._sink_workers: list[SinkWorker] = []
         self.listeners = list(listeners)
         self._observers = self._event_observers()
         self.run_id = self.options.run_id or new_run_id()
@@ -314,6 +316,7 @@ class Engine:
             else math.inf
         )
         interrupted = False
+        self._sink_workers = [SinkWorker(sink, self._sink_error) for sink in self.sinks]
         worker = self._start_worker()
         self._start_readers()
         last_sync = 0.0
@@ -501,13 +504,8 @@ class Engine:
         self.board.count_event(event.camera, event.hazard, event.phase)
         if self.options.keep_events:
             self.events.append(event)
-        for sink in self.sinks:
-            try:
-                sink.write(event)
-            except Exception as exc:
-                name = getattr(sink, "name", type(sink).__name__)
-                self.metrics.sink_errors.labels(sink=name).inc()
-                self._component_error(f"sink:{name}", "sink", exc)
+        for worker in self._sink_workers:
+            worker.write(event)  # written on the sink's own thread: never blocks here
         self._call_plugins(event)
         for listener in self.listeners:
             try:
@@ -549,6 +547,12 @@ class Engine:
             except Exception as exc:
                 self.metrics.plugin_errors.labels(plugin=plugin_name).inc()
                 self._component_error(f"plugin:{plugin_name}", "plugin", exc)
+
+    def _sink_error(self, sink: EventSink, exc: BaseException) -> None:
+        """A sink's write (on its worker thread) or close raised: count it, go on."""
+        name = str(getattr(sink, "name", type(sink).__name__))
+        self.metrics.sink_errors.labels(sink=name).inc()
+        self._component_error(f"sink:{name}", "sink", exc)
 
     def _component_error(self, name: str, kind: str, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
@@ -599,11 +603,15 @@ class Engine:
                     self._emit(pipe, ev)
             except Exception as exc:
                 self._component_error(f"rules:{pipe.id}", "plugin", exc)
-        for sink in self.sinks:
+        for worker in self._sink_workers:
             try:
-                sink.close()
+                if not worker.close():
+                    self._sink_error(
+                        worker.sink,
+                        TimeoutError(f"sink {worker.name!r} still stuck at the end of the run"),
+                    )
             except Exception as exc:
-                self._component_error(f"sink:{getattr(sink, 'name', '?')}", "sink", exc)
+                self._sink_error(worker.sink, exc)
         if self._owns_detector:
             self.detector.close()
         self.board.stop()
