@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from gridsight.core.config.base import StrictModel
+from gridsight.core.config.orders import RoleShift
 from gridsight.core.config.validation import format_validation
 from gridsight.core.errors import ConfigError, SimulationError
 from gridsight.core.roster import grid_radius, ring, shift_of, staff_slots
@@ -197,21 +198,11 @@ class FieldSpec(_Strict):
 Mode = Literal["walk", "ebike", "car"]
 
 
-class RoleSpec(_Strict):
-    """Shift, travel mode and other duties of one role."""
+class RoleSpec(RoleShift):
+    """Shift, travel mode (the live roster's :class:`RoleShift`) and other duties of one
+    role."""
 
-    shift_h: tuple[float, float] = (8.0, 18.0)
-    mode: Mode = "ebike"
     visits_per_day: float = Field(default=0.0, ge=0)
-    night_share: float = Field(default=0.0, ge=0, le=1, description="share on the night shift")
-    night_shift_h: tuple[float, float] = (18.0, 8.0)
-
-    @field_validator("shift_h", "night_shift_h")
-    @classmethod
-    def _hours(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not (0 <= v[0] <= 24 and 0 <= v[1] <= 24):
-            raise ValueError(f"shift hours must be within [0, 24], got {list(v)}")
-        return v
 
 
 class StaffingSpec(_Strict):
