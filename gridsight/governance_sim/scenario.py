@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
 from gridsight.core.config.base import StrictModel
+from gridsight.core.config.orders import Mode as _CoreMode
 from gridsight.core.config.orders import RoleShift
 from gridsight.core.config.validation import format_validation
 from gridsight.core.errors import ConfigError, SimulationError
@@ -195,7 +196,7 @@ class FieldSpec(_Strict):
     linger_min: float = Field(default=20.0, ge=0)
 
 
-Mode = Literal["walk", "ebike", "car"]
+Mode = _CoreMode  # walk | ebike | car, as the live roster
 
 
 class RoleSpec(RoleShift):
