@@ -11,7 +11,9 @@
 Isolation. A camera that cannot be opened or dies is retried by its reader and shown as
 ``retrying``/``failed`` while the others go on. A sink, a plugin's hook or a rule that
 raises is caught, counted (metrics + status), logged, and the engine goes on; so does a
-failing evidence snapshot (the event is written without one).
+failing evidence snapshot (the event is written without one). Each sink writes on a
+thread of its own (:mod:`gridsight.core.engine.sink_worker`), so a slow one (a locked
+SQLite file, a hanging network) never stalls the cameras.
 
 Time. ``--fast`` (default for files and synthetic cameras) runs as fast as the CPU
 allows, readers waiting for queue space instead of dropping frames, and ``duration_s``
