@@ -83,6 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         services.phase = "stopping"
+        services.bus.close()  # live streams end, so the drain does not wait on them
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker

@@ -43,7 +43,7 @@ class Message:
 class Subscription:
     """One client's queue (and what it has lost to a full queue)."""
 
-    queue: asyncio.Queue[Message]
+    queue: asyncio.Queue[Message | None]  # None: the bus closed, end the stream
     loop: asyncio.AbstractEventLoop
     topics: frozenset[str] | None = None
     dropped: int = 0
@@ -56,6 +56,11 @@ class Subscription:
             self.queue.get_nowait()
             self.dropped += 1
         self.queue.put_nowait(msg)
+
+    def _end(self) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
 
 class LiveBus:
@@ -94,6 +99,17 @@ class LiveBus:
         with self._lock:
             self._subs.append(sub)
         return sub
+
+    def close(self) -> None:
+        """End every subscriber's stream (the server is shutting down): each queue gets
+        a final ``None``, so SSE responses finish instead of keeping the drain waiting."""
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            try:
+                sub.loop.call_soon_threadsafe(sub._end)
+            except RuntimeError:
+                sub.closed = True
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop delivering to ``sub``."""

@@ -88,6 +88,8 @@ async def _stream(
                     return
                 yield ": keep-alive\n\n"
                 continue
+            if msg is None:
+                return  # the server is shutting down
             if worker_id is not None and msg.data.get("assignee") != worker_id:
                 continue
             yield msg.sse()
