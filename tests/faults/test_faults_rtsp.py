@@ -32,6 +32,7 @@ pytestmark = pytest.mark.slow
 
 SHORT = 16.0  # seconds of wall time per run
 LONG = 30.0  # for faults that wait out the 10 s no-frame / open timeout
+CORRUPT_RUN = LONG + 6.0  # damage lasts up to 10 s, then a reconnect may wait 10 s
 CAM = "rtsp-cam"
 
 
@@ -169,31 +170,38 @@ def test_corrupt_and_truncated_packets_do_not_crash_and_the_stream_recovers() ->
         before = engine.status().camera(CAM)
         watch.notes["before"] = (before.frames, before.errors, before.reconnects)
         proxy.mangle(flip_p=0.5, cut_p=0.2)
-        observe(engine, CAM, watch, until_s=engine.status().elapsed_s + 4.0)
+        # At least 4 s of damage, longer (up to 10 s) until enough chunks were hit: a
+        # reconnect stalled on a damaged handshake passes no bytes to damage meanwhile.
+        t0 = engine.status().elapsed_s
+        while engine.status().elapsed_s < t0 + 10.0 and (
+            engine.status().elapsed_s < t0 + 4.0 or proxy.damaged_chunks < 12
+        ):
+            observe(engine, CAM, watch, until_s=engine.status().elapsed_s + 0.25)
         proxy.clean()
+        watch.notes["mangled_s"] = engine.status().elapsed_s - t0
         watch.notes["damaged"] = proxy.damaged_chunks
         after = engine.status().camera(CAM)
         watch.notes["during"] = (after.frames, after.errors, after.reconnects)
         watch.recovery_s = None
         # A reconnect whose handshake was damaged waits out the open timeout (10 s).
-        time_to_frames(engine, CAM, watch, timeout=LONG - engine.status().elapsed_s - 0.5)
+        time_to_frames(engine, CAM, watch, timeout=CORRUPT_RUN - engine.status().elapsed_s - 0.5)
 
     try:
         url = f"rtsp://127.0.0.1:{proxy.port}/live"
-        run = run_faulty([faulty_camera(CAM, url)], scenario, LONG)
+        run = run_faulty([faulty_camera(CAM, url)], scenario, CORRUPT_RUN)
     finally:
         proxy.close()
         server.stop()
     w = run.watch
-    assert w.notes["damaged"] > 10  # the fault really happened
+    assert w.notes["damaged"] >= 5, w.notes  # the fault really reached the stream
     assert w.recovery_s is not None, f"no frame after the link was clean again: {w.errors}"
     record_recovery(
         "corrupt/truncated packets",
         w,
-        f"4 s of flipped bytes + cut slices ({w.notes['damaged']} chunks damaged); "
+        f"{w.notes['mangled_s']:.1f} s of flipped bytes + cut slices ({w.notes['damaged']} chunks damaged); "
         f"frames/errors/reconnects before {w.notes['before']}, after {w.notes['during']}",
     )
-    assert_others_unaffected(run, LONG)
+    assert_others_unaffected(run, CORRUPT_RUN)
 
 
 def test_wrong_credentials_are_retried_until_the_camera_accepts_them() -> None:
