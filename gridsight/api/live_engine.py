@@ -14,9 +14,11 @@ batcher and its open events ended (written to the sinks like at the end of a run
 camera whose zones or hazard settings change keeps its reader and tracker; its open
 events are ended and the new rules start from the next frame.
 
-The core engine has no public API for this yet; the few private members used here
-(``_sync_status``, ``_finished``, ``_emit``, the status board's tables) are the seam a
-core ``Engine.add_camera/remove_camera`` would replace.
+The camera changes themselves are the core's :meth:`~gridsight.core.engine.Engine.add_camera`
+and :meth:`~gridsight.core.engine.Engine.remove_camera` (the same reader set-up as at
+start, motion gate and view check included); this class adds the command queue, the
+service's loop hooks (``_sync_status``, ``_finished``, ``_shutdown``) and what the API
+reads.
 """
 
 from __future__ import annotations
@@ -31,11 +33,8 @@ from typing import Any, Literal
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.engine import Engine
 from gridsight.core.engine.camera import CameraPipeline
-from gridsight.core.engine.status import CameraStatus, StatusBoard
 from gridsight.core.errors import GridsightError
 from gridsight.core.plugins import hazard_rules
-from gridsight.core.sources.base import SourceOptions
-from gridsight.core.sources.reader import CameraReader
 from gridsight.core.sources.state import CameraState
 
 log = logging.getLogger("gridsight.api.engine")
@@ -55,21 +54,6 @@ class CameraCommand:
     camera_id: str
     config: CameraConfig | None = None
     future: Future[str] = field(default_factory=Future)
-
-
-def _board_add(board: StatusBoard, camera_id: str) -> None:
-    # StatusBoard has no add/remove API; this is the core change asked for.
-    from gridsight.core.engine.status import _FpsWindow
-
-    with board._lock:
-        board._cams[camera_id] = CameraStatus(camera_id)
-        board._fps[camera_id] = _FpsWindow()
-
-
-def _board_remove(board: StatusBoard, camera_id: str) -> None:
-    with board._lock:
-        board._cams.pop(camera_id, None)
-        board._fps.pop(camera_id, None)
 
 
 class LiveEngine(Engine):
@@ -159,9 +143,8 @@ class LiveEngine(Engine):
         if not known:
             return "absent"
         if cmd.kind == "remove":
-            if enabled:
-                self._detach(cid)
-            _board_remove(self.board, cid)
+            self.remove_camera(cid)
+            self.board.remove_camera(cid)  # a disabled camera is only on the board
             with self._lock:
                 del self._configs[cid]
                 del self._enabled[cid]
@@ -169,7 +152,7 @@ class LiveEngine(Engine):
         if cmd.kind == "disable":
             if not enabled:
                 return "unchanged"
-            self._detach(cid)
+            self.remove_camera(cid, keep_status=True)
             self.board.update_camera(cid, state=CameraState.STOPPED)
             self.metrics.set_camera_state(cid, CameraState.STOPPED)
             with self._lock:
@@ -180,7 +163,7 @@ class LiveEngine(Engine):
             return "unchanged"
         with self._lock:
             cfg = self._configs[cid]
-        self._attach(cfg, seed=len(self.cameras))
+        self.add_camera(cfg)
         with self._lock:
             self._enabled[cid] = True
         return "enabled"
@@ -188,8 +171,7 @@ class LiveEngine(Engine):
     def _put(self, cfg: CameraConfig, *, known: bool, enabled: bool) -> str:
         cid = cfg.id
         if not known:
-            _board_add(self.board, cid)
-            self._attach(cfg, seed=len(self.cameras))
+            self.add_camera(cfg)
             with self._lock:
                 self._configs[cid] = cfg
                 self._enabled[cid] = True
@@ -207,43 +189,11 @@ class LiveEngine(Engine):
             if same_source:
                 self._swap_rules(cfg)
             else:
-                self._detach(cid)
-                self._attach(cfg, seed=len(self.cameras))
+                self.remove_camera(cid, keep_status=True)
+                self.add_camera(cfg)
         with self._lock:
             self._configs[cid] = cfg
         return "updated"
-
-    def _attach(self, cfg: CameraConfig, *, seed: int) -> None:
-        pipe = CameraPipeline(cfg, hazard_rules(self.pm), self.options.tracker)
-        realtime = self.options.realtime
-        opts = SourceOptions(
-            fps=cfg.fps, realtime=realtime, width=cfg.resolution[0], height=cfg.resolution[1]
-        )
-        reader = CameraReader(
-            cfg.id,
-            cfg.source,
-            opts,
-            pm=self.pm,
-            queue=self.batcher.queue(cfg.id, self.options.queue_size),
-            backoff=self.options.backoff,
-            backpressure=not realtime,
-            seed=seed,
-        )
-        pipe.reader = reader
-        self.cameras[cfg.id] = pipe
-        self.board.update_camera(cfg.id, state="starting", last_error=None)
-        reader.start()
-
-    def _detach(self, camera_id: str) -> None:
-        pipe = self.cameras.pop(camera_id, None)
-        if pipe is None:
-            return
-        if pipe.reader is not None:
-            pipe.reader.stop(timeout=2.0)
-        self.batcher.unregister(camera_id)
-        self._synced.pop(camera_id, None)
-        for ev in pipe.flush():
-            self._emit(pipe, ev)
 
     def _swap_rules(self, cfg: CameraConfig) -> None:
         old = self.cameras[cfg.id]
@@ -252,6 +202,7 @@ class LiveEngine(Engine):
             self._emit(old, ev)
         new.tracker = old.tracker
         new.reader = old.reader
+        new.gate = old.gate  # the reader's queue holds this gate
         new.last_ts = old.last_ts
         new.frames = old.frames
         self.cameras[cfg.id] = new

@@ -276,38 +276,85 @@ class Engine:
 
     # ------------------------------------------------------------------ running
     def _start_readers(self) -> None:
-        realtime = self.options.realtime
         for k, pipe in enumerate(self.cameras.values()):
-            cam = pipe.config
-            opts = SourceOptions(
-                fps=cam.fps,
-                realtime=realtime,
-                width=cam.resolution[0],
-                height=cam.resolution[1],
-                start_time=cam.start_time,
+            self._open_reader(pipe, seed=k)
+
+    def _open_reader(self, pipe: CameraPipeline, seed: int) -> None:
+        """Start ``pipe``'s camera reader, feeding the batcher (through its motion gate)."""
+        realtime = self.options.realtime
+        cam = pipe.config
+        opts = SourceOptions(
+            fps=cam.fps,
+            realtime=realtime,
+            width=cam.resolution[0],
+            height=cam.resolution[1],
+            start_time=cam.start_time,
+        )
+        queue: FrameQueue[Frame]
+        if self.options.motion_gate:
+            gate = pipe.make_gate()
+            if not realtime and self.options.duration_s is not None:
+                gate.pass_from_ts = self.options.duration_s  # the frame that ends it
+            queue = GatedQueue(gate, self.options.queue_size)
+            self.batcher.register(cam.id, queue)
+        else:
+            queue = self.batcher.queue(cam.id, self.options.queue_size)
+        reader = CameraReader(
+            cam.id,
+            cam.source,
+            opts,
+            pm=self.pm,
+            queue=queue,
+            backoff=self.options.backoff,
+            # --fast over files/synthetic: wait for queue space, never drop a frame.
+            backpressure=not realtime,
+            seed=seed,
+        )
+        pipe.reader = reader
+        reader.start()
+
+    # ------------------------------------------------------------------ camera changes
+    def add_camera(self, config: CameraConfig, pipe: CameraPipeline | None = None) -> None:
+        """Start analysing one more camera (on the engine's thread, between batches).
+
+        Its reader starts at once; the status board and the metrics list it. ``pipe``
+        passes a pipeline built beforehand (e.g. to keep a tracker across a change).
+
+        Raises:
+            ConfigError: a camera with that id is already running.
+        """
+        if config.id in self.cameras:
+            raise ConfigError(f"camera id {config.id!r} is already running")
+        pipe = pipe or CameraPipeline(config, hazard_rules(self.pm), self.options.tracker)
+        self.cameras[config.id] = pipe
+        self.board.add_camera(config.id)
+        self.board.update_camera(config.id, state=CameraState.STARTING, last_error=None)
+        if config.id not in self.views and self.options.view_check is not None:
+            self.views[config.id] = ViewChecker(
+                config.id, config.village, config.grid, self.options.view_check
             )
-            queue: FrameQueue[Frame]
-            if self.options.motion_gate:
-                gate = pipe.make_gate()
-                if not realtime and self.options.duration_s is not None:
-                    gate.pass_from_ts = self.options.duration_s  # the frame that ends it
-                queue = GatedQueue(gate, self.options.queue_size)
-                self.batcher.register(cam.id, queue)
-            else:
-                queue = self.batcher.queue(cam.id, self.options.queue_size)
-            reader = CameraReader(
-                cam.id,
-                cam.source,
-                opts,
-                pm=self.pm,
-                queue=queue,
-                backoff=self.options.backoff,
-                # --fast over files/synthetic: wait for queue space, never drop a frame.
-                backpressure=not realtime,
-                seed=k,
-            )
-            pipe.reader = reader
-            reader.start()
+        self._open_reader(pipe, seed=len(self.cameras) - 1)
+
+    def remove_camera(self, camera_id: str, *, keep_status: bool = False) -> CameraPipeline | None:
+        """Stop analysing a camera (engine thread): its reader stops, its open events end.
+
+        The ended events are written to the sinks as at the end of a run. With
+        ``keep_status`` the camera stays on the status board (e.g. as disabled).
+        Returns the removed pipeline, or None when no such camera runs.
+        """
+        pipe = self.cameras.pop(camera_id, None)
+        if pipe is None:
+            return None
+        if pipe.reader is not None:
+            pipe.reader.stop(timeout=2.0)
+        self.batcher.unregister(camera_id)
+        self._synced.pop(camera_id, None)
+        self.views.pop(camera_id, None)
+        for ev in pipe.flush():
+            self._emit(pipe, ev)
+        if not keep_status:
+            self.board.remove_camera(camera_id)
+        return pipe
 
     def run(self) -> EngineSummary:
         """Run until the duration, the end of every source, :meth:`stop` or Ctrl-C."""

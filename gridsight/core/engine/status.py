@@ -155,6 +155,19 @@ class StatusBoard:
         self._running = True
         self.run_id = run_id
 
+    def add_camera(self, camera: str) -> None:
+        """List a camera added at run time (a fresh status; nothing if already listed)."""
+        with self._lock:
+            if camera not in self._cams:
+                self._cams[camera] = CameraStatus(camera)
+                self._fps[camera] = _FpsWindow()
+
+    def remove_camera(self, camera: str) -> None:
+        """Drop a camera removed at run time from the table."""
+        with self._lock:
+            self._cams.pop(camera, None)
+            self._fps.pop(camera, None)
+
     def update_camera(self, camera: str, **changes: Any) -> None:
         """Set fields of one camera's status (e.g. ``state="failed", last_error=...``)."""
         with self._lock:
