@@ -9,8 +9,10 @@ Groups:
                  mode (reader threads, batcher, letterbox, onnxruntime, decode + NMS,
                  ByteTrack, zones, rules, lifecycle) against bare onnxruntime
                  ``session.run`` on the same batches (letterboxed beforehand, untimed).
-                 Goal: pipeline throughput >= 0.85 x bare. The ratio is printed (``-s``)
+                 Goal: pipeline throughput >= 0.90 x bare. The ratio is printed (``-s``)
                  and stored in ``extra_info``.
+    pipeline-ratio  the same two, interleaved pair by pair (robust to load from
+                 elsewhere): the median of the per-pair ratios, in the summary table.
     postprocess  one frame with 50 objects: our decode + NMS + ByteTrack + zones + rules
                  against supervision's NMS + the ``trackers`` ByteTrack + supervision's
                  PolygonZone on the same raw output (per frame = per call / frames).
@@ -140,6 +142,43 @@ def _engine(cams: list[Any], frames: dict[str, list[np.ndarray]], detector: Any)
     return Engine(local, pm, options=EngineOptions(run_id="bench"), detector=detector)
 
 
+def _bare_batches(
+    cams: list[Any], frames: dict[str, list[np.ndarray]], model_path: Path
+) -> tuple[Any, str, list[np.ndarray]]:
+    """An onnxruntime session with default options and the engine's batches, letterboxed
+    beforehand: what the pipeline is compared with."""
+    import onnxruntime as ort
+
+    from gridsight.core.backends.model_info import read_model_info
+    from gridsight.core.detection.decode import imgsz_from_metadata
+    from gridsight.core.detection.preprocess import Letterboxer
+
+    info = read_model_info(model_path)
+    size = info.input_hw or imgsz_from_metadata(info.metadata) or (640, 640)
+    lb = Letterboxer(size)
+    order = [frames[c.id][i] for i in range(FRAMES_PER_CAMERA) for c in cams]
+    batches = [lb(order[k : k + len(cams)])[0].copy() for k in range(0, len(order), len(cams))]
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    # A model exported with a fixed batch size takes its batches in chunks, as the
+    # onnxruntime backend does.
+    fixed = info.fixed_batch
+    if fixed:
+        batches = [b[k : k + fixed] for b in batches for k in range(0, b.shape[0], fixed)]
+        batches = [np.ascontiguousarray(b) for b in batches if b.shape[0] == fixed]
+    return session, name, batches
+
+
+def _run_bare(session: Any, name: str, batches: list[np.ndarray]) -> int:
+    n = 0
+    for b in batches:
+        session.run(None, {name: b})
+        n += b.shape[0]
+    return n
+
+
 @pytest.mark.benchmark(group="pipeline")
 def test_pipeline_12_cameras_fast(benchmark, prerendered, model_path) -> None:  # type: ignore[no-untyped-def]
     from gridsight.core.detection.detector import Detector
@@ -162,38 +201,10 @@ def test_pipeline_12_cameras_fast(benchmark, prerendered, model_path) -> None:  
 
 @pytest.mark.benchmark(group="pipeline")
 def test_bare_onnxruntime_same_batches(benchmark, prerendered, model_path) -> None:  # type: ignore[no-untyped-def]
-    import onnxruntime as ort
-
-    from gridsight.core.backends.model_info import read_model_info
-    from gridsight.core.detection.decode import imgsz_from_metadata
-    from gridsight.core.detection.preprocess import Letterboxer
-
     cams, frames = prerendered
-    info = read_model_info(model_path)
-    size = info.input_hw or imgsz_from_metadata(info.metadata) or (640, 640)
-    lb = Letterboxer(size)
-    order = [frames[c.id][i] for i in range(FRAMES_PER_CAMERA) for c in cams]
-    batches = [lb(order[k : k + len(cams)])[0].copy() for k in range(0, len(order), len(cams))]
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    # A model exported with a fixed batch size takes its batches in chunks, as the
-    # onnxruntime backend does.
-    fixed = info.fixed_batch
-    if fixed:
-        batches = [b[k : k + fixed] for b in batches for k in range(0, b.shape[0], fixed)]
-        batches = [np.ascontiguousarray(b) for b in batches if b.shape[0] == fixed]
-
-    def run_all() -> int:
-        n = 0
-        for b in batches:
-            session.run(None, {name: b})
-            n += b.shape[0]
-        return n
-
-    n = benchmark.pedantic(run_all, rounds=5, warmup_rounds=1)
-    assert n == len(order)
+    session, name, batches = _bare_batches(cams, frames, model_path)
+    n = benchmark.pedantic(lambda: _run_bare(session, name, batches), rounds=5, warmup_rounds=1)
+    assert n == sum(len(f) for f in frames.values())
     RESULTS["bare_s"] = benchmark.stats.stats.median
     benchmark.extra_info["frames"] = n
     if "pipeline_s" in RESULTS:
@@ -201,9 +212,64 @@ def test_bare_onnxruntime_same_batches(benchmark, prerendered, model_path) -> No
         benchmark.extra_info["pipeline_over_bare_throughput"] = round(ratio, 3)
         print(
             f"\npipeline throughput / bare session.run throughput = {ratio:.3f} "
-            f"(pipeline {n / RESULTS['pipeline_s']:.1f} frames/s, "
-            f"bare {n / RESULTS['bare_s']:.1f} frames/s; goal >= 0.85)"
+            f"(medians of separate rounds: pipeline {n / RESULTS['pipeline_s']:.1f} "
+            f"frames/s, bare {n / RESULTS['bare_s']:.1f} frames/s; goal >= 0.90)"
         )
+
+
+PAIRS = int(os.environ.get("GRIDSIGHT_BENCH_PIPELINE_PAIRS", "9"))
+
+
+@pytest.mark.benchmark(group="pipeline-ratio")
+def test_pipeline_over_bare_interleaved(benchmark, prerendered, model_path, bench_report) -> None:  # type: ignore[no-untyped-def]
+    """The ratio that matters, robust to a shared machine: pipeline and bare runs
+    alternate (pipeline, bare, pipeline, ...), so a burst of load from elsewhere hits
+    both sides of a pair; the figure is the median of the per-pair throughput ratios.
+    The benchmark's time is one pair."""
+    from gridsight.core.detection.detector import Detector
+
+    cams, frames = prerendered
+    total = sum(len(f) for f in frames.values())
+    detector = Detector(model_path, "onnxruntime", conf=0.1, pm=PM)
+    session, name, batches = _bare_batches(cams, frames, model_path)
+    ratios: list[float] = []
+    times: dict[str, list[float]] = {"pipeline": [], "bare": []}
+
+    def setup() -> tuple[tuple[Any], dict[str, Any]]:
+        return (_engine(cams, frames, detector),), {}
+
+    def pair(engine: Any) -> None:
+        t0 = time.perf_counter()
+        summary = engine.run()
+        t1 = time.perf_counter()
+        n = _run_bare(session, name, batches)
+        t2 = time.perf_counter()
+        assert summary.frames == total == n
+        times["pipeline"].append(t1 - t0)
+        times["bare"].append(t2 - t1)
+        ratios.append((t2 - t1) / (t1 - t0))
+
+    benchmark.pedantic(pair, setup=setup, rounds=PAIRS, warmup_rounds=1)
+    detector.close()
+    ratios = ratios[-PAIRS:]  # without the warm-up pair
+    median = float(np.median(ratios))
+    pipe_s = float(np.median(times["pipeline"][-PAIRS:]))
+    bare_s = float(np.median(times["bare"][-PAIRS:]))
+    benchmark.extra_info.update(
+        pipeline_over_bare=round(median, 3),
+        ratio_min=round(min(ratios), 3),
+        ratio_max=round(max(ratios), 3),
+        pipeline_fps=round(total / pipe_s, 1),
+        bare_fps=round(total / bare_s, 1),
+    )
+    line = (
+        f"pipeline / bare onnxruntime throughput, {PAIRS} interleaved pairs of {total} "
+        f"frames: median {median:.3f} (range {min(ratios):.3f}-{max(ratios):.3f}; "
+        f"pipeline {total / pipe_s:.1f} frames/s, bare {total / bare_s:.1f} frames/s, "
+        "medians; goal >= 0.90)"
+    )
+    print("\n" + line)
+    bench_report.append(line)
 
 
 # ====================================================================== post-processing
