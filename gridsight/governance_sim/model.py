@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import replace
+from heapq import heappop
 from typing import Any
 
 import numpy as np
@@ -380,11 +381,20 @@ class TownModel:
         env = self.env
         env.process(self._feeder())
         until = (self.cfg.horizon.days + self.cfg.horizon.drain_days) * DAY_S
+        # ``Environment.step`` written out (SimPy 4.1): the same events in the same order,
+        # without two method calls per event; a failed event that no process handled is
+        # raised as ``step`` raises it.
+        queue = env._queue
         n = 0
-        step = env.step
-        peek = env.peek
-        while peek() < until:
-            step()
+        while queue and queue[0][0] < until:
+            env._now, _, _, event = heappop(queue)
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
             n += 1
         self.events = n
         return n
