@@ -43,6 +43,7 @@ def attach_engine(
     model: str | None = None,
     realtime: bool = True,
     engine_factory: Callable[..., Any] | None = None,
+    backend_options: dict[str, Any] | None = None,
 ) -> EngineHost:
     """An engine host over the township's cameras, wired to ``services`` (not started).
 
@@ -56,7 +57,11 @@ def attach_engine(
         raise ConfigError(
             "the engine needs a township config with cameras; pass CONFIG or use --no-engine"
         )
-    options = EngineOptions(realtime=realtime, snapshots_dir=services.settings.snapshots_dir)
+    options = EngineOptions(
+        realtime=realtime,
+        snapshots_dir=services.settings.snapshots_dir,
+        backend_options=dict(backend_options or {}),
+    )
     host = EngineHost(
         town,
         services.pm,

@@ -62,6 +62,50 @@ def detector(model_help: str = MODEL_HELP) -> Callable[[F], F]:
     return _stack(backend(), model(model_help))
 
 
+def _option_value(text: str) -> Any:
+    """``true``/``false``, an int, a float, else the text itself."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _parse_backend_options(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(
+                f"{item!r} is not KEY=VALUE (e.g. intra_op_threads=2 or allow_spinning=false)",
+                ctx=ctx,
+                param=param,
+            )
+        parsed[key.strip()] = _option_value(value)
+    return parsed
+
+
+def backend_options() -> Callable[[F], F]:
+    """``--backend-option KEY=VALUE`` (repeatable; ``backend_options: dict``), passed to
+    the backend's ``load``, which refuses an unknown key and lists the known ones."""
+    return click.option(
+        "--backend-option",
+        "backend_options",
+        multiple=True,
+        callback=_parse_backend_options,
+        metavar="KEY=VALUE",
+        help="Backend setting, repeatable; onnxruntime: intra_op_threads=N, "
+        "inter_op_threads=N, allow_spinning=true|false, graph_optimization=all|extended|"
+        "basic|disable.",
+    )
+
+
 def duration(*, default: float | None, help: str, short: bool = False) -> Callable[[F], F]:
     """``--duration SECONDS`` (``duration: float | None``), positive; ``-d`` with ``short``."""
     return click.option(

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import click
 import pluggy
@@ -157,6 +158,7 @@ def run_engine(
     cameras: Iterable[str] = (),
     notify: Iterable[str] = (),
     motion_gate: bool | None = None,
+    backend_options: dict[str, Any] | None = None,
 ) -> EngineSummary:
     """Load ``config``, run the engine with a live table, print the summary."""
     from gridsight.core.config import load_township
@@ -188,7 +190,11 @@ def run_engine(
         orders.append(sink)
         store_engine = sink.service.store.engine
     options = EngineOptions(
-        duration_s=duration, realtime=realtime, snapshots_dir=snapshots, blur_faces=blur_faces
+        duration_s=duration,
+        realtime=realtime,
+        snapshots_dir=snapshots,
+        blur_faces=blur_faces,
+        backend_options=dict(backend_options or {}),
     )
     if motion_gate is not None:
         options = dataclasses.replace(options, motion_gate=motion_gate)
@@ -276,6 +282,7 @@ def run_engine(
 )
 @click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots.")
 @options.detector()
+@options.backend_options()
 @click.option("--camera", "cameras", multiple=True, help="Run only this camera id (repeatable).")
 @notify_option
 @click.option(
@@ -299,6 +306,7 @@ def run(
     no_blur: bool,
     backend: str,
     model: str | None,
+    backend_options: dict[str, Any],
     cameras: tuple[str, ...],
     notify: tuple[str, ...],
     motion_gate: bool | None,
@@ -329,4 +337,5 @@ def run(
         cameras=cameras,
         notify=notify,
         motion_gate=motion_gate,
+        backend_options=backend_options,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -46,6 +46,7 @@ class _Relay:
 @click.option("--no-engine", is_flag=True, help="Serve the API over the store; run no cameras.")
 @notify_option
 @options.detector()
+@options.backend_options()
 @click.option(
     "--fast",
     is_flag=True,
@@ -61,6 +62,7 @@ def serve(
     notify: tuple[str, ...],
     backend: str,
     model: str | None,
+    backend_options: dict[str, Any],
     fast: bool,
     log_level: str,
 ) -> None:
@@ -122,7 +124,13 @@ def serve(
         )
         services.relay = _Relay(delivery)
     if not no_engine:
-        attach_engine(services, backend=backend, model=model, realtime=not fast)
+        attach_engine(
+            services,
+            backend=backend,
+            model=model,
+            realtime=not fast,
+            backend_options=backend_options,
+        )
     app = create_app(settings, services=services)
     if delivery is not None and services.orders is not None:
         # Send at once after each committed change instead of at the relay's next poll.

@@ -70,7 +70,7 @@ class OnnxRuntimeBackend(Backend):
         intra_op_threads: int = 0,
         inter_op_threads: int = 0,
         graph_optimization: str = "all",
-        providers: list[str] | tuple[str, ...] | None = None,
+        providers: str | list[str] | tuple[str, ...] | None = None,
         allow_spinning: bool = True,
         **options: Any,
     ) -> None:
@@ -110,6 +110,8 @@ class OnnxRuntimeBackend(Backend):
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
             so.add_session_config_entry("session.inter_op.allow_spinning", "0")
         installed = set(ort.get_available_providers())
+        if isinstance(providers, str):  # "CUDAExecutionProvider,CPUExecutionProvider"
+            providers = [p.strip() for p in providers.split(",") if p.strip()]
         wanted = list(providers) if providers else list(DEFAULT_PROVIDERS)
         chosen = [p for p in wanted if p in installed]
         if not chosen:

@@ -125,3 +125,39 @@ def test_demo_scores_a_short_run(tmp_path: Path, town: Path) -> None:
     assert report["frames"] == 8  # 4 s at the demo's 2 frames/s for reservoirs
     assert set(report["scores"]) == {"near_water"}
     assert (out / "alerts.sqlite").exists()
+
+
+def test_run_passes_backend_options_and_refuses_unknown_or_malformed_ones(
+    tmp_path: Path, town: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gridsight.core.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+    model = make_tiny_detector(tmp_path / "tiny.onnx")
+    seen: list[dict] = []
+    real_load = OnnxRuntimeBackend.load
+
+    def spy(self, path, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs)
+        return real_load(self, path, **kwargs)
+
+    monkeypatch.setattr(OnnxRuntimeBackend, "load", spy)
+    base = ["run", str(town), "--duration", "1", "--model", str(model), "--no-live"]
+    base += ["--backend", "onnxruntime"]
+    ok = CliRunner().invoke(
+        cli,
+        [
+            *base,
+            "--backend-option",
+            "intra_op_threads=1",
+            "--backend-option",
+            "allow_spinning=false",
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert seen == [{"intra_op_threads": 1, "allow_spinning": False}]
+    unknown = CliRunner().invoke(cli, [*base, "--backend-option", "threads=1"])
+    assert unknown.exit_code != 0
+    message = str(unknown.exception or unknown.output)
+    assert "unknown options ['threads']" in message and "intra_op_threads" in message
+    malformed = CliRunner().invoke(cli, [*base, "--backend-option", "allow_spinning"])
+    assert malformed.exit_code == 2 and "is not KEY=VALUE" in malformed.output
