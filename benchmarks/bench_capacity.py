@@ -69,10 +69,10 @@ VARIANTS: list[tuple[str, bool, str]] = [
 ]
 #: Camera counts tried in realtime, per variant.
 LADDER: dict[str, tuple[int, ...]] = {
-    "before": (12, 24, 48),
-    "gated": (24, 36, 48),
-    "int8": (24, 36),
-    "gated-int8": (36, 48, 60),
+    "before": (12, 18, 24, 48),  # 48: past capacity, does throughput hold (no collapse)?
+    "gated": (18, 24, 30),
+    "int8": (18, 24, 30),
+    "gated-int8": (24, 30, 36, 48),
 }
 RESULTS: dict[str, dict[str, Any]] = {}
 
