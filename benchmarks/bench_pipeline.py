@@ -143,10 +143,11 @@ def _engine(cams: list[Any], frames: dict[str, list[np.ndarray]], detector: Any)
 
 
 def _bare_batches(
-    cams: list[Any], frames: dict[str, list[np.ndarray]], model_path: Path
+    cams: list[Any], frames: dict[str, list[np.ndarray]], model_path: Path, spinning: bool = True
 ) -> tuple[Any, str, list[np.ndarray]]:
-    """An onnxruntime session with default options and the engine's batches, letterboxed
-    beforehand: what the pipeline is compared with."""
+    """An onnxruntime session (default options; ``spinning=False`` turns the idle threads'
+    spinning off, as the backend's ``allow_spinning=False`` does) and the engine's
+    batches, letterboxed beforehand: what the pipeline is compared with."""
     import onnxruntime as ort
 
     from gridsight.core.backends.model_info import read_model_info
@@ -160,6 +161,9 @@ def _bare_batches(
     batches = [lb(order[k : k + len(cams)])[0].copy() for k in range(0, len(order), len(cams))]
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    if not spinning:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so.add_session_config_entry("session.inter_op.allow_spinning", "0")
     session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     # A model exported with a fixed batch size takes its batches in chunks, as the
@@ -221,17 +225,27 @@ PAIRS = int(os.environ.get("GRIDSIGHT_BENCH_PIPELINE_PAIRS", "9"))
 
 
 @pytest.mark.benchmark(group="pipeline-ratio")
-def test_pipeline_over_bare_interleaved(benchmark, prerendered, model_path, bench_report) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("spinning", [True, False], ids=["spinning", "no-spinning"])
+def test_pipeline_over_bare_interleaved(  # type: ignore[no-untyped-def]
+    benchmark, prerendered, model_path, bench_report, spinning
+) -> None:
     """The ratio that matters, robust to a shared machine: pipeline and bare runs
     alternate (pipeline, bare, pipeline, ...), so a burst of load from elsewhere hits
     both sides of a pair; the figure is the median of the per-pair throughput ratios.
-    The benchmark's time is one pair."""
+    Both sides use the same onnxruntime spinning setting (``spinning``), so the ratio
+    is the pipeline's own cost. The benchmark's time is one pair."""
     from gridsight.core.detection.detector import Detector
 
     cams, frames = prerendered
     total = sum(len(f) for f in frames.values())
-    detector = Detector(model_path, "onnxruntime", conf=0.1, pm=PM)
-    session, name, batches = _bare_batches(cams, frames, model_path)
+    detector = Detector(
+        model_path,
+        "onnxruntime",
+        conf=0.1,
+        pm=PM,
+        backend_options={"allow_spinning": spinning},
+    )
+    session, name, batches = _bare_batches(cams, frames, model_path, spinning)
     ratios: list[float] = []
     times: dict[str, list[float]] = {"pipeline": [], "bare": []}
 
@@ -262,8 +276,9 @@ def test_pipeline_over_bare_interleaved(benchmark, prerendered, model_path, benc
         pipeline_fps=round(total / pipe_s, 1),
         bare_fps=round(total / bare_s, 1),
     )
+    spin = "spinning" if spinning else "no spinning"
     line = (
-        f"pipeline / bare onnxruntime throughput, {PAIRS} interleaved pairs of {total} "
+        f"pipeline / bare onnxruntime ({spin}), {PAIRS} interleaved pairs of {total} "
         f"frames: median {median:.3f} (range {min(ratios):.3f}-{max(ratios):.3f}; "
         f"pipeline {total / pipe_s:.1f} frames/s, bare {total / bare_s:.1f} frames/s, "
         "medians; goal >= 0.90)"
