@@ -150,14 +150,15 @@ class DispatchPolicy(ABC):
     ) -> list[WorkerState]:
         """Available workers of ``tier`` serving the order's village, not yet tried."""
         roles = self.tiers[tier]
+        village, tried = order.village, order.tried  # read once, not once per worker
         return [
             w
             for w in workers
             if w.role in roles
-            and w.village == order.village
+            and w.village == village
             and w.on_duty
             and not w.busy
-            and w.id not in order.tried
+            and w.id not in tried
         ]
 
     def choose(
@@ -186,14 +187,15 @@ class DispatchPolicy(ABC):
         for tier in (*range(start, len(self.tiers)), *range(start)):
             pool = self.candidates(order, workers, tier)
             if pool:
-                times = {
-                    w.id: (
-                        travel_s[w.id]
-                        if travel_s is not None and w.id in travel_s
+                if travel_s is None:
+                    times = {w.id: straight_line_travel_s(order, w) for w in pool}
+                else:
+                    times = {
+                        w.id: travel_s[w.id]
+                        if w.id in travel_s
                         else straight_line_travel_s(order, w)
-                    )
-                    for w in pool
-                }
+                        for w in pool
+                    }
                 return self.pick(order, pool, times, now)
         return None
 

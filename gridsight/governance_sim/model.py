@@ -150,7 +150,7 @@ class TownModel:
         days = math.ceil(cfg.horizon.days + cfg.horizon.drain_days)
         grid_of = {g.id: g for g in cfg.township.grids}
         who: list[WorkerRuntime] = []
-        day_l: list[np.ndarray] = []
+        counts_l: list[np.ndarray] = []
         u_start: list[np.ndarray] = []
         dur_l: list[np.ndarray] = []
         u_place: list[np.ndarray] = []
@@ -165,7 +165,7 @@ class TownModel:
             if total == 0:
                 continue
             who.append(w)
-            day_l.append(np.repeat(np.arange(days), counts))
+            counts_l.append(counts)
             u_start.append(rng.random(total))
             dur_l.append(cfg.fieldwork.visit.sample(rng, total))
             u_place.append(rng.random(2 * total))  # radius draws, then angle draws
@@ -180,7 +180,7 @@ class TownModel:
             return np.repeat(np.array([c[k] for c in consts], dtype=np.float64), n)
 
         shift0, duty, radius, gx, gy = (per_visit(k) for k in range(1, 6))
-        day = np.concatenate(day_l)
+        day = np.repeat(np.tile(np.arange(days), len(who)), np.concatenate(counts_l))
         start = day * DAY_S + (shift0 + np.concatenate(u_start) * duty) * HOUR_S
         dur = np.concatenate(dur_l)
         halves = [(u[: c[0]], u[c[0] :]) for u, c in zip(u_place, consts, strict=True)]

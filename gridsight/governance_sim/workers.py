@@ -72,7 +72,7 @@ class LazyTravel(Mapping[str, float]):
     arithmetic in the same order.
     """
 
-    __slots__ = ("_cache", "_detour", "_overhead", "_places", "_x", "_y")
+    __slots__ = ("_detour", "_overhead", "_places", "_x", "_y")
 
     def __init__(self, x_km: float, y_km: float, places: dict[str, Place], travel: Travel) -> None:
         self._x = x_km
@@ -80,19 +80,14 @@ class LazyTravel(Mapping[str, float]):
         self._places = places
         self._overhead = travel.overhead_s
         self._detour = travel.detour
-        self._cache: dict[str, float] = {}
 
     def __getitem__(self, worker_id: str) -> float:
-        t = self._cache.get(worker_id)
-        if t is None:
-            x, y, speed = self._places[worker_id]
-            if speed <= 0.0:
-                t = self._overhead
-            else:
-                dist = math.hypot(self._x - x, self._y - y)
-                t = self._overhead + dist * self._detour / speed * HOUR_S
-            self._cache[worker_id] = t
-        return t
+        # Not cached: a policy asks for each candidate once (DispatchPolicy.choose).
+        x, y, speed = self._places[worker_id]
+        if speed <= 0.0:
+            return self._overhead
+        dist = math.hypot(self._x - x, self._y - y)
+        return self._overhead + dist * self._detour / speed * HOUR_S
 
     def __contains__(self, worker_id: object) -> bool:
         return worker_id in self._places
@@ -143,6 +138,7 @@ class WorkerRuntime:
         "edges",
         "free_at",
         "group",
+        "id",
         "last_x",
         "last_y",
         "load_day",
@@ -163,6 +159,7 @@ class WorkerRuntime:
 
     def __init__(self, spec: Worker, speed: float, edges: list[float] | None = None) -> None:
         self.spec = spec
+        self.id = spec.id
         self.speed = speed
         self.edges = edges if edges is not None else []
         self.busy = False
@@ -241,8 +238,19 @@ class WorkerRuntime:
         """
         s = self.spec
         if self.busy or not on:
-            key: tuple[bool, bool, float, float, int] = (on, self.busy, s.x_km, s.y_km, 0)
-            self.place = None
+            st = self.state
+            if (
+                st is None
+                or st.on_duty != on
+                or st.busy != self.busy
+                or st.load
+                or (st.x_km != s.x_km or st.y_km != s.y_km)
+            ):
+                key: tuple[bool, bool, float, float, int] = (on, self.busy, s.x_km, s.y_km, 0)
+                self.state, self.state_key = self.state_for(key), key
+                self.place = None
+            self.valid_until = until
+            return
         else:
             if t - self.free_at < linger_s:  # still at the last job site
                 x, y = self.last_x, self.last_y
@@ -271,10 +279,20 @@ class WorkerRuntime:
                 u = (day + 1) * DAY_S - EDGE_S
                 if u < until:
                     until = u
-            key = (True, False, x, y, self.loads)
-            self.place = (x, y, self.speed)
-        if key != self.state_key:
-            self.state, self.state_key = self.state_for(key), key
+            st = self.state
+            # Unchanged (most calls: a visit began and ended since the last decision):
+            # compare, allocate nothing.
+            if (
+                st is None
+                or not st.on_duty
+                or st.busy
+                or st.x_km != x
+                or st.y_km != y
+                or st.load != self.loads
+            ):
+                key = (True, False, x, y, self.loads)
+                self.state, self.state_key = self.state_for(key), key
+                self.place = (x, y, self.speed)
         self.valid_until = until
 
 
@@ -320,12 +338,15 @@ class ShiftGroup:
         states: list[WorkerState] = []
         places: dict[str, Place] = {}
         quiet = on
+        edge_until = until  # each member's own time is bounded by the shift edge only
+        append = states.append
         for m in members:
             if t >= m.valid_until:
-                m.refresh(t, linger_s, on, until)
-            states.append(m.state)  # type: ignore[arg-type]
-            if m.place is not None:
-                places[m.spec.id] = m.place
+                m.refresh(t, linger_s, on, edge_until)
+            append(m.state)  # type: ignore[arg-type]
+            place = m.place
+            if place is not None:
+                places[m.id] = place
             if m.valid_until < until:
                 until = m.valid_until
             if quiet and (
