@@ -257,8 +257,14 @@ def _orders_sink(
             for h in hazards
         }
     )
+    # The synthetic world's time of day decides who is on shift, not the machine's.
     return open_orders_sink(
-        str(db), config, settings=settings, channels=channels, ack_secret=ack_secret
+        str(db),
+        config,
+        settings=settings,
+        channels=channels,
+        ack_secret=ack_secret,
+        stream_time=True,
     )
 
 

@@ -186,7 +186,15 @@ def run_engine(
         from gridsight.orders.sink import open_orders_sink
 
         names = [c.name for c in channels]
-        sink = open_orders_sink(db, config, channels=names, ack_secret=ack_secret_from_env())
+        # Without --realtime the streams run ahead of the machine's clock: the orders
+        # follow the events' time of day (shifts, time-outs), not the machine's.
+        sink = open_orders_sink(
+            db,
+            config,
+            channels=names,
+            ack_secret=ack_secret_from_env(),
+            stream_time=not realtime,
+        )
         orders.append(sink)
         store_engine = sink.service.store.engine
     options = EngineOptions(

@@ -29,6 +29,7 @@ from gridsight.core.config import OrdersConfig, load_township
 from gridsight.core.errors import GridsightError
 from gridsight.core.events import HazardEvent
 from gridsight.core.sinks.base import EventSink
+from gridsight.orders.clock import StreamClock
 from gridsight.orders.service import OrderService
 from gridsight.orders.store import OrderStore
 from gridsight.orders.views import WorkOrderView
@@ -44,6 +45,9 @@ class OrdersSink(EventSink):
         tick_s: seconds between clock ticks.
         max_queue: events held while the store is slow or down.
         drain_s: how long ``close()`` waits for the queue to empty.
+        stream_clock: the service's clock when it runs on the streams' time (``--fast``
+            over files or the synthetic world): each event's wall time moves it forward
+            before the event is applied. See :mod:`gridsight.orders.clock`.
 
     Attributes:
         ingested: events applied to the store.
@@ -61,8 +65,10 @@ class OrdersSink(EventSink):
         tick_s: float = 1.0,
         max_queue: int = 10_000,
         drain_s: float = 30.0,
+        stream_clock: StreamClock | None = None,
     ) -> None:
         self.service = service
+        self.stream_clock = stream_clock
         self.tick_s = tick_s
         self.max_queue = max_queue
         self.drain_s = drain_s
@@ -152,6 +158,8 @@ class OrdersSink(EventSink):
 
     def _apply(self, event: HazardEvent) -> bool:
         """Ingest one event; False when it should be retried (the store failed)."""
+        if self.stream_clock is not None:
+            self.stream_clock.observe(event.wall_time)  # validated ISO 8601 (HazardEvent)
         try:
             view = self.service.ingest_event(event)
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
@@ -201,13 +209,23 @@ def open_orders_sink(
     ack_secret: str | None = None,
     settings: OrdersConfig | None = None,
     tick_s: float = 1.0,
+    stream_time: bool = False,
 ) -> OrdersSink:
     """The store at ``db`` (migrated), a service over the township ``config``, and its sink.
 
+    With ``stream_time`` the service runs on the events' clock (:class:`StreamClock`):
+    shifts, acknowledgement time-outs and SLA clocks follow the streams' time of day
+    instead of the machine's, as a run over recordings or the synthetic world needs.
     ``sink.service.store.engine`` is the engine an outbox relay delivers from.
     """
     town = load_township(config)
+    clock = StreamClock() if stream_time else None
     svc = OrderService(
-        OrderStore.open(db), town, channels=channels, ack_secret=ack_secret, settings=settings
+        OrderStore.open(db),
+        town,
+        channels=channels,
+        ack_secret=ack_secret,
+        settings=settings,
+        clock=clock or time.time,
     )
-    return OrdersSink(svc, tick_s=tick_s)
+    return OrdersSink(svc, tick_s=tick_s, stream_clock=clock)

@@ -26,7 +26,9 @@ from gridsight.api import Settings, create_app
 from gridsight.api.services import Services, build_services
 from gridsight.api.wiring import event_listener
 from gridsight.core.events import HazardEvent
+from gridsight.orders.config import load_orders_township
 
+from ..orders.helpers import all_day_config
 from ..services import under_ci
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -123,14 +125,17 @@ def _event(camera: str, hazard: str, village: str, grid: str, snap: str | None) 
 
 
 @pytest.fixture
-def live(tmp_path: Path, township) -> Iterator[LiveServer]:
+def live(tmp_path: Path) -> Iterator[LiveServer]:
     settings = Settings(
         db_url=f"sqlite:///{tmp_path / 'browser.sqlite'}",
         uploads_dir=tmp_path / "uploads",
         snapshots_dir=tmp_path / "snapshots",
         session_secret="browser-test-session-secret-01",  # type: ignore[arg-type]
     )
-    services = build_services(settings, township=township)
+    # The page and the server run on the real clock: grid workers on shift round the
+    # clock, so that dispatch does not depend on the hour the test runs at.
+    town = load_orders_township(all_day_config(tmp_path))
+    services = build_services(settings, township=town)
     services.accounts.add_user("duty", "operator", password="duty-password")
     with LiveServer(services) as server:
         yield server

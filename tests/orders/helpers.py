@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gridsight.core.events import HazardEvent
@@ -29,6 +30,20 @@ class Clock:
     def advance(self, s: float) -> float:
         self.t += s
         return self.t
+
+
+def all_day_config(folder: Path) -> Path:
+    """configs/jingqiao.yaml with the grid workers on shift round the clock, for tests that
+    run on the machine's clock (the CLI, a live server): they must not depend on the hour
+    they run at (at night only the cadres are on duty, and dispatch waits for them)."""
+    text = Path(CONFIG).read_text(encoding="utf-8")
+    anchor = "  timezone: Asia/Shanghai\n"
+    if anchor not in text:
+        raise AssertionError(f"{CONFIG}: no {anchor.strip()!r} line to anchor the staffing on")
+    text = text.replace(anchor, anchor + "  staffing:\n    grid_worker: {shift_h: [0, 24]}\n")
+    path = folder / "town-all-day.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from gridsight.cli import cli, main
 from gridsight.orders.store import OrderStore
 
-from .helpers import Clock, event, service
+from .helpers import Clock, all_day_config, event, service
 
 
 def _seed(path) -> tuple[str, str]:
@@ -24,6 +24,7 @@ def _seed(path) -> tuple[str, str]:
 def test_list_show_transition_watch(tmp_path) -> None:
     db = tmp_path / "o.sqlite"
     water, lane = _seed(db)
+    town = str(all_day_config(tmp_path))
     r = CliRunner().invoke(cli, ["orders", "list", "--db", str(db), "--json"])
     assert r.exit_code == 0, r.output
     rows = [json.loads(line) for line in r.output.splitlines()]
@@ -36,7 +37,7 @@ def test_list_show_transition_watch(tmp_path) -> None:
     r = CliRunner().invoke(
         cli,
         ["orders", "transition", lane, "verified", "--actor", "operator:alice",
-         "--role", "operator", "--db", str(db)],
+         "--role", "operator", "--db", str(db), "--config", town],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert f"{lane}: dispatched" in r.output

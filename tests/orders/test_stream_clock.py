@@ -1,0 +1,68 @@
+"""The order service on the streams' clock (``--fast`` over files or the synthetic world):
+shifts and SLA clocks follow the events' time of day, not the machine's."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import datetime
+
+import pytest
+
+from gridsight.orders.clock import StreamClock
+from gridsight.orders.sink import open_orders_sink
+
+from .helpers import CONFIG, MORNING, ZONE, event
+
+NIGHT = datetime(2026, 7, 1, 2, 0, tzinfo=ZONE).isoformat()  # nobody of the grid on shift
+
+
+class Mono:
+    def __init__(self) -> None:
+        self.t = 50.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_clock_follows_the_latest_event_and_real_time_since_and_never_goes_back() -> None:
+    mono = Mono()
+    clock = StreamClock(now=mono)
+    before = time.time()
+    assert before <= clock() <= time.time()  # the wall clock until an event is seen
+    clock.observe("2026-07-01T10:00:00+08:00")
+    assert clock() == MORNING
+    mono.t += 30.0
+    assert clock() == MORNING + 30.0  # time-outs still run between events
+    clock.observe("2026-07-01T10:00:10+08:00")  # an older camera's event: no step back
+    assert clock() == MORNING + 30.0
+    clock.observe(MORNING + 100.0)
+    assert clock() == MORNING + 100.0
+
+
+@pytest.mark.parametrize(
+    ("wall", "on_shift"), [("2026-07-01T10:00:00+08:00", True), (NIGHT, False)]
+)
+def test_orders_take_the_events_time_of_day_for_shifts_and_clocks(
+    tmp_path, wall: str, on_shift: bool
+) -> None:
+    sink = open_orders_sink(str(tmp_path / "o.sqlite"), CONFIG, stream_time=True, tick_s=0.05)
+    ev = dataclasses.replace(event(), wall_time=wall)
+    sink.write(ev)
+    sink.close()
+    (order,) = sink.orders.values()
+    alarm = datetime.fromisoformat(wall).timestamp()
+    assert order.created_at == pytest.approx(alarm, abs=5.0)  # not the machine's time
+    assert order.state == "dispatched" and order.dispatched_at is not None
+    assert order.dispatched_at - order.created_at < 60.0
+    # The camera's grid owner works days: at 10:00 the order is theirs whatever hour the
+    # machine says; at 02:00 it goes to whoever the roster has on the night shift.
+    assert (order.assignee == "gw-ruijia-g01") is on_shift
+
+
+def test_without_stream_time_the_orders_run_on_the_machines_clock(tmp_path) -> None:
+    sink = open_orders_sink(str(tmp_path / "o.sqlite"), CONFIG, tick_s=0.05)
+    sink.write(event())
+    sink.close()
+    (order,) = sink.orders.values()
+    assert order.created_at == pytest.approx(time.time(), abs=30.0)
