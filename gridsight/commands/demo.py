@@ -292,7 +292,8 @@ def _print_orders(console: Console, sink: Any, notes: DemoNotifications) -> dict
         f"{sum(v.sla_dispatch == 'met' for v in views)}/{len(views)}. "
         f"See: gridsight orders list --db {url}"
     )
-    notified = notes.finish(views)
+    clock = sink.stream_clock  # the service ran on the synthetic world's clock
+    notified = notes.finish(views, to_service_time=clock.at_wall if clock else None)
     for line in format_notices(notified):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     return {

@@ -16,7 +16,7 @@ on 127.0.0.1 that checks the signature and records what arrived. Usage::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,9 +68,17 @@ def first_dispatches(received: Iterable[Received]) -> dict[str, Received]:
 
 
 def order_notices(
-    views: Iterable[WorkOrderView], received: Iterable[Received]
+    views: Iterable[WorkOrderView],
+    received: Iterable[Received],
+    to_service_time: Callable[[float], float] | None = None,
 ) -> list[OrderNotice]:
-    """One :class:`OrderNotice` per order the receiver got a dispatch notification for."""
+    """One :class:`OrderNotice` per order the receiver got a dispatch notification for.
+
+    ``to_service_time`` maps the machine's time of arrival onto the order service's
+    clock (a :class:`~gridsight.orders.clock.StreamClock`'s ``at_wall``) when the
+    service does not run on the machine's clock.
+    """
+    convert = to_service_time or (lambda t: t)
     first = first_dispatches(received)
     notices: list[OrderNotice] = []
     for v in views:
@@ -82,7 +90,7 @@ def order_notices(
             OrderNotice(
                 order=v.id,
                 worker=body.get("assignee"),
-                delay_s=r.at - v.created_at,
+                delay_s=convert(r.at) - v.created_at,
                 signature_ok=r.signature_ok is True,
             )
         )
@@ -133,8 +141,16 @@ class DemoNotifications:
 
         self.delivery = Delivery.create(self.channels, store_engine, poll_s=0.2)
 
-    def finish(self, views: Iterable[WorkOrderView], *, flush_s: float = FLUSH_S) -> dict[str, Any]:
+    def finish(
+        self,
+        views: Iterable[WorkOrderView],
+        *,
+        flush_s: float = FLUSH_S,
+        to_service_time: Callable[[float], float] | None = None,
+    ) -> dict[str, Any]:
         """Deliver what is due (up to ``flush_s``), stop relay and receiver, and sum up.
+
+        ``to_service_time``: see :func:`order_notices`.
 
         Returns:
             ``received``, ``accepted``, ``signatures_ok``, ``pending`` (left in the
@@ -151,7 +167,7 @@ class DemoNotifications:
             self.receiver.stop()
         received = self.receiver.received
         accepted = self.receiver.accepted
-        notices = order_notices(views, accepted)
+        notices = order_notices(views, accepted, to_service_time)
         return {
             "received": len(received),
             "accepted": len(accepted),

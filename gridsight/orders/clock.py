@@ -37,6 +37,7 @@ class StreamClock:
         self._lock = threading.Lock()
         self._base: float | None = None  # stream epoch seconds at ``_at``
         self._at = 0.0
+        self._wall_at = 0.0  # the machine's epoch seconds at ``_at``
 
     def observe(self, wall_time: str | float) -> None:
         """An event's wall time (ISO 8601 or epoch seconds) moves the clock forward."""
@@ -48,7 +49,15 @@ class StreamClock:
         with self._lock:
             mono = self._now()
             if self._base is None or epoch > self._base + (mono - self._at):
-                self._base, self._at = epoch, mono
+                self._base, self._at, self._wall_at = epoch, mono, time.time()
+
+    def at_wall(self, machine_epoch: float) -> float:
+        """The stream time at a moment of the machine's clock (e.g. when a notification
+        arrived), so it can be compared with the orders' times."""
+        with self._lock:
+            if self._base is None:
+                return machine_epoch
+            return self._base + (machine_epoch - self._wall_at)
 
     def __call__(self) -> float:
         with self._lock:

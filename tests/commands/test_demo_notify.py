@@ -14,6 +14,7 @@ from gridsight.commands.demo_notify import (
 )
 from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import build_plugin_manager
+from gridsight.orders.clock import StreamClock
 from gridsight.orders.config import HazardOrders, OrdersConfig, load_orders_township
 from gridsight.orders.notify.receiver import Received
 from gridsight.orders.service import OrderService
@@ -21,6 +22,7 @@ from gridsight.orders.store import OrderStore
 from gridsight.orders.views import OrderFilter
 
 CONFIG = "configs/jingqiao.yaml"
+WALL = "2026-07-01T10:00:00+08:00"  # the events' time: the day shift is on
 
 
 def _event(eid: str, camera: str, hazard: str) -> HazardEvent:
@@ -32,7 +34,7 @@ def _event(eid: str, camera: str, hazard: str) -> HazardEvent:
         hazard=hazard,
         phase="start",
         ts=0.0,
-        wall_time="2026-07-01T10:00:00+08:00",
+        wall_time=WALL,
         village=cam.village,
         grid=cam.grid,
         confidence=0.9,
@@ -46,6 +48,9 @@ def test_demo_orders_are_notified_signed_with_their_delay(tmp_path: Path) -> Non
     record = tmp_path / "notifications.jsonl"
     notes = DemoNotifications.start(build_plugin_manager(), record=record)
     store = OrderStore.open(tmp_path / "orders.sqlite")
+    # As the demo: the service on the events' clock, not the machine's hour.
+    clock = StreamClock()
+    clock.observe(WALL)
     try:
         settings = OrdersConfig(
             hazards={h: HazardOrders(auto_verify=True) for h in ("near_water", "fire_lane")}
@@ -56,6 +61,7 @@ def test_demo_orders_are_notified_signed_with_their_delay(tmp_path: Path) -> Non
             channels=notes.names,
             ack_secret=notes.secret,
             settings=settings,
+            clock=clock,
         )
         notes.attach(store.engine)
         made = [
@@ -64,7 +70,7 @@ def test_demo_orders_are_notified_signed_with_their_delay(tmp_path: Path) -> Non
         ]
         assert all(m is not None for m in made)
         views = list(svc.iter_all(OrderFilter()))
-        summary = notes.finish(views)
+        summary = notes.finish(views, to_service_time=clock.at_wall)
     finally:
         notes.close()
         store.close()

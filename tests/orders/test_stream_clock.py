@@ -32,6 +32,8 @@ def test_the_clock_follows_the_latest_event_and_real_time_since_and_never_goes_b
     assert before <= clock() <= time.time()  # the wall clock until an event is seen
     clock.observe("2026-07-01T10:00:00+08:00")
     assert clock() == MORNING
+    # A moment of the machine's clock maps onto the stream's (a notification's arrival).
+    assert clock.at_wall(time.time() + 7.0) == pytest.approx(MORNING + 7.0, abs=1.0)
     mono.t += 30.0
     assert clock() == MORNING + 30.0  # time-outs still run between events
     clock.observe("2026-07-01T10:00:10+08:00")  # an older camera's event: no step back
