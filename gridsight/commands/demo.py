@@ -278,7 +278,8 @@ def _print_orders(console: Console, sink: Any, notes: DemoNotifications) -> dict
     views = list(svc.iter_all(OrderFilter()))[::-1]
     url = svc.store.url.render_as_string(hide_password=True)
     title = f"work orders ({len(views)}) — {url}"
-    console.print(orders_table(views, time.time(), title, width=console.width))
+    # "now" on the service's clock (the synthetic world's), as the orders' times are.
+    console.print(orders_table(views, svc.clock(), title, width=console.width))
     states: dict[str, int] = {}
     for v in views:
         states[v.state] = states.get(v.state, 0) + 1

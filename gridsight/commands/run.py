@@ -238,13 +238,12 @@ def run_engine(
     if events_db is not None:
         console.print(f"alerts (SQLite): {events_db}")
     if orders:
-        import time
-
         from gridsight.commands.orders import orders_table
 
-        made = list(getattr(orders[0], "orders", {}).values())
+        made = list(sink.orders.values())
         title = f"work orders ({len(made)})"
-        console.print(orders_table(made, time.time(), title, width=console.width))
+        # "now" on the order service's clock (the streams' in --fast), as the orders' times.
+        console.print(orders_table(made, sink.service.clock(), title, width=console.width))
         console.print(f"work orders: {db} (gridsight orders list --db {db})")
     if notifications is not None:
         notifications.close(console)
