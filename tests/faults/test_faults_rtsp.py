@@ -198,7 +198,8 @@ def test_corrupt_and_truncated_packets_do_not_crash_and_the_stream_recovers() ->
     record_recovery(
         "corrupt/truncated packets",
         w,
-        f"{w.notes['mangled_s']:.1f} s of flipped bytes + cut slices ({w.notes['damaged']} chunks damaged); "
+        f"{w.notes['mangled_s']:.1f} s of flipped bytes + cut slices "
+        f"({w.notes['damaged']} chunks damaged); "
         f"frames/errors/reconnects before {w.notes['before']}, after {w.notes['during']}",
     )
     assert_others_unaffected(run, CORRUPT_RUN)

@@ -88,7 +88,7 @@ def test_a_camera_removed_mid_event_ends_it_and_an_added_one_runs_like_the_other
 
 def test_adding_a_running_camera_is_refused_and_removing_an_unknown_one_is_a_no_op() -> None:
     eng = _engine(False)
-    with pytest.raises(ConfigError, match="cam-a.*already running"):
+    with pytest.raises(ConfigError, match=r"cam-a.*already running"):
         eng.add_camera(CAM_A)
     assert eng.remove_camera("nope") is None
 
