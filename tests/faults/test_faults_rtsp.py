@@ -193,7 +193,12 @@ def test_corrupt_and_truncated_packets_do_not_crash_and_the_stream_recovers() ->
         proxy.close()
         server.stop()
     w = run.watch
-    assert w.notes["damaged"] >= 5, w.notes  # the fault really reached the stream
+    # The fault really reached the stream, and the camera's status shows it (errors or
+    # reconnects). How many chunks get damaged varies: a stream stalled by the damage
+    # passes few bytes (5 in 10 s in one CI run, 52 in 4 s in another).
+    assert w.notes["damaged"] >= 1, w.notes
+    (_, errors0, reconnects0), (_, errors1, reconnects1) = w.notes["before"], w.notes["during"]
+    assert errors1 > errors0 or reconnects1 > reconnects0, w.notes
     assert w.recovery_s is not None, f"no frame after the link was clean again: {w.errors}"
     record_recovery(
         "corrupt/truncated packets",
