@@ -314,18 +314,17 @@ class Engine:
         reader.start()
 
     # ------------------------------------------------------------------ camera changes
-    def add_camera(self, config: CameraConfig, pipe: CameraPipeline | None = None) -> None:
+    def add_camera(self, config: CameraConfig) -> None:
         """Start analysing one more camera (on the engine's thread, between batches).
 
-        Its reader starts at once; the status board and the metrics list it. ``pipe``
-        passes a pipeline built beforehand (e.g. to keep a tracker across a change).
+        Its reader starts at once; the status board and the metrics list it.
 
         Raises:
             ConfigError: a camera with that id is already running.
         """
         if config.id in self.cameras:
             raise ConfigError(f"camera id {config.id!r} is already running")
-        pipe = pipe or CameraPipeline(config, hazard_rules(self.pm), self.options.tracker)
+        pipe = CameraPipeline(config, hazard_rules(self.pm), self.options.tracker)
         self.cameras[config.id] = pipe
         self.board.add_camera(config.id)
         self.board.update_camera(config.id, state=CameraState.STARTING, last_error=None)
