@@ -133,20 +133,23 @@ def model_path() -> Path:
     return path
 
 
-def _engine(cams: list[Any], frames: dict[str, list[np.ndarray]], detector: Any) -> Any:
+def _engine(
+    cams: list[Any], frames: dict[str, list[np.ndarray]], detector: Any, **options: Any
+) -> Any:
     from gridsight.core.engine import Engine, EngineOptions
     from gridsight.core.plugins import build_plugin_manager
 
     pm = build_plugin_manager(plugins=[PrerenderedPlugin(frames, fps=5.0)])
     local = [c.model_copy(update={"source": f"prerendered://{c.id}"}) for c in cams]
-    return Engine(local, pm, options=EngineOptions(run_id="bench"), detector=detector)
+    options = EngineOptions(run_id="bench", **options)
+    return Engine(local, pm, options=options, detector=detector)
 
 
 def _bare_batches(
-    cams: list[Any], frames: dict[str, list[np.ndarray]], model_path: Path, spinning: bool = True
+    cams: list[Any], frames: dict[str, list[np.ndarray]], model_path: Path, spinning: bool = False
 ) -> tuple[Any, str, list[np.ndarray]]:
-    """An onnxruntime session (default options; ``spinning=False`` turns the idle threads'
-    spinning off, as the backend's ``allow_spinning=False`` does) and the engine's
+    """An onnxruntime session (onnxruntime's options but for spinning, which is off by
+    default as in the backend; ``spinning=True`` is onnxruntime's own default) and the engine's
     batches, letterboxed beforehand: what the pipeline is compared with."""
     import onnxruntime as ort
 
@@ -224,16 +227,28 @@ def test_bare_onnxruntime_same_batches(benchmark, prerendered, model_path) -> No
 PAIRS = int(os.environ.get("GRIDSIGHT_BENCH_PIPELINE_PAIRS", "9"))
 
 
+#: (id, onnxruntime threads spin, EngineOptions.pipeline_nice): the old defaults, the
+#: spinning switched off alone, and today's defaults.
+RATIO_CONFIGS: list[tuple[str, bool, int]] = [
+    ("before-spinning-nice0", True, 0),
+    ("no-spinning-nice0", False, 0),
+    ("defaults-no-spinning-nice10", False, 10),
+]
+
+
 @pytest.mark.benchmark(group="pipeline-ratio")
-@pytest.mark.parametrize("spinning", [True, False], ids=["spinning", "no-spinning"])
+@pytest.mark.parametrize(
+    ("spinning", "nice"), [c[1:] for c in RATIO_CONFIGS], ids=[c[0] for c in RATIO_CONFIGS]
+)
 def test_pipeline_over_bare_interleaved(  # type: ignore[no-untyped-def]
-    benchmark, prerendered, model_path, bench_report, spinning
+    benchmark, prerendered, model_path, bench_report, spinning, nice
 ) -> None:
     """The ratio that matters, robust to a shared machine: pipeline and bare runs
     alternate (pipeline, bare, pipeline, ...), so a burst of load from elsewhere hits
     both sides of a pair; the figure is the median of the per-pair throughput ratios.
     Both sides use the same onnxruntime spinning setting (``spinning``), so the ratio
-    is the pipeline's own cost. The benchmark's time is one pair."""
+    is the pipeline's own cost; ``nice`` is the engine's ``pipeline_nice`` (its Python
+    threads' priority below the inference thread's). The benchmark's time is one pair."""
     from gridsight.core.detection.detector import Detector
 
     cams, frames = prerendered
@@ -250,7 +265,7 @@ def test_pipeline_over_bare_interleaved(  # type: ignore[no-untyped-def]
     times: dict[str, list[float]] = {"pipeline": [], "bare": []}
 
     def setup() -> tuple[tuple[Any], dict[str, Any]]:
-        return (_engine(cams, frames, detector),), {}
+        return (_engine(cams, frames, detector, pipeline_nice=nice),), {}
 
     def pair(engine: Any) -> None:
         t0 = time.perf_counter()
@@ -276,7 +291,7 @@ def test_pipeline_over_bare_interleaved(  # type: ignore[no-untyped-def]
         pipeline_fps=round(total / pipe_s, 1),
         bare_fps=round(total / bare_s, 1),
     )
-    spin = "spinning" if spinning else "no spinning"
+    spin = ("spinning" if spinning else "no spinning") + f", pipeline_nice {nice}"
     line = (
         f"pipeline / bare onnxruntime ({spin}), {PAIRS} interleaved pairs of {total} "
         f"frames: median {median:.3f} (range {min(ratios):.3f}-{max(ratios):.3f}; "

@@ -7,9 +7,12 @@ Options (passed to :meth:`OnnxRuntimeBackend.load`):
     graph_optimization: ``disable`` | ``basic`` | ``extended`` | ``all`` (default ``all``).
     providers: execution providers in order of preference; by default CUDA when
         onnxruntime-gpu is installed, then CPU. Unknown providers are dropped.
-    allow_spinning: let idle worker threads spin (onnxruntime's default). On a machine
-        shared with other busy processes, False (or ``intra_op_threads=1``) is faster:
-        spinning threads fight the other processes for the cores.
+    allow_spinning: let idle worker threads spin between operators and runs
+        (onnxruntime's own default). Off by default here: the engine's Python threads and
+        the other services of the box (API, work orders, other processes) need those
+        cycles, and the engine's lower-priority loop (``EngineOptions.pipeline_nice``)
+        would get none while the detector's threads spin. True can be a little faster
+        for a process that does nothing but run the model.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class OnnxRuntimeBackend(Backend):
         inter_op_threads: int = 0,
         graph_optimization: str = "all",
         providers: str | list[str] | tuple[str, ...] | None = None,
-        allow_spinning: bool = True,
+        allow_spinning: bool = False,
         **options: Any,
     ) -> None:
         """Create the inference session.

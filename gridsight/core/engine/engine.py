@@ -48,6 +48,7 @@ import pluggy
 
 from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.spec import resolve_model
+from gridsight.core.engine import priority
 from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.engine.camera import CameraPipeline
 from gridsight.core.engine.gate import GatedQueue
@@ -103,6 +104,12 @@ class EngineOptions:
         motion_gate: run the detector only on frames with motion, plus a keep-alive
             frame of still scenes (each camera's ``motion:`` block; see
             ``gridsight.core.engine.gate``). Gated frames are counted, not dropped.
+        pipeline_nice: with ``overlap``, run the engine's own Python threads (the loop,
+            readers, sinks) this much nicer than the inference thread, on Linux, so that
+            the detector's threads get the cores first and our work fills their gaps
+            (:mod:`gridsight.core.engine.priority`); 0 runs everything at the caller's
+            priority. Pair it with the backend's default ``allow_spinning=False``:
+            spinning detector threads would leave a lower-priority loop no time.
         view_check: compare each camera's view with a learnt reference every few
             seconds and raise ``camera_fault`` events when it is moved, covered or
             blinded (``gridsight.core.sources.view_check``); None turns it off.
@@ -126,6 +133,7 @@ class EngineOptions:
     keep_events: bool = False
     overlap: bool = True
     motion_gate: bool = False
+    pipeline_nice: int = 10
     view_check: ViewCheckSettings | None = field(default_factory=ViewCheckSettings)
 
     def __post_init__(self) -> None:
@@ -135,6 +143,11 @@ class EngineOptions:
             raise ConfigError(
                 f"engine max_batch and queue_size must be >= 1, got {self.max_batch}, "
                 f"{self.queue_size}"
+            )
+        if not 0 <= self.pipeline_nice <= priority.MAX_NICE:
+            raise ConfigError(
+                f"engine pipeline_nice must be between 0 and {priority.MAX_NICE}, "
+                f"got {self.pipeline_nice}"
             )
 
 
@@ -356,8 +369,50 @@ class Engine:
         return pipe
 
     def run(self) -> EngineSummary:
-        """Run until the duration, the end of every source, :meth:`stop` or Ctrl-C."""
+        """Run until the duration, the end of every source, :meth:`stop` or Ctrl-C.
+
+        With an inference thread and ``pipeline_nice`` > 0 (Linux), the loop runs on a
+        thread of its own at that lower priority (see :mod:`gridsight.core.engine.priority`)
+        while this thread waits for it; Ctrl-C here still ends the run cleanly.
+        """
         t0 = time.monotonic()
+        # On the caller's thread, at the caller's priority: inference must not lose it.
+        worker = self._start_worker()
+        nice = self.options.pipeline_nice if worker is not None else 0
+        if nice <= 0 or not priority.supported():
+            return self._run(t0, worker)
+        outcome: list[EngineSummary | BaseException] = []
+        # An Event, not Thread.join: a join cut short by Ctrl-C can leave the thread
+        # looking finished on CPython < 3.12, while Event.wait is interrupted cleanly.
+        done = threading.Event()
+
+        def loop() -> None:
+            try:
+                priority.lower_current_thread(nice)
+                outcome.append(self._run(t0, worker))
+            except BaseException as exc:  # handed back to the caller's thread
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=loop, name="gridsight-engine-loop", daemon=True).start()
+        try:
+            while not done.wait(0.25):
+                pass
+        except KeyboardInterrupt:
+            self._interrupt()
+            done.wait()
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _interrupt(self) -> None:
+        log.warning("interrupted: ending open events and closing sinks")
+        self._stop.set()
+
+    def _run(self, t0: float, worker: InferenceWorker | None) -> EngineSummary:
+        """The loop itself (see :meth:`run`)."""
         deadline = (
             t0 + self.options.duration_s
             if self.options.realtime and self.options.duration_s is not None
@@ -365,7 +420,6 @@ class Engine:
         )
         interrupted = False
         self._sink_workers = [SinkWorker(sink, self._sink_error) for sink in self.sinks]
-        worker = self._start_worker()
         self._start_readers()
         last_sync = 0.0
         try:
@@ -395,7 +449,7 @@ class Engine:
             interrupted = self._stop.is_set()
         except KeyboardInterrupt:
             interrupted = True
-            log.warning("interrupted: ending open events and closing sinks")
+            self._interrupt()
         finally:
             try:
                 if worker is not None:
