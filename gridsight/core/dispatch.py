@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
@@ -131,6 +131,103 @@ def nearest(pool: Sequence[WorkerState], travel_s: Mapping[str, float]) -> str:
     return best.id
 
 
+class WorkerIndex(ABC):
+    """Workers' states indexed for dispatch: a tier's available people without a scan.
+
+    :meth:`DispatchPolicy.choose` takes one in place of a sequence of states and asks
+    it, tier by tier, for :meth:`available`; the simulator keeps one per village,
+    updated as workers change. :class:`IndexedStates` indexes a plain list.
+    """
+
+    __slots__ = ()
+
+    @abstractmethod
+    def available(self, village: str, roles: tuple[str, ...]) -> Sequence[WorkerState]:
+        """Available workers (on duty, not busy) of ``village`` with a role in ``roles``.
+
+        In the order of :meth:`states`: exactly the workers the default
+        :meth:`DispatchPolicy.candidates` keeps from ``states()`` for an order of that
+        village with nobody tried. The caller may not change the sequence.
+        """
+
+    @abstractmethod
+    def states(self) -> Sequence[WorkerState]:
+        """Every indexed worker's state (a fresh sequence the caller may keep)."""
+
+
+class IndexedStates(WorkerIndex):
+    """A :class:`WorkerIndex` over a sequence of states (each tier scanned once)."""
+
+    __slots__ = ("_pools", "_states")
+
+    def __init__(self, states: Sequence[WorkerState]) -> None:
+        self._states = list(states)
+        self._pools: dict[tuple[str, tuple[str, ...]], list[WorkerState]] = {}
+
+    def available(self, village: str, roles: tuple[str, ...]) -> Sequence[WorkerState]:
+        key = (village, roles)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = [
+                w
+                for w in self._states
+                if w.role in roles and w.village == village and w.on_duty and not w.busy
+            ]
+            self._pools[key] = pool
+        return pool
+
+    def states(self) -> list[WorkerState]:
+        return list(self._states)
+
+
+class PoolTravel(Mapping[str, float]):
+    """Travel times of one pool's workers, computed when a policy first asks for one.
+
+    The mapping :meth:`DispatchPolicy.pick` receives: one entry per pool member, the
+    caller's time where it has one, else the straight-line time. Many picks never look
+    (the grid owner is available), so nothing is computed before the first lookup.
+    """
+
+    __slots__ = ("_given", "_order", "_pool", "_times")
+
+    def __init__(
+        self,
+        order: WorkOrder,
+        pool: Sequence[WorkerState],
+        travel_s: Mapping[str, float] | None,
+    ) -> None:
+        self._order = order
+        self._pool = pool
+        self._given = travel_s
+        self._times: dict[str, float] | None = None
+
+    def _all(self) -> dict[str, float]:
+        times = self._times
+        if times is None:
+            order, given = self._order, self._given
+            if given is None:
+                times = {w.id: straight_line_travel_s(order, w) for w in self._pool}
+            else:
+                times = {
+                    w.id: given[w.id] if w.id in given else straight_line_travel_s(order, w)
+                    for w in self._pool
+                }
+            self._times = times
+        return times
+
+    def __getitem__(self, worker_id: str) -> float:
+        return (self._times or self._all())[worker_id]
+
+    def __contains__(self, worker_id: object) -> bool:
+        return worker_id in (self._times or self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._times or self._all())
+
+    def __len__(self) -> int:
+        return len(self._times or self._all())
+
+
 class DispatchPolicy(ABC):
     """Chooses who is notified of a work order.
 
@@ -164,7 +261,7 @@ class DispatchPolicy(ABC):
     def choose(
         self,
         order: WorkOrder,
-        workers: Sequence[WorkerState],
+        workers: Sequence[WorkerState] | WorkerIndex,
         now: float,
         travel_s: Mapping[str, float] | None = None,
     ) -> str | None:
@@ -172,7 +269,10 @@ class DispatchPolicy(ABC):
 
         Args:
             order: the work order.
-            workers: current state of the workers (any superset of the candidates).
+            workers: current state of the workers (any superset of the candidates), or
+                a :class:`WorkerIndex` of them (the same choice, without a scan of
+                everybody per tier; a policy that overrides :meth:`candidates` is given
+                ``workers.states()``).
             now: the time of the decision, on the order's clock.
             travel_s: expected travel time (s) of each worker to the order's place;
                 missing entries fall back to straight-line time at the mode's speed.
@@ -183,20 +283,25 @@ class DispatchPolicy(ABC):
             people, it does not take the grid staff away); None when no tier has one
             (the caller queues the order).
         """
-        start = min(order.tier, len(self.tiers) - 1)
-        for tier in (*range(start, len(self.tiers)), *range(start)):
-            pool = self.candidates(order, workers, tier)
+        index: WorkerIndex | None = None
+        if isinstance(workers, WorkerIndex):
+            if type(self).candidates is DispatchPolicy.candidates:
+                index = workers
+            else:  # the subclass's own candidates() expects a sequence of states
+                workers = workers.states()
+        tiers = self.tiers
+        start = min(order.tier, len(tiers) - 1)
+        for tier in (*range(start, len(tiers)), *range(start)):
+            if index is not None:
+                # What candidates() returns, from the index: its available workers of
+                # the tier and village, in worker order, less those already tried.
+                avail = index.available(order.village, tiers[tier])
+                tried = order.tried
+                pool = [w for w in avail if w.id not in tried] if tried else list(avail)
+            else:
+                pool = self.candidates(order, workers, tier)  # type: ignore[arg-type]
             if pool:
-                if travel_s is None:
-                    times = {w.id: straight_line_travel_s(order, w) for w in pool}
-                else:
-                    times = {
-                        w.id: travel_s[w.id]
-                        if w.id in travel_s
-                        else straight_line_travel_s(order, w)
-                        for w in pool
-                    }
-                return self.pick(order, pool, times, now)
+                return self.pick(order, pool, PoolTravel(order, pool, travel_s), now)
         return None
 
     @abstractmethod

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from gridsight.core.dispatch import DispatchPolicy, WorkerState, WorkOrder, escalate
+from gridsight.core.dispatch import DispatchPolicy, WorkerIndex, WorkOrder, escalate
 from gridsight.governance_sim.arrivals import Alarms, Occurrences, Requests
 from gridsight.governance_sim.params import DAY_S, HOUR_S, DrawBuffer, NormalBuffer, SimConfig
 from gridsight.governance_sim.workers import (
@@ -285,19 +285,18 @@ class TownModel:
             yield env.timeout(dt)
             self.centre_busy.change(env.now, -1.0)
 
-    def _states(self, order: WorkOrder, now: float) -> tuple[list[WorkerState], LazyTravel]:
-        """Worker states of the order's village and (lazy) expected travel times of the free ones.
+    def _states(self, order: WorkOrder, now: float) -> tuple[WorkerIndex, LazyTravel]:
+        """The order's village as a dispatch index, and (lazy) expected travel times.
 
-        The states come from the village's cached view (``workers.VillageView``): only
-        workers whose state can have changed since the last decision are recomputed.
+        The index (``workers.VillageIndex``) recomputes only the workers of the tiers the
+        policy asks for, and of those only the ones whose state can have changed since
+        the last decision.
         """
         view = self.villages.get(order.village)
         if view is None:
-            states: list[WorkerState] = []
-            places: dict[str, tuple[float, float, float]] = {}
-        else:
-            states, places = view.at(now, self.cfg.fieldwork.linger_s)
-        return states, LazyTravel(order.x_km, order.y_km, places, self.cfg.township.travel)
+            view = self.villages[order.village] = VillageView([])
+        index = view.at(now, self.cfg.fieldwork.linger_s)
+        return index, LazyTravel(order.x_km, order.y_km, index, self.cfg.township.travel)
 
     def _field(
         self, order: WorkOrder, hz: int, oi: int

@@ -8,9 +8,12 @@ moves only when the worker is notified, acknowledges or is released (the model c
 :meth:`WorkerRuntime.touch`), or when the clock passes one of a few known instants — a
 shift boundary, the end of lingering at the last job, the start or end of a household
 visit, midnight (today's load resets). Each worker therefore keeps its state together
-with the time until which it holds (``valid_until``), and each village keeps the list it
-hands to the policy together with the earliest of its workers' times. A decision
-recomputes only the workers whose time has come, with the same functions as before, so
+with the time until which it holds (``valid_until``), and each run of workers with one
+shift (:class:`ShiftGroup`) keeps its states and its available workers together with the
+earliest of its members' times. A decision goes through a
+:class:`~gridsight.core.dispatch.WorkerIndex` of the village (:class:`VillageIndex`):
+asked for one tier's available workers, it brings only that tier's groups up to date,
+recomputing only the workers whose time has come, with the same functions as before, so
 the policy sees exactly the states it would have seen without the cache.
 
 Instants computed from shift hours or from ``free_at + linger`` are trusted only up to
@@ -22,9 +25,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
-from gridsight.core.dispatch import WorkerState
+from gridsight.core.dispatch import WorkerIndex, WorkerState
 from gridsight.governance_sim.params import DAY_S, HOUR_S, Travel, Worker
 
 # How long before a computed boundary a cached state stops being trusted (seconds).
@@ -69,34 +72,39 @@ class LazyTravel(Mapping[str, float]):
     A policy looks at the candidates of one tier; computing every free worker's travel
     time up front (volunteers included) cost more than the decision itself. The value
     is :meth:`Travel.expected_s` of the straight-line distance, with the same
-    arithmetic in the same order.
+    arithmetic in the same order. The keys are the village's free workers at the time
+    of ``index`` (as :meth:`VillageIndex.place` gives them).
     """
 
-    __slots__ = ("_detour", "_overhead", "_places", "_x", "_y")
+    __slots__ = ("_detour", "_index", "_overhead", "_x", "_y")
 
-    def __init__(self, x_km: float, y_km: float, places: dict[str, Place], travel: Travel) -> None:
+    def __init__(self, x_km: float, y_km: float, index: VillageIndex, travel: Travel) -> None:
         self._x = x_km
         self._y = y_km
-        self._places = places
+        self._index = index
         self._overhead = travel.overhead_s
         self._detour = travel.detour
 
     def __getitem__(self, worker_id: str) -> float:
-        # Not cached: a policy asks for each candidate once (DispatchPolicy.choose).
-        x, y, speed = self._places[worker_id]
+        # Not cached: a policy asks for each candidate once (core.dispatch.PoolTravel).
+        place = self._index.place(worker_id)
+        if place is None:
+            raise KeyError(worker_id)
+        x, y, speed = place
         if speed <= 0.0:
             return self._overhead
         dist = math.hypot(self._x - x, self._y - y)
         return self._overhead + dist * self._detour / speed * HOUR_S
 
     def __contains__(self, worker_id: object) -> bool:
-        return worker_id in self._places
+        return isinstance(worker_id, str) and self._index.place(worker_id) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._places)
+        index = self._index
+        return iter([w.id for w in index.view.workers if index.place(w.id) is not None])
 
     def __len__(self) -> int:
-        return len(self._places)
+        return sum(1 for _ in self)
 
 
 def next_shift_edge(spec: Worker, t: float) -> float:
@@ -154,7 +162,6 @@ class WorkerRuntime:
         "v_x",
         "v_y",
         "valid_until",
-        "village",
     )
 
     def __init__(self, spec: Worker, speed: float, edges: list[float] | None = None) -> None:
@@ -179,7 +186,6 @@ class WorkerRuntime:
         self.states: dict[tuple[bool, bool, float, float, int], WorkerState] = {}
         self.place: Place | None = None
         self.valid_until = -math.inf
-        self.village: VillageView | None = None
         self.group: ShiftGroup | None = None
 
     def visiting(self, t: float) -> int:
@@ -210,8 +216,6 @@ class WorkerRuntime:
         if self.group is not None:
             self.group.valid_until = -math.inf
             self.group.idle = None
-        if self.village is not None:
-            self.village.valid_until = -math.inf
 
     def state_for(self, key: tuple[bool, bool, float, float, int]) -> WorkerState:
         """The worker's state for ``(on duty, busy, x, y, load)`` (one object per key)."""
@@ -304,22 +308,38 @@ class ShiftGroup:
     member's off-duty state, which never changes), and everybody on duty, idle at the
     office with no visits, no lingering and no order today (each member's idle state,
     until a member is touched). Volunteers and cadres spend most of the run in these.
+
+    Attributes:
+        states: every member's state (member order), as of the last :meth:`update`.
+        free: the available ones among them (on duty, not busy), in the same order.
+        roles: the roles of the members.
     """
 
-    __slots__ = ("edges", "idle", "members", "off", "places", "spec", "states", "valid_until")
+    __slots__ = (
+        "edges",
+        "free",
+        "idle",
+        "members",
+        "off",
+        "roles",
+        "spec",
+        "states",
+        "valid_until",
+    )
 
     def __init__(self, members: list[WorkerRuntime]) -> None:
         self.members = members
         self.spec = members[0].spec
         self.edges = members[0].edges
+        self.roles = frozenset(m.spec.role for m in members)
         self.states: list[WorkerState] = []
-        self.places: dict[str, Place] = {}
+        self.free: list[WorkerState] = []
         self.valid_until = -math.inf
         self.off: list[WorkerState] | None = None
-        self.idle: tuple[list[WorkerState], dict[str, Place]] | None = None
+        self.idle: list[WorkerState] | None = None
 
     def update(self, t: float, linger_s: float) -> None:
-        """Bring ``states``, ``places`` and ``valid_until`` to time ``t``."""
+        """Bring ``states``, ``free`` and ``valid_until`` to time ``t``."""
         j = bisect_right(self.edges, t)
         edge = self.edges[j] if j < len(self.edges) else next_shift_edge(self.spec, t)
         on, until = self.spec.on_duty(t), edge - EDGE_S
@@ -329,14 +349,13 @@ class ShiftGroup:
                 self.off = [
                     m.state_for((False, False, m.spec.x_km, m.spec.y_km, 0)) for m in members
                 ]
-            self.states, self.places, self.valid_until = self.off, {}, until
+            self.states, self.free, self.valid_until = self.off, [], until
             return
         if on and self.idle is not None:
-            self.states, self.places = self.idle
+            self.states = self.free = self.idle
             self.valid_until = until
             return
         states: list[WorkerState] = []
-        places: dict[str, Place] = {}
         quiet = on
         edge_until = until  # each member's own time is bounded by the shift edge only
         append = states.append
@@ -344,31 +363,32 @@ class ShiftGroup:
             if t >= m.valid_until:
                 m.refresh(t, linger_s, on, edge_until)
             append(m.state)  # type: ignore[arg-type]
-            place = m.place
-            if place is not None:
-                places[m.id] = place
             if m.valid_until < until:
                 until = m.valid_until
             if quiet and (
                 m.busy or m.v_start or m.loads or t - m.free_at < linger_s or m.place is None
             ):
                 quiet = False
-        if quiet:
-            self.idle = (states, places)
-        self.states, self.places, self.valid_until = states, places, until
+        if quiet:  # on duty and nobody busy: everybody is free
+            self.idle = self.states = self.free = states
+        else:
+            self.states = states
+            self.free = [st for st in states if st.on_duty and not st.busy] if on else []
+        self.valid_until = until
 
 
 class VillageView:
-    """The workers of one village as a policy sees them, cached until something changes."""
+    """The workers of one village, in shift groups, as dispatch indexes them."""
 
-    __slots__ = ("groups", "places", "states", "valid_until", "workers")
+    __slots__ = ("by_id", "groups", "tier_groups", "village", "workers")
 
     def __init__(self, workers: list[WorkerRuntime]) -> None:
         self.workers = workers
-        self.states: list[WorkerState] = []
-        self.places: dict[str, Place] = {}
-        self.valid_until = -math.inf
+        self.village = workers[0].spec.village if workers else ""
+        self.by_id = {w.id: w for w in workers}
         self.groups: list[ShiftGroup] = []
+        # roles of a tier -> its groups, and whether all of a group's members are in it.
+        self.tier_groups: dict[tuple[str, ...], list[tuple[ShiftGroup, bool]]] = {}
         run: list[WorkerRuntime] = []
         for w in workers:
             if run and w.edges is not run[0].edges:
@@ -380,29 +400,69 @@ class VillageView:
         for g in self.groups:
             for w in g.members:
                 w.group = g
-                w.village = self
 
-    def at(self, t: float, linger_s: float) -> tuple[list[WorkerState], dict[str, Place]]:
-        """Every worker's state at ``t`` (in worker order) and the places of the free ones.
+    def groups_of(self, roles: tuple[str, ...]) -> list[tuple[ShiftGroup, bool]]:
+        """The groups with a member of one of ``roles`` (and whether all members are)."""
+        found = self.tier_groups.get(roles)
+        if found is None:
+            found = [(g, g.roles <= set(roles)) for g in self.groups if g.roles & set(roles)]
+            self.tier_groups[roles] = found
+        return found
 
-        The states list is a fresh copy (the policy may keep it); the places dict is
-        shared and must not be changed.
-        """
-        if t >= self.valid_until:
-            until = math.inf
-            for g in self.groups:
-                if t >= g.valid_until:
-                    g.update(t, linger_s)
-                if g.valid_until < until:
-                    until = g.valid_until
-            if len(self.groups) == 1:
-                self.states, self.places = self.groups[0].states, self.groups[0].places
-            else:
-                states: list[WorkerState] = []
-                places: dict[str, Place] = {}
-                for g in self.groups:
-                    states += g.states
-                    places.update(g.places)
-                self.states, self.places = states, places
-            self.valid_until = until
-        return list(self.states), self.places
+    def at(self, t: float, linger_s: float) -> VillageIndex:
+        """The village's :class:`~gridsight.core.dispatch.WorkerIndex` at time ``t``."""
+        return VillageIndex(self, t, linger_s)
+
+
+class VillageIndex(WorkerIndex):
+    """One village's workers at one instant, as :meth:`DispatchPolicy.choose` asks for them.
+
+    Groups are brought up to date only when a tier (or a place) of theirs is asked for.
+    """
+
+    __slots__ = ("linger_s", "t", "view")
+
+    def __init__(self, view: VillageView, t: float, linger_s: float) -> None:
+        self.view = view
+        self.t = t
+        self.linger_s = linger_s
+
+    def available(self, village: str, roles: tuple[str, ...]) -> Sequence[WorkerState]:
+        view = self.view
+        if village != view.village:
+            return ()
+        t = self.t
+        groups = view.tier_groups.get(roles) or view.groups_of(roles)
+        if len(groups) == 1:
+            g, whole = groups[0]
+            if t >= g.valid_until:
+                g.update(t, self.linger_s)
+            return g.free if whole else [w for w in g.free if w.role in roles]
+        out: list[WorkerState] = []
+        for g, whole in groups:
+            if t >= g.valid_until:
+                g.update(t, self.linger_s)
+            out += g.free if whole else [w for w in g.free if w.role in roles]
+        return out
+
+    def states(self) -> list[WorkerState]:
+        t = self.t
+        out: list[WorkerState] = []
+        for g in self.view.groups:
+            if t >= g.valid_until:
+                g.update(t, self.linger_s)
+            out += g.states
+        return out
+
+    def place(self, worker_id: str) -> Place | None:
+        """Where a free worker of the village is (x, y, speed) at ``t``; None if not free."""
+        w = self.view.by_id.get(worker_id)
+        if w is None:
+            return None
+        g = w.group
+        if g is None:
+            return w.place
+        if self.t >= g.valid_until:
+            g.update(self.t, self.linger_s)
+        # Off duty together: the members' own fields were not recomputed (and nobody is free).
+        return None if g.states is g.off else w.place
