@@ -8,8 +8,10 @@ Run (``make bench`` runs it with the rest; alone)::
 What is measured, all in one process so the ratios are side by side:
 
 ``capacity-fast``  the jingqiao cameras, replicated to ``CAMERAS`` (24) cameras, through
-    the whole engine in ``--fast`` mode, once per *variant*: ``before`` (no gate, fp32:
-    the old behaviour), ``gated`` (motion gate, fp32), and, when the int8 detector
+    the whole engine in ``--fast`` mode, once per *variant*: ``before`` (no gate, fp32,
+    the old thread scheduling: the old behaviour), ``scheduled`` (no gate, fp32, today's
+    scheduling: detector threads not spinning, ours nicer), ``gated`` (motion gate,
+    fp32), and, when the int8 detector
     ``bundled-int8`` is installed, ``int8`` (no gate) and ``gated-int8``. The figure is
     frames handled per second of wall time (inferred + gated; the median over rounds),
     so ``handled / 5`` is the number of 5 fps cameras the box could carry at that
@@ -63,12 +65,20 @@ ROUNDS = 3
 #: (variant, motion gate, detector name)
 VARIANTS: list[tuple[str, bool, str]] = [
     ("before", False, "bundled"),
+    ("scheduled", False, "bundled"),
     ("gated", True, "bundled"),
     ("int8", False, "bundled-int8"),
     ("gated-int8", True, "bundled-int8"),
 ]
 #: Camera counts tried in realtime, per variant.
+#: Engine options per variant beyond the defaults. ``before`` is the engine as it was:
+#: onnxruntime's threads spinning, our Python threads at the detector's priority. Every
+#: other variant has today's defaults (no spinning, ``pipeline_nice`` 10; see
+#: ``gridsight.core.engine.priority``); ``scheduled`` is that change alone.
+OLD_SCHEDULING: dict[str, Any] = {"pipeline_nice": 0, "backend_options": {"allow_spinning": True}}
+SCHEDULING: dict[str, dict[str, Any]] = {"before": OLD_SCHEDULING}
 LADDER: dict[str, tuple[int, ...]] = {
+    "scheduled": (18, 24, 30),
     "before": (12, 18, 24, 48),  # 48: past capacity, does throughput hold (no collapse)?
     "gated": (18, 24, 30),
     "int8": (18, 24, 30),
@@ -158,11 +168,12 @@ def _cameras(base: list[Any], n: int, loop: bool) -> list[Any]:
     return out
 
 
-def _engine(cams: list[Any], frames: Any, gate: bool, model: str, **opts: Any) -> Any:
+def _engine(cams: list[Any], frames: Any, variant: str, gate: bool, model: str, **opts: Any) -> Any:
     from gridsight.core.engine import Engine, EngineOptions
     from gridsight.core.plugins import build_plugin_manager
 
     pm = build_plugin_manager(plugins=[PrerenderedPlugin(frames)])
+    opts = {**SCHEDULING.get(variant, {}), **opts}
     options = EngineOptions(run_id="capacity", motion_gate=gate, **opts)
     return Engine(cams, pm, backend="onnxruntime", model=model, options=options)
 
@@ -178,7 +189,7 @@ def test_capacity_fast(benchmark, prerendered, variant, gate, model) -> None:  #
     summaries: list[Any] = []
 
     def setup() -> tuple[tuple[Any], dict[str, Any]]:
-        return (_engine(cams, frames, gate, model),), {}
+        return (_engine(cams, frames, variant, gate, model),), {}
 
     def run(engine: Any) -> Any:
         summary = engine.run()
@@ -205,11 +216,13 @@ def test_capacity_fast(benchmark, prerendered, variant, gate, model) -> None:  #
 
 
 # ====================================================================== realtime
-def _realtime_run(cams: list[Any], frames: Any, gate: bool, model: str) -> dict[str, Any]:
+def _realtime_run(
+    cams: list[Any], frames: Any, variant: str, gate: bool, model: str
+) -> dict[str, Any]:
     """One realtime run: processed frames, drops (all and after the warm-up), fairness."""
     import threading
 
-    engine = _engine(cams, frames, gate, model, realtime=True, duration_s=REALTIME_S)
+    engine = _engine(cams, frames, variant, gate, model, realtime=True, duration_s=REALTIME_S)
     warm: dict[str, int] = {}
 
     def mark() -> None:
@@ -249,7 +262,7 @@ def test_capacity_realtime(benchmark, prerendered, variant, gate, model) -> None
 
     def ladder() -> None:
         for n in LADDER[variant]:
-            runs.append(_realtime_run(_cameras(base, n, loop=True), frames, gate, model))
+            runs.append(_realtime_run(_cameras(base, n, loop=True), frames, variant, gate, model))
 
     benchmark.pedantic(ladder, rounds=1, iterations=1)
     sustained = [r["cameras"] for r in runs if r["sustained"]]
