@@ -132,7 +132,7 @@ def nearest(pool: Sequence[WorkerState], travel_s: Mapping[str, float]) -> str:
 
 
 class WorkerIndex(ABC):
-    """Workers' states indexed for dispatch: a tier's available people without a scan.
+    """Workers' states indexed for dispatch: a tier's candidates without a scan.
 
     :meth:`DispatchPolicy.choose` takes one in place of a sequence of states and asks
     it, tier by tier, for :meth:`available`; the simulator keeps one per village,
@@ -142,12 +142,14 @@ class WorkerIndex(ABC):
     __slots__ = ()
 
     @abstractmethod
-    def available(self, village: str, roles: tuple[str, ...]) -> Sequence[WorkerState]:
-        """Available workers (on duty, not busy) of ``village`` with a role in ``roles``.
+    def available(
+        self, village: str, roles: tuple[str, ...], tried: frozenset[str]
+    ) -> Sequence[WorkerState]:
+        """Available workers (on duty, not busy) of ``village``, role in ``roles``, not tried.
 
-        In the order of :meth:`states`: exactly the workers the default
-        :meth:`DispatchPolicy.candidates` keeps from ``states()`` for an order of that
-        village with nobody tried. The caller may not change the sequence.
+        Exactly what the default :meth:`DispatchPolicy.candidates` keeps from
+        :meth:`states`, in the same order: the pool handed to ``pick`` (a sequence of
+        its own, which the index may compute item by item as it is read).
         """
 
     @abstractmethod
@@ -164,7 +166,9 @@ class IndexedStates(WorkerIndex):
         self._states = list(states)
         self._pools: dict[tuple[str, tuple[str, ...]], list[WorkerState]] = {}
 
-    def available(self, village: str, roles: tuple[str, ...]) -> Sequence[WorkerState]:
+    def available(
+        self, village: str, roles: tuple[str, ...], tried: frozenset[str]
+    ) -> list[WorkerState]:
         key = (village, roles)
         pool = self._pools.get(key)
         if pool is None:
@@ -174,7 +178,7 @@ class IndexedStates(WorkerIndex):
                 if w.role in roles and w.village == village and w.on_duty and not w.busy
             ]
             self._pools[key] = pool
-        return pool
+        return [w for w in pool if w.id not in tried] if tried else list(pool)
 
     def states(self) -> list[WorkerState]:
         return list(self._states)
@@ -292,12 +296,10 @@ class DispatchPolicy(ABC):
         tiers = self.tiers
         start = min(order.tier, len(tiers) - 1)
         for tier in (*range(start, len(tiers)), *range(start)):
-            if index is not None:
-                # What candidates() returns, from the index: its available workers of
-                # the tier and village, in worker order, less those already tried.
-                avail = index.available(order.village, tiers[tier])
-                tried = order.tried
-                pool = [w for w in avail if w.id not in tried] if tried else list(avail)
+            if index is not None:  # what candidates() would return, from the index
+                pool: Sequence[WorkerState] = index.available(
+                    order.village, tiers[tier], order.tried
+                )
             else:
                 pool = self.candidates(order, workers, tier)  # type: ignore[arg-type]
             if pool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from gridsight.core.dispatch import WorkerIndex, WorkerState
 from gridsight.governance_sim.params import DAY_S, HOUR_S, Travel, Worker
@@ -325,6 +326,7 @@ class ShiftGroup:
         "spec",
         "states",
         "valid_until",
+        "visits",
     )
 
     def __init__(self, members: list[WorkerRuntime]) -> None:
@@ -337,12 +339,18 @@ class ShiftGroup:
         self.valid_until = -math.inf
         self.off: list[WorkerState] | None = None
         self.idle: list[WorkerState] | None = None
+        # Whether a member has household visits (set by the model after construction).
+        self.visits: bool | None = None
+
+    def shift_at(self, t: float) -> tuple[bool, float]:
+        """On duty at ``t``, and until when that holds (the next shift edge less EDGE_S)."""
+        j = bisect_right(self.edges, t)
+        edge = self.edges[j] if j < len(self.edges) else next_shift_edge(self.spec, t)
+        return self.spec.on_duty(t), edge - EDGE_S
 
     def update(self, t: float, linger_s: float) -> None:
         """Bring ``states``, ``free`` and ``valid_until`` to time ``t``."""
-        j = bisect_right(self.edges, t)
-        edge = self.edges[j] if j < len(self.edges) else next_shift_edge(self.spec, t)
-        on, until = self.spec.on_duty(t), edge - EDGE_S
+        on, until = self.shift_at(t)
         members = self.members
         if not on and not any(m.busy for m in members):
             if self.off is None:
@@ -414,10 +422,78 @@ class VillageView:
         return VillageIndex(self, t, linger_s)
 
 
+class LazyPool(Sequence[WorkerState]):
+    """A tier's candidates at one instant, each state computed when it is first read.
+
+    Whether a worker is a candidate (on duty, not busy, not tried) is known without its
+    state; where it is (household visits, lingering) is what costs, and grid staff
+    move all day. A policy that stops at the grid's owner reads no further.
+
+    Args:
+        members: the candidates, in worker order (None where the state is known).
+        states: their states where already known (None: compute on first read).
+        t: the instant.
+        linger_s: the model's lingering time.
+        until: a bound for the members' recomputed states (their groups' next shift
+            edge, less EDGE_S; an earlier bound only recomputes sooner).
+    """
+
+    __slots__ = ("_linger", "_members", "_states", "_t", "_until")
+
+    def __init__(
+        self,
+        members: list[WorkerRuntime | None],
+        states: list[WorkerState | None],
+        t: float,
+        linger_s: float,
+        until: float,
+    ) -> None:
+        self._members = members
+        self._states = states
+        self._t = t
+        self._linger = linger_s
+        self._until = until
+
+    def _state(self, i: int) -> WorkerState:
+        st = self._states[i]
+        if st is None:
+            m = self._members[i]  # given wherever the state is not
+            if self._t >= m.valid_until:  # type: ignore[union-attr]
+                m.refresh(self._t, self._linger, True, self._until)  # type: ignore[union-attr]
+            st = self._states[i] = m.state  # type: ignore[union-attr]
+        return st  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        n = len(self._members)
+        if isinstance(i, slice):
+            return [self._state(k) for k in range(*i.indices(n))]
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("pool index out of range")
+        return self._state(i)
+
+    def __iter__(self) -> Iterator[WorkerState]:
+        # _state written out: this is the loop a policy runs over the pool.
+        states, members, t = self._states, self._members, self._t
+        for i, st in enumerate(states):
+            if st is None:
+                m = members[i]
+                if t >= m.valid_until:  # type: ignore[union-attr]
+                    m.refresh(t, self._linger, True, self._until)  # type: ignore[union-attr]
+                st = states[i] = m.state  # type: ignore[union-attr]
+            yield st  # type: ignore[misc]
+
+
 class VillageIndex(WorkerIndex):
     """One village's workers at one instant, as :meth:`DispatchPolicy.choose` asks for them.
 
-    Groups are brought up to date only when a tier (or a place) of theirs is asked for.
+    A tier's groups are brought up to date only when the tier is asked for; a group of
+    grid staff with household visits is not recomputed as a whole but handed out as a
+    :class:`LazyPool`.
     """
 
     __slots__ = ("linger_s", "t", "view")
@@ -427,23 +503,63 @@ class VillageIndex(WorkerIndex):
         self.t = t
         self.linger_s = linger_s
 
-    def available(self, village: str, roles: tuple[str, ...]) -> Sequence[WorkerState]:
+    def available(
+        self, village: str, roles: tuple[str, ...], tried: frozenset[str]
+    ) -> Sequence[WorkerState]:
         view = self.view
         if village != view.village:
-            return ()
+            return []
         t = self.t
-        groups = view.tier_groups.get(roles) or view.groups_of(roles)
-        if len(groups) == 1:
-            g, whole = groups[0]
+        # Per group: its candidates' states (a list), or its candidates to read lazily.
+        parts: list[list[WorkerState] | list[WorkerRuntime]] = []
+        lazy: list[bool] = []
+        until = math.inf
+        for g, whole in view.tier_groups.get(roles) or view.groups_of(roles):
             if t >= g.valid_until:
+                if g.visits is None:
+                    g.visits = any(m.v_start for m in g.members)
+                if g.visits:
+                    on, edge_until = g.shift_at(t)
+                    if on:
+                        if whole and not tried:
+                            parts.append([m for m in g.members if not m.busy])
+                        else:
+                            parts.append(
+                                [
+                                    m
+                                    for m in g.members
+                                    if not m.busy
+                                    and m.id not in tried
+                                    and (whole or m.spec.role in roles)
+                                ]
+                            )
+                        lazy.append(True)
+                        until = min(until, edge_until)
+                    continue
                 g.update(t, self.linger_s)
-            return g.free if whole else [w for w in g.free if w.role in roles]
-        out: list[WorkerState] = []
-        for g, whole in groups:
-            if t >= g.valid_until:
-                g.update(t, self.linger_s)
-            out += g.free if whole else [w for w in g.free if w.role in roles]
-        return out
+            if whole and not tried:
+                parts.append(list(g.free))
+            else:
+                parts.append(
+                    [st for st in g.free if st.id not in tried and (whole or st.role in roles)]
+                )
+            lazy.append(False)
+        if len(parts) == 1:
+            if not lazy[0]:
+                return parts[0]  # type: ignore[return-value]
+            return LazyPool(parts[0], [None] * len(parts[0]), t, self.linger_s, until)  # type: ignore[arg-type]
+        members: list[WorkerRuntime | None] = []
+        states: list[WorkerState | None] = []
+        for part, is_lazy in zip(parts, lazy, strict=True):
+            if is_lazy:
+                members += part  # type: ignore[arg-type]
+                states += [None] * len(part)
+            else:
+                members += [None] * len(part)
+                states += part  # type: ignore[arg-type]
+        if not any(lazy):
+            return states  # type: ignore[return-value]
+        return LazyPool(members, states, t, self.linger_s, until)
 
     def states(self) -> list[WorkerState]:
         t = self.t
@@ -459,10 +575,14 @@ class VillageIndex(WorkerIndex):
         w = self.view.by_id.get(worker_id)
         if w is None:
             return None
-        g = w.group
-        if g is None:
-            return w.place
-        if self.t >= g.valid_until:
-            g.update(self.t, self.linger_s)
-        # Off duty together: the members' own fields were not recomputed (and nobody is free).
-        return None if g.states is g.off else w.place
+        t = self.t
+        if t < w.valid_until:  # the worker's own state holds (whatever its group's shortcut)
+            st = w.state
+            return w.place if st.on_duty and not st.busy else None  # type: ignore[union-attr]
+        if w.busy or w.group is None:
+            return None
+        on, until = w.group.shift_at(t)
+        if not on:
+            return None
+        w.refresh(t, self.linger_s, True, until)
+        return w.place

@@ -105,8 +105,9 @@ def test_the_index_answers_only_its_village_and_available_people() -> None:
     ]
     index = IndexedStates(staff)
     roles = ("grid_worker", "micro_grid_worker")
-    assert [w.id for w in index.available("v1", roles)] == ["a", "e"]
-    assert [w.id for w in index.available("v2", roles)] == ["c"]
+    assert [w.id for w in index.available("v1", roles, frozenset())] == ["a", "e"]
+    assert [w.id for w in index.available("v1", roles, frozenset("e"))] == ["a"]
+    assert [w.id for w in index.available("v2", roles, frozenset())] == ["c"]
     assert list(index.states()) == staff
 
 

@@ -88,3 +88,26 @@ def test_overriding_candidates_or_pick_changes_no_decision(baseline, base) -> No
             np.testing.assert_array_equal(a, b)
     assert len(calls) > 100 and calls == calls_c == calls_p
     assert any(c[2] == 2 for c in calls) and any(c[4] is None for c in calls)
+
+
+def test_the_village_index_gives_the_candidates_of_its_states(baseline) -> None:
+    # At every decision of a run: each tier's pool (read in any way) is what the default
+    # candidates() keeps from every worker's state at that instant.
+    checked: list[int] = []
+
+    class Checking(GridOwnerFirst):
+        def choose(self, order, workers, now, travel_s=None):
+            for tier, roles in enumerate(self.tiers):
+                pool = workers.available(order.village, roles, order.tried)
+                if len(checked) % 2:  # read it back to front, by index and by slice
+                    got = [pool[i] for i in range(-1, -len(pool) - 1, -1)][::-1]
+                    assert got == list(pool[0 : len(pool)])
+                else:
+                    got = list(pool)
+                assert got == self.candidates(order, list(workers.states()), tier)
+                assert all(travel_s[w.id] >= 0.0 for w in got)
+            checked.append(1)
+            return super().choose(order, workers, now, travel_s)
+
+    run(make_cfg(baseline, {"dispatch.p_no_ack": 0.3}, days=2.0), Checking(), 5)
+    assert len(checked) > 50
