@@ -577,12 +577,12 @@ class Engine:
                     self.board.update_camera(pipe.id, view=str(view.state))
                     events = [*events, *view_events]
             counts[pipe.id] += 1
-            m.frames.labels(camera=pipe.id).inc()
             if events:
                 with m.time("sinks"):
                     for ev in events:
                         self._emit(pipe, ev, item.frame.image, tracked)
         for cam_id, n in counts.items():
+            m.of_camera(m.frames, cam_id).inc(n)
             self.board.count_frames(cam_id, n, self.cameras[cam_id].last_ts)
 
     # ------------------------------------------------------------------ events
@@ -682,14 +682,14 @@ class Engine:
             )
             drops0, rec0, gated0 = self._synced.get(pipe.id, (0, 0, 0))
             if snap.queue_drops > drops0:
-                self.metrics.drops.labels(camera=pipe.id).inc(snap.queue_drops - drops0)
+                self.metrics.of_camera(self.metrics.drops, pipe.id).inc(snap.queue_drops - drops0)
             if snap.reconnects > rec0:
-                self.metrics.reconnects.labels(camera=pipe.id).inc(snap.reconnects - rec0)
+                self.metrics.of_camera(self.metrics.reconnects, pipe.id).inc(snap.reconnects - rec0)
             if gated > gated0:
-                self.metrics.gated.labels(camera=pipe.id).inc(gated - gated0)
+                self.metrics.of_camera(self.metrics.gated, pipe.id).inc(gated - gated0)
             self._synced[pipe.id] = (snap.queue_drops, snap.reconnects, gated)
             self.metrics.set_camera_state(pipe.id, state)
-            self.metrics.queue_depth.labels(camera=pipe.id).set(snap.queue_len)
+            self.metrics.of_camera(self.metrics.queue_depth, pipe.id).set(snap.queue_len)
 
     def _shutdown(self) -> None:
         for pipe in self.cameras.values():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -136,6 +137,7 @@ class EngineMetrics:
         )
         # Stage children resolved once: ``labels()`` does a dict lookup under a lock.
         self._stage = {s: self.stage_seconds.labels(stage=s) for s in STAGES}
+        self._children: dict[tuple[int, str], Any] = {}
         self._last_state: dict[str, str] = {}
 
     @contextmanager
@@ -153,6 +155,16 @@ class EngineMetrics:
         if child is None:
             child = self._stage[stage] = self.stage_seconds.labels(stage=stage)
         child.observe(seconds)
+
+    def of_camera(self, metric: Counter | Gauge, camera: str) -> Any:
+        """``metric.labels(camera=camera)``, resolved once per camera and metric: the
+        engine touches these per frame or per status sync, and ``labels()`` takes a lock
+        and builds a tuple each call."""
+        key = (id(metric), camera)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(camera=camera)
+        return child
 
     def set_camera_state(self, camera: str, state: str) -> None:
         """Make ``state`` the camera's one current state."""
