@@ -17,7 +17,8 @@ the same worlds, so the differences are the gate's and the model's alone.
 Bounded: each demo run renders its frames on the two cores (a few minutes), so the
 default is one seed range (12 worlds, about 3 episodes per hazard: a coarse check,
 not a tight estimate). ``GRIDSIGHT_BENCH_ACCURACY_SEEDS=950000,960000,970000`` pools
-more.
+more; ``GRIDSIGHT_BENCH_ACCURACY_FPS=5`` runs every scene at 5 fps (the capacity
+benchmark's rate) instead of the demo's.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ pytestmark = [pytest.mark.capacity, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = [int(s) for s in os.environ.get("GRIDSIGHT_BENCH_ACCURACY_SEEDS", "950000").split(",") if s]
 DURATION_S = float(os.environ.get("GRIDSIGHT_BENCH_ACCURACY_DURATION", "360"))
+#: Every scene at this fps instead of the demo's 1-2 fps (e.g. 5, the capacity
+#: benchmark's rate, where the gate skips the most frames); unset: the demo's rates.
+FPS = float(os.environ.get("GRIDSIGHT_BENCH_ACCURACY_FPS", "0")) or None
 VARIANTS: list[tuple[str, bool, str]] = [
     ("before", False, "bundled"),
     ("gated", True, "bundled"),
@@ -66,7 +70,7 @@ def test_accuracy_held_out(benchmark, tmp_path_factory, variant, gate, model) ->
 
     from rich.console import Console
 
-    from gridsight.commands.demo import run_demo
+    from gridsight.commands.demo import DEMO_FPS, run_demo
 
     if not _detector_available(model):
         pytest.skip(f"detector {model!r} is not installed")
@@ -84,6 +88,7 @@ def test_accuracy_held_out(benchmark, tmp_path_factory, variant, gate, model) ->
                 snapshots=False,
                 seeds_from=seed,
                 motion_gate=gate,
+                fps=dict.fromkeys(DEMO_FPS, FPS) if FPS else None,
                 console=Console(quiet=True),
             )
             folders.append(folder)
@@ -109,7 +114,8 @@ def test_accuracy_side_by_side(bench_report) -> None:  # type: ignore[no-untyped
     lines = [
         "",
         f"event accuracy on held-out worlds (seeds {', '.join(map(str, SEEDS))}; 12 cameras "
-        f"x {DURATION_S:g} s per seed; recall / precision (episodes))",
+        f"x {DURATION_S:g} s per seed at {f'{FPS:g} fps' if FPS else 'the demo fps'}; "
+        "recall / precision (episodes))",
         f"{'variant':<11} {'infer/cam-min':>13}  " + "  ".join(f"{h:>22}" for h in hazards),
     ]
     for variant, _, _ in VARIANTS:
