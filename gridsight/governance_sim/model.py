@@ -3,7 +3,7 @@
 One :class:`TownModel` is one replication. Alarms and residents' requests are generated
 up front (``arrivals``); the model walks through them, and each becomes a SimPy process:
 
-    alarm -> verification (centre, PriorityResource) -> false: dismissed
+    alarm -> verification (centre, a PriorityResource) -> false: dismissed
           -> work order -> dispatch policy -> notify -> acknowledge (or time out and
              escalate) -> travel -> handle on site -> report back -> centre review -> closed
 
@@ -25,6 +25,7 @@ import simpy
 
 from gridsight.core.dispatch import DispatchPolicy, WorkerIndex, WorkOrder, escalate
 from gridsight.governance_sim.arrivals import Alarms, Occurrences, Requests
+from gridsight.governance_sim.centre import Centre
 from gridsight.governance_sim.params import DAY_S, HOUR_S, DrawBuffer, NormalBuffer, SimConfig
 from gridsight.governance_sim.workers import (
     LazyTravel,
@@ -67,7 +68,7 @@ class TownModel:
         self.alarms = alarms
         self.requests = requests
         self.env = simpy.Environment()
-        self.centre = simpy.PriorityResource(self.env, capacity=cfg.centre.verifiers)
+        self.centre = Centre(self.env, capacity=cfg.centre.verifiers)
         self.freed = self.env.event()
         t = cfg.township
         run_days = math.ceil(cfg.horizon.days + cfg.horizon.drain_days) + 1
