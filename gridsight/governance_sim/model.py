@@ -175,7 +175,6 @@ class TownModel:
         if not who:
             return
         n = np.array([c[0] for c in consts])
-        idx = np.repeat(np.arange(len(who)), n)
 
         def per_visit(k: int) -> np.ndarray:
             return np.repeat(np.array([c[k] for c in consts], dtype=np.float64), n)
@@ -187,7 +186,15 @@ class TownModel:
         halves = [(u[: c[0]], u[c[0] :]) for u, c in zip(u_place, consts, strict=True)]
         r = radius * np.sqrt(np.concatenate([h[0] for h in halves]))
         a = np.concatenate([h[1] for h in halves]) * 2.0 * np.pi
-        order = np.lexsort((start, idx))  # by worker, then start; stable like argsort
+        # By worker, then start, stable: np.lexsort((start, worker)) as before, done one
+        # worker's block at a time (the blocks are already in worker order).
+        ends = np.cumsum(n).tolist()
+        order = np.concatenate(
+            [
+                lo + np.argsort(start[lo:hi], kind="stable")
+                for lo, hi in zip([0, *ends[:-1]], ends, strict=True)
+            ]
+        )
         v_start = start[order].tolist()
         v_end = (start + dur)[order].tolist()
         v_x = (gx + r * np.cos(a))[order].tolist()

@@ -41,9 +41,13 @@ _NO_VISITS: list[float] = []  # shared by workers without household visits; neve
 
 
 class TimeAverage:
-    """Time integral of a piecewise-constant level, clipped to an observation window."""
+    """Time integral of a piecewise-constant level, clipped to an observation window.
 
-    __slots__ = ("area", "hi", "last_t", "level", "lo")
+    Changes are recorded as they come (the model makes thousands) and integrated, in
+    the same order with the same arithmetic, when :meth:`mean` is asked for.
+    """
+
+    __slots__ = ("_d", "_t", "area", "hi", "last_t", "level", "lo")
 
     def __init__(self, lo: float, hi: float) -> None:
         self.lo = lo
@@ -51,19 +55,33 @@ class TimeAverage:
         self.level = 0.0
         self.last_t = 0.0
         self.area = 0.0
+        self._t: list[float] = []
+        self._d: list[float] = []
 
     def change(self, t: float, delta: float) -> None:
         """The level changes by ``delta`` at time ``t`` (non-decreasing times)."""
-        a = max(self.last_t, self.lo)
-        b = min(t, self.hi)
-        if b > a:
-            self.area += self.level * (b - a)
-        self.level += delta
-        self.last_t = t
+        self._t.append(t)
+        self._d.append(delta)
+
+    def _integrate(self) -> None:
+        lo, hi = self.lo, self.hi
+        area, level, last_t = self.area, self.level, self.last_t
+        for t, delta in zip(self._t, self._d, strict=True):
+            a = lo if lo > last_t else last_t  # max(last_t, lo) and min(t, hi), as before
+            b = hi if hi < t else t
+            if b > a:
+                area += level * (b - a)
+            level += delta
+            last_t = t
+        self.area, self.level, self.last_t = area, level, last_t
+        self._t.clear()
+        self._d.clear()
 
     def mean(self) -> float:
         """Time-average level over the window (call after the run, flushed to ``hi``)."""
+        self._integrate()
         self.change(max(self.hi, self.last_t), 0.0)
+        self._integrate()
         return self.area / (self.hi - self.lo) if self.hi > self.lo else math.nan
 
 
