@@ -126,6 +126,8 @@ def escalate(order: WorkOrder, worker_id: str, n_tiers: int = len(DEFAULT_TIERS)
 
 def nearest(pool: Sequence[WorkerState], travel_s: Mapping[str, float]) -> str:
     """The id of the worker of ``pool`` with the shortest travel; ties go to the least loaded."""
+    if len(pool) == 1:  # often the village's one cadre: no travel time to look up
+        return pool[0].id
     # Round to whole seconds so that "equally near" workers really tie.
     best = min(pool, key=lambda w: (round(travel_s[w.id]), w.load, w.id))
     return best.id
@@ -344,6 +346,8 @@ class LeastLoaded(DispatchPolicy):
         travel_s: Mapping[str, float],
         now: float,
     ) -> str:
+        if len(pool) == 1:
+            return pool[0].id
         best = min(pool, key=lambda w: (w.load, round(travel_s[w.id]), w.id))
         return best.id
 
