@@ -7,10 +7,7 @@ process pool or a Dask cluster can run it. Its result holds the replication's KP
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,31 +80,11 @@ def run_replication(
     keep = requests.time < cfg.horizon.end_s
     if not keep.all():
         requests = type(requests)(*(getattr(requests, f)[keep] for f in requests.__slots__))
-    with cyclic_gc_paused():
-        model = TownModel(cfg, gens, policy_cls(), occ, alarms, requests)
-        events = model.run()
+    model = TownModel(cfg, gens, policy_cls(), occ, alarms, requests)
+    events = model.run()
     patrol = run_patrol(cfg, occ, gens["patrol"])
     kpis, samples = compute_kpis(cfg, model, occ, alarms, patrol.found, patrol.response)
     return ReplicationResult(index=index, kpis=kpis, samples=samples, events=events)
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block, as it was after it.
-
-    A replication allocates tens of thousands of short-lived SimPy events and tuples,
-    freed by reference counting; meanwhile the collector re-scans the model's live
-    objects again and again for nothing (about 6% of a replication). The few cycles a
-    run leaves (its unfinished processes) are collected after the block as usual; a
-    365-day replication's peak memory is the same either way.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _q(x: np.ndarray, q: float) -> float:
