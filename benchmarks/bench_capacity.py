@@ -19,7 +19,7 @@ What is measured, all in one process so the ratios are side by side:
     the gate: 300).
 ``capacity-realtime``  the same cameras paced to their clocks (``--realtime``) for
     ``REALTIME_S`` seconds, at several camera counts per variant (a search in steps of
-    ``STEP`` cameras from 3/4 of what the --fast figure says the box carries, up while
+    about a tenth from 3/4 of what the --fast figure says the box carries, up while
     sustained, down while not; ``before`` once more at twice its sustained count, past
     capacity): frames processed, drops, and the fewest/most frames any camera got
     (fairness under overload).
@@ -80,23 +80,30 @@ VARIANTS: list[tuple[str, bool, str]] = [
 #: ``gridsight.core.engine.priority``); ``scheduled`` is that change alone.
 OLD_SCHEDULING: dict[str, Any] = {"pipeline_nice": 0, "backend_options": {"allow_spinning": True}}
 SCHEDULING: dict[str, dict[str, Any]] = {"before": OLD_SCHEDULING}
-#: The realtime search: camera counts in steps of STEP, from about START_SHARE of what the
-#: --fast run says the box could carry, up while sustained, down while not.
+#: The realtime search: camera counts in steps of about a tenth (at least STEP), from
+#: about START_SHARE of what the --fast run says the box could carry, up while
+#: sustained, down while not, up to MAX_CAMERAS.
 STEP = 6
+#: Frames between the starting points of two replicas of a base camera (realtime).
+REPLICA_OFFSET = 37
 START_SHARE = 0.75
-MAX_CAMERAS = 120
+MAX_CAMERAS = 300
 RESULTS: dict[str, dict[str, Any]] = {}
 
 
 # ====================================================================== sources
 class _Looping(FrameSource):
-    """Pre-rendered frames served from memory at stream times ``i / fps``, looping."""
+    """Pre-rendered frames served from memory at stream times ``i / fps``, looping; frame
+    ``i`` shows pre-rendered frame ``(i + offset) % n``."""
 
-    def __init__(self, uri: str, frames: list[np.ndarray], fps: float, loop: bool) -> None:
+    def __init__(
+        self, uri: str, frames: list[np.ndarray], fps: float, loop: bool, offset: int = 0
+    ) -> None:
         self.uri = uri
         self._frames = frames
         self._fps = fps
         self._loop = loop
+        self._offset = offset
         self._i = 0
 
     @property
@@ -108,11 +115,11 @@ class _Looping(FrameSource):
             return None
         i = self._i
         self._i += 1
-        return Frame(self._frames[i % len(self._frames)], i / self._fps, i)
+        return Frame(self._frames[(i + self._offset) % len(self._frames)], i / self._fps, i)
 
 
 class PrerenderedPlugin:
-    """``prerendered://<base camera id>?loop=1`` over a dict of frame lists."""
+    """``prerendered://<base camera id>?loop=1&offset=K`` over a dict of frame lists."""
 
     def __init__(self, frames: dict[str, list[np.ndarray]]) -> None:
         self.frames = frames
@@ -122,8 +129,10 @@ class PrerenderedPlugin:
         if not uri.startswith("prerendered://"):
             return None
         parts = urlsplit(uri)
-        loop = parse_qs(parts.query).get("loop", ["0"])[0] == "1"
-        return _Looping(uri, self.frames[parts.netloc], FPS, loop)
+        query = parse_qs(parts.query)
+        loop = query.get("loop", ["0"])[0] == "1"
+        offset = int(query.get("offset", ["0"])[0])
+        return _Looping(uri, self.frames[parts.netloc], FPS, loop, offset)
 
     @hookimpl
     def gridsight_register_source_schemes(self) -> list[str]:
@@ -160,12 +169,19 @@ def _detector_available(name: str) -> bool:
 
 
 def _cameras(base: list[Any], n: int, loop: bool) -> list[Any]:
-    """``n`` cameras: the base cameras round-robin, each replica with its own id."""
+    """``n`` cameras: the base cameras round-robin, each replica with its own id.
+
+    Looping (realtime) replicas start at different points of their base camera's
+    frames: replicas in lockstep would all see the same motion at the same instant, a
+    load in pulses that independent cameras never make (it matters to the motion gate,
+    whose load follows motion; an ungated camera costs the same every frame)."""
     out = []
     for k in range(n):
         cam = base[k % len(base)]
-        source = f"prerendered://{cam.id}" + ("?loop=1" if loop else "")
-        out.append(cam.model_copy(update={"id": f"{cam.id}-r{k // len(base)}", "source": source}))
+        replica = k // len(base)
+        offset = (replica * REPLICA_OFFSET) % FRAMES
+        source = f"prerendered://{cam.id}" + (f"?loop=1&offset={offset}" if loop else "")
+        out.append(cam.model_copy(update={"id": f"{cam.id}-r{replica}", "source": source}))
     return out
 
 
@@ -255,15 +271,18 @@ def _realtime_run(
 
 def search_ladder(estimate: float | None, run: Any) -> list[int]:
     """The camera counts tried in realtime: from ``START_SHARE`` of the --fast estimate
-    (12 without one), in steps of ``STEP``, up while ``run(n)["sustained"]``, down while
-    not; the counts in the order run."""
+    (12 without one), in steps of about a tenth of the count (at least ``STEP``), up
+    while ``run(n)["sustained"]``, down while not; the counts in the order run."""
     n = STEP * max(1, round(START_SHARE * estimate / STEP)) if estimate else 2 * STEP
     tried: list[int] = []
     first = run(n)["sustained"]
     tried.append(n)
-    step = STEP if first else -STEP
-    while STEP <= n + step <= MAX_CAMERAS:
-        n += step
+    direction = 1 if first else -1
+    while True:
+        step = STEP * max(1, n // (10 * STEP))  # about a tenth of the count
+        if not STEP <= n + direction * step <= MAX_CAMERAS:
+            break
+        n += direction * step
         tried.append(n)
         if run(n)["sustained"] != first:
             break
