@@ -17,10 +17,14 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+
+#: Anchors kept for :meth:`StreamClock.at_wall` (older moments map through the oldest).
+MAX_ANCHORS = 4096
 
 
 class StreamClock:
@@ -28,16 +32,23 @@ class StreamClock:
 
     Args:
         now: a monotonic clock in seconds (injected in tests).
+        wall: the machine's epoch clock (injected in tests).
 
     Before the first event it is the wall clock.
     """
 
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, now: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time
+    ) -> None:
         self._now = now
+        self._wall = wall
         self._lock = threading.Lock()
         self._base: float | None = None  # stream epoch seconds at ``_at``
         self._at = 0.0
-        self._wall_at = 0.0  # the machine's epoch seconds at ``_at``
+        # Every time the clock was moved: (the machine's epoch seconds, stream epoch
+        # seconds) then, in order, so a past moment maps through the anchor of its time.
+        self._walls: list[float] = []
+        self._bases: list[float] = []
 
     def observe(self, wall_time: str | float) -> None:
         """An event's wall time (ISO 8601 or epoch seconds) moves the clock forward."""
@@ -49,18 +60,29 @@ class StreamClock:
         with self._lock:
             mono = self._now()
             if self._base is None or epoch > self._base + (mono - self._at):
-                self._base, self._at, self._wall_at = epoch, mono, time.time()
+                self._base, self._at = epoch, mono
+                self._walls.append(self._wall())
+                self._bases.append(epoch)
+                if len(self._walls) > 2 * MAX_ANCHORS:
+                    del self._walls[:-MAX_ANCHORS], self._bases[:-MAX_ANCHORS]
 
     def at_wall(self, machine_epoch: float) -> float:
         """The stream time at a moment of the machine's clock (e.g. when a notification
-        arrived), so it can be compared with the orders' times."""
+        arrived), so it can be compared with the orders' times.
+
+        The moment maps through the clock as it stood *then* (the last event seen before
+        it, plus real time since), not as it stands now: in ``--fast`` the stream runs
+        ahead of real time, and a notification that arrived at once after an early
+        alarm would otherwise look minutes late when read at the end of the run.
+        """
         with self._lock:
-            if self._base is None:
+            if not self._walls:
                 return machine_epoch
-            return self._base + (machine_epoch - self._wall_at)
+            k = max(0, bisect.bisect_right(self._walls, machine_epoch) - 1)
+            return self._bases[k] + (machine_epoch - self._walls[k])
 
     def __call__(self) -> float:
         with self._lock:
             if self._base is None:
-                return time.time()
+                return self._wall()
             return self._base + (self._now() - self._at)

@@ -42,6 +42,24 @@ def test_the_clock_follows_the_latest_event_and_real_time_since_and_never_goes_b
     assert clock() == MORNING + 100.0
 
 
+def test_a_past_moment_maps_through_the_clock_as_it_stood_then() -> None:
+    """--fast: the stream runs 100x real time here. A notification that arrived half a
+    second after the first alarm is half a second late, however far the stream has run
+    by the time the delays are read."""
+    mono, wall = Mono(), Mono()
+    wall.t = 1000.0
+    clock = StreamClock(now=mono, wall=wall)
+    for k in range(3):  # an event every real second, 100 stream seconds apart
+        clock.observe(MORNING + 100.0 * k)
+        mono.t += 1.0
+        wall.t += 1.0
+    assert clock.at_wall(1000.5) == pytest.approx(MORNING + 0.5)
+    assert clock.at_wall(1001.2) == pytest.approx(MORNING + 100.2)
+    assert clock.at_wall(1005.0) == pytest.approx(MORNING + 205.0)  # after the last
+    assert clock.at_wall(990.0) == pytest.approx(MORNING - 10.0)  # before the first
+    assert clock() == pytest.approx(MORNING + 201.0)
+
+
 @pytest.mark.parametrize(
     ("wall", "on_shift"), [("2026-07-01T10:00:00+08:00", True), (NIGHT, False)]
 )
