@@ -19,25 +19,11 @@ from gridsight.core.dispatch import (
     straight_line_travel_s,
 )
 
+from .dispatch_strategies import worker_states
+
 ORDER = WorkOrder("wo-1", "near_water", "v1", "v1-g1", 1.0, 1.0, created=0.0)
 
-workers_st = st.lists(
-    st.builds(
-        WorkerState,
-        id=st.text("abcdefgh", min_size=1, max_size=3),
-        role=st.sampled_from(["grid_worker", "micro_grid_worker", "cadre", "volunteer", "police"]),
-        village=st.sampled_from(["v1", "v2"]),
-        grid=st.sampled_from(["v1-g1", "v1-g2", ""]),
-        x_km=st.floats(0, 10),
-        y_km=st.floats(0, 10),
-        mode=st.sampled_from(["walk", "ebike", "car"]),
-        on_duty=st.booleans(),
-        busy=st.booleans(),
-        load=st.integers(0, 5),
-    ),
-    max_size=14,
-    unique_by=lambda s: s.id,
-)
+workers_st = worker_states(max_size=14)
 
 
 class OwnCandidates(GridOwnerFirst):

@@ -15,6 +15,8 @@ from gridsight.core.dispatch import (
 )
 from gridsight.core.plugins import build_plugin_manager, dispatch_policies
 
+from ..core.dispatch_strategies import worker_states
+
 ORDER = WorkOrder("wo-1", "near_water", "v1", "v1-g1", 1.0, 1.0, created=0.0)
 
 
@@ -75,23 +77,7 @@ def test_builtin_policies_are_registered_through_the_plugin_hook() -> None:
     assert {"grid_owner_first", "nearest_available", "least_loaded"} <= set(found)
 
 
-workers_st = st.lists(
-    st.builds(
-        WorkerState,
-        id=st.text("abcdefgh", min_size=1, max_size=3),
-        role=st.sampled_from(["grid_worker", "micro_grid_worker", "cadre", "volunteer", "police"]),
-        village=st.sampled_from(["v1", "v2"]),
-        grid=st.sampled_from(["v1-g1", "v1-g2", ""]),
-        x_km=st.floats(0, 10),
-        y_km=st.floats(0, 10),
-        mode=st.sampled_from(["walk", "ebike", "car"]),
-        on_duty=st.booleans(),
-        busy=st.booleans(),
-        load=st.integers(0, 5),
-    ),
-    max_size=12,
-    unique_by=lambda s: s.id,
-)
+workers_st = worker_states(max_size=12)
 
 
 @settings(max_examples=150, deadline=None)
