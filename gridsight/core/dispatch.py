@@ -252,17 +252,7 @@ class DispatchPolicy(ABC):
         self, order: WorkOrder, workers: Sequence[WorkerState], tier: int
     ) -> list[WorkerState]:
         """Available workers of ``tier`` serving the order's village, not yet tried."""
-        roles = self.tiers[tier]
-        village, tried = order.village, order.tried  # read once, not once per worker
-        return [
-            w
-            for w in workers
-            if w.role in roles
-            and w.village == village
-            and w.on_duty
-            and not w.busy
-            and w.id not in tried
-        ]
+        return IndexedStates(workers).available(order.village, self.tiers[tier], order.tried)
 
     def choose(
         self,
