@@ -43,12 +43,12 @@ class StreamClock:
         self._now = now
         self._wall = wall
         self._lock = threading.Lock()
-        self._base: float | None = None  # stream epoch seconds at ``_at``
-        self._at = 0.0
-        # Every time the clock was moved: (the machine's epoch seconds, stream epoch
-        # seconds) then, in order, so a past moment maps through the anchor of its time.
+        # Every time the clock was moved, in order: the machine's epoch seconds and the
+        # stream's then (so a past moment maps through the anchor of its time); the
+        # monotonic time of the latest move, ``_at``, runs the clock between events.
         self._walls: list[float] = []
         self._bases: list[float] = []
+        self._at = 0.0
 
     def observe(self, wall_time: str | float) -> None:
         """An event's wall time (ISO 8601 or epoch seconds) moves the clock forward."""
@@ -59,8 +59,8 @@ class StreamClock:
         )
         with self._lock:
             mono = self._now()
-            if self._base is None or epoch > self._base + (mono - self._at):
-                self._base, self._at = epoch, mono
+            if not self._bases or epoch > self._bases[-1] + (mono - self._at):
+                self._at = mono
                 self._walls.append(self._wall())
                 self._bases.append(epoch)
                 if len(self._walls) > 2 * MAX_ANCHORS:
@@ -83,6 +83,6 @@ class StreamClock:
 
     def __call__(self) -> float:
         with self._lock:
-            if self._base is None:
+            if not self._bases:
                 return self._wall()
-            return self._base + (self._now() - self._at)
+            return self._bases[-1] + (self._now() - self._at)
