@@ -44,9 +44,7 @@ def _session_user(request: Request, services: Services) -> User | None:
     value = request.cookies.get(SESSION_COOKIE)
     if not value:
         return None
-    user_id = services.signer.verify(value)
-    user = services.accounts.get(user_id) if user_id is not None else None
-    return None if user is None or user.disabled else user
+    return services.accounts.user_for_session(value)
 
 
 def _render(
