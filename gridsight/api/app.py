@@ -31,6 +31,7 @@ from fastapi.staticfiles import StaticFiles
 
 from gridsight import __version__
 from gridsight.api.errors import DetailBody, install_error_handlers
+from gridsight.api.middleware import install_hardening
 from gridsight.api.routers import (
     auth,
     cameras,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
         services.orders.on_change = on_change
     install_error_handlers(app)
+    install_hardening(app, settings.max_body_bytes)
     app.middleware("http")(services.http_metrics.middleware)
     if settings.cors_origins:
         app.add_middleware(
