@@ -33,6 +33,7 @@ from gridsight import __version__
 from gridsight.api.errors import DetailBody, install_error_handlers
 from gridsight.api.middleware import install_hardening
 from gridsight.api.routers import (
+    ack,
     auth,
     cameras,
     events,
@@ -149,5 +150,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api)
     app.include_router(open311.router)
     app.include_router(pages.router)
+    app.include_router(ack.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -54,7 +54,7 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
 
 
-def _render(
+def render(
     request: Request, services: Services, template: str, user: User | None, **extra: Any
 ) -> HTMLResponse:
     lang, remember = _language(request, services)
@@ -92,7 +92,7 @@ def root(request: Request, services: ServicesDep) -> Response:
 @router.get("/login")
 def login_page(request: Request, services: ServicesDep) -> Response:
     """The sign-in form."""
-    return _render(
+    return render(
         request,
         services,
         "login.html",
@@ -109,7 +109,7 @@ def dashboard(request: Request, services: ServicesDep) -> Response:
         return RedirectResponse("/login?next=/dashboard", status_code=303)
     if user.role == "worker":
         return RedirectResponse("/worker", status_code=303)
-    return _render(request, services, "dashboard.html", user)
+    return render(request, services, "dashboard.html", user)
 
 
 @router.get("/worker")
@@ -120,4 +120,4 @@ def worker_page(request: Request, services: ServicesDep) -> Response:
         return RedirectResponse("/login?next=/worker", status_code=303)
     if user.role != "worker":
         return RedirectResponse("/dashboard", status_code=303)
-    return _render(request, services, "worker.html", user)
+    return render(request, services, "worker.html", user)
