@@ -109,6 +109,11 @@ def new_order_id() -> str:
     return f"wo-{uuid.uuid4().hex[:12]}"
 
 
+#: How long an acknowledge link stays valid (a worker may read the message late, but an
+#: old link must not acknowledge forever).
+ACK_TTL_S = 24 * 3600.0
+
+
 class OrderService:
     """The work-order loop over one store (see the module docstring).
 
@@ -122,6 +127,7 @@ class OrderService:
         settings: the ``orders`` settings, overriding the township's.
         ack_secret: secret of the acknowledge tokens put in dispatch notifications
             (None: no tokens).
+        ack_ttl_s: how long an acknowledge token (the phone link) stays valid.
         id_factory: makes new order ids.
         on_change: called after each committed transaction with the view of every order
             it changed, including ones changed as a consequence (a freed worker's queued
@@ -138,6 +144,7 @@ class OrderService:
         channels: Sequence[str] = (),
         settings: OrdersConfig | None = None,
         ack_secret: str | None = None,
+        ack_ttl_s: float = ACK_TTL_S,
         id_factory: Callable[[], str] = new_order_id,
         on_change: Callable[[WorkOrderView], None] | None = None,
     ) -> None:
@@ -149,6 +156,7 @@ class OrderService:
         self.clock = clock
         self.roster = Roster(township, self.settings.staffing, self.settings.zone)
         self.new_id = id_factory
+        self.ack_secret = ack_secret
         token_maker: Callable[[str, str], str] | None = None
         if ack_secret:
             secret = ack_secret
@@ -156,7 +164,7 @@ class OrderService:
             def token_maker(order_id: str, worker: str) -> str:
                 from gridsight.orders.notify.ack import ack_token
 
-                return ack_token(order_id, worker, secret)
+                return ack_token(order_id, worker, secret, expires_at=clock() + ack_ttl_s)
 
         self.ledger = Ledger(channels, token_maker)
         self.flow = Workflow(

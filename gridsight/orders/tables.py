@@ -187,3 +187,24 @@ api_tokens = sa.Table(
     sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
     sa.Index("ix_api_tokens_user_id", "user_id"),
 )
+
+# Browser sessions (revision 0003_i17): the cookie holds a random token, the table only
+# its SHA-256 digest; logout, a password change and disabling the user set ``revoked_at``,
+# so a cookie captured earlier stops working at once.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", name="fk_sessions_user_id"),
+        nullable=False,
+    ),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_sessions_token_hash"),
+    sa.Index("ix_sessions_user_id", "user_id"),
+)
