@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from gridsight.governance_sim.experiment import PolicyRegistry
+    from gridsight.core.dispatch import PolicyRegistry
 
 DEFAULT_SCENARIO = "configs/sim/baseline.yaml"
 
@@ -24,8 +24,8 @@ def _load(scenario: str) -> tuple[Any, Any]:
 
 def _policies() -> PolicyRegistry:
     """The dispatch policies: built-ins and plugins', from one plugin manager built here."""
+    from gridsight.core.dispatch import load_policies
     from gridsight.core.plugins import build_plugin_manager
-    from gridsight.governance_sim.experiment import load_policies
 
     return load_policies(build_plugin_manager())
 

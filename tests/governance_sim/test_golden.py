@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gridsight.core.dispatch import resolve_policy
 from gridsight.governance_sim.arrivals import false_alarms, merge_alarms, residents_requests
-from gridsight.governance_sim.experiment import resolve_policy, results_document, run_replications
+from gridsight.governance_sim.experiment import results_document, run_replications
 from gridsight.governance_sim.model import TownModel
 from gridsight.governance_sim.params import SimConfig
 from gridsight.governance_sim.replication import build_occurrences, run_replication
