@@ -460,7 +460,7 @@ class TownModel:
             if self.waiting.get(village):
                 self._serve(village)
 
-        wake.callbacks.append(look)  # type: ignore[union-attr]
+        wake.callbacks.append(look)
 
     # -- running ------------------------------------------------------------------------
 
