@@ -51,8 +51,8 @@ def run_model(cfg: SimConfig, seed: int) -> tuple[TownModel, Any, Any, Any]:
     """One replication's model, run: ``(model, occurrences, alarms, generators)``."""
     gens = named_generators(replication_seeds(seed, 1)[0])
     occ = build_occurrences(cfg, gens)
-    alarms = merge_alarms(occ, false_alarms(cfg, gens["false_alarms"]), cfg.horizon.end_s)
-    req = residents_requests(cfg, gens["requests"])
+    alarms = merge_alarms(occ, false_alarms(cfg, gens), cfg.horizon.end_s)
+    req = residents_requests(cfg, gens)
     model = TownModel(cfg, gens, GridOwnerFirst(), occ, alarms, req)
     model.run()
     return model, occ, alarms, gens

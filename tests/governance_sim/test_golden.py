@@ -83,8 +83,8 @@ def model_digest(cfg: SimConfig, seed: int) -> tuple[str, int]:
     """sha256 of one replication's full-precision records, and its SimPy event count."""
     gens = named_generators(replication_seeds(seed, 1)[0])
     occ = build_occurrences(cfg, gens)
-    alarms = merge_alarms(occ, false_alarms(cfg, gens["false_alarms"]), cfg.horizon.end_s)
-    req = residents_requests(cfg, gens["requests"])
+    alarms = merge_alarms(occ, false_alarms(cfg, gens), cfg.horizon.end_s)
+    req = residents_requests(cfg, gens)
     policy = resolve_policy(cfg.dispatch.policy)()
     m = TownModel(cfg, gens, policy, occ, alarms, req)
     events = m.run()
