@@ -20,6 +20,7 @@ Tables (the contract in the work-order notes; columns beyond it are marked *ext*
 * ``transitions``: the append-only audit trail; ``(order_id, seq)`` is unique.
 * ``outbox``: notifications written in the same transaction as the change they report.
 * ``workers_live``: last known position of each worker (the roster is the config).
+* ``store_clock``: the clock of the run that last wrote the store (one row).
 """
 
 from __future__ import annotations
@@ -147,6 +148,20 @@ workers_live = sa.Table(
     sa.Column("x_km", sa.Double, nullable=False),
     sa.Column("y_km", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+# The clock of the run that last wrote the store (revision 0003, see
+# :mod:`gridsight.orders.store_clock`): one row, ``kind`` ``stream`` (the events' time:
+# files, the synthetic world, ``--fast``) or ``wall`` (the machine's), the run's latest
+# ``stream_time`` (epoch s, NULL on the wall clock) and when it was recorded (``recorded_at``,
+# machine epoch s). Readers of a stream-clock store read its orders on that time.
+store_clock = sa.Table(
+    "store_clock",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("stream_time", sa.Double, nullable=True),
+    sa.Column("recorded_at", sa.Double, nullable=False),
 )
 
 # -- API tables (revision 0002, owned by the API helper) go below this line. -------------
