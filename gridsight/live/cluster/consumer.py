@@ -216,4 +216,11 @@ class OrderConsumer:
         return int(entry.revision or 0)
 
 
-__all__ = ["ACK_WAIT_S", "ConsumerCounters", "OrderConsumer"]
+def start_order_consumer(url: str, service: OrderService, cluster: str) -> OrderConsumer:
+    """An :class:`OrderConsumer` of cluster ``cluster`` into ``service``, started."""
+    consumer = OrderConsumer(url, service, names=ClusterNames(cluster))
+    consumer.start()
+    return consumer
+
+
+__all__ = ["ACK_WAIT_S", "ConsumerCounters", "OrderConsumer", "start_order_consumer"]

@@ -79,3 +79,19 @@ async def until(
         if time.monotonic() - start > timeout:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(every)
+
+
+def small_config(path: Path, cameras: int = 4, fps: int = 2) -> Path:
+    """The bundled township with only its first ``cameras`` cameras, at ``fps``."""
+    import re
+
+    import yaml
+
+    data = yaml.safe_load(CONFIG.read_text())
+    kept = data["cameras"][:cameras]
+    for cam in kept:
+        cam["fps"] = fps
+        cam["source"] = re.sub(r"fps=\d+", f"fps={fps}", cam["source"])
+    data["cameras"] = kept
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
