@@ -42,7 +42,7 @@ from gridsight.core.dispatch import (
     resolve_policy,
 )
 from gridsight.core.events import HazardEvent
-from gridsight.orders import intake
+from gridsight.orders import fencing, intake
 from gridsight.orders.errors import (
     IllegalTransition,
     NotPermitted,
@@ -50,6 +50,7 @@ from gridsight.orders.errors import (
     OrderNotFound,
     VersionConflict,
 )
+from gridsight.orders.fencing import Admission
 from gridsight.orders.ledger import (
     NEW,
     Ledger,
@@ -261,6 +262,44 @@ class OrderService:
             now = self._now()
             row = intake.ingest(self.flow, conn, event, now)
             return None if row is None else self._view(conn, row)
+
+        return self._run(run)
+
+    def ingest_fenced(
+        self,
+        event: HazardEvent,
+        *,
+        delivery_id: str,
+        epoch: int,
+        floor: int = 0,
+        node: str | None = None,
+    ) -> tuple[Admission, WorkOrderView | None]:
+        """Feed one event that came through the cluster, exactly once and fenced.
+
+        One transaction records the delivery (unique ``delivery_id``), checks the camera's
+        ``epoch`` against the newest seen (and ``floor``) and, when admitted, applies the
+        event as :meth:`ingest_event` does. See :mod:`gridsight.orders.fencing`.
+
+        Returns:
+            ``(admission, order)``: ``accepted`` with the order (or None), or
+            ``duplicate`` / ``stale`` with None (nothing changed but the refusal's record).
+        """
+
+        def run(conn: Connection) -> tuple[Admission, WorkOrderView | None]:
+            now = self._now()
+            admission = fencing.admit(
+                conn,
+                delivery_id=delivery_id,
+                camera=event.camera,
+                epoch=epoch,
+                now=now,
+                floor=floor,
+                node=node,
+            )
+            if admission != "accepted":
+                return admission, None
+            row = intake.ingest(self.flow, conn, event, now)
+            return admission, None if row is None else self._view(conn, row)
 
         return self._run(run)
 

@@ -223,3 +223,30 @@ sessions = sa.Table(
     sa.UniqueConstraint("token_hash", name="uq_sessions_token_hash"),
     sa.Index("ix_sessions_user_id", "user_id"),
 )
+
+# -- Cluster fencing tables (revision 0003_i16, owned by gridsight.live.cluster). ----------
+
+# Events that came through the cluster's JetStream stream (see gridsight/orders/fencing.py).
+# ``deliveries``: one row per delivered message id (``<event id>/<phase>/<ts ms>``), with
+# the ``(camera, epoch)`` it carried and whether it was ``accepted`` or refused as
+# ``stale``; the primary key is what makes a redelivered message change nothing.
+# ``camera_epochs``: the newest epoch (fencing token: the revision of the camera's owner
+# key in the cluster's KV) seen for each camera.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("camera", sa.String(64), nullable=False),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("node", sa.String(64), nullable=True),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Index("ix_deliveries_camera", "camera"),
+)
+
+camera_epochs = sa.Table(
+    "camera_epochs",
+    metadata,
+    sa.Column("camera", sa.String(64), primary_key=True),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+)
