@@ -45,8 +45,10 @@ from gridsight.api.routers import (
     work_orders,
     workers,
 )
+from gridsight.api.service_metrics import register_service_metrics
 from gridsight.api.services import Services, build_services
 from gridsight.api.settings import Settings
+from gridsight.orders.metrics import OrderMetrics
 
 log = logging.getLogger("gridsight.api")
 
@@ -135,6 +137,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services.orders.on_change = on_change
     install_error_handlers(app)
     install_hardening(app, settings.max_body_bytes)
+    register_service_metrics(
+        services.http_metrics.registry, OrderMetrics(services.store.engine, services.clock)
+    )
     app.middleware("http")(services.http_metrics.middleware)
     if settings.cors_origins:
         app.add_middleware(
