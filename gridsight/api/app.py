@@ -37,8 +37,10 @@ from gridsight.api.routers import (
     auth,
     cameras,
     events,
+    exports,
     health,
     open311,
+    order_pages,
     pages,
     plugins,
     township,
@@ -150,11 +152,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (cameras, events, work_orders, workers, plugins, township, auth):
+    for module in (cameras, events, work_orders, workers, plugins, township, auth, exports):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(open311.router)
     app.include_router(pages.router)
     app.include_router(ack.router)
+    app.include_router(order_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
