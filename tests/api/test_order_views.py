@@ -29,7 +29,7 @@ def test_the_order_page_shows_the_timeline_with_actor_and_time_and_the_clocks(ap
     html = page.text
     assert order["id"] in html and "car on the lane" in html
     assert 'id="clock-dispatch"' in html and 'id="clock-close"' in html
-    assert "operator:operator" in html  # who filed it and who noted
+    assert 'data-actor="operator:operator"' in html  # who filed it and who noted
     assert "called the owner" in html
     assert html.count('<li class="step"') >= 2  # new -> ..., dispatched
     assert '<li class="annotation"' in html

@@ -71,6 +71,7 @@ def order_page(order_id: str, request: Request, services: ServicesDep) -> Respon
             "to": t.to_state,
             "actor": t.actor,
             "role": t.actor_role,
+            "actor_name": "" if t.actor == t.actor_role else t.actor.split(":", 1)[-1],
             "at": _clock_text(t.at, zone),
             "note": t.note,
             "photo": photo_url(view.id, t.photo),
