@@ -41,6 +41,7 @@ from gridsight.api.routers import (
     health,
     open311,
     order_pages,
+    order_snapshot,
     pages,
     plugins,
     township,
@@ -152,7 +153,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (cameras, events, work_orders, workers, plugins, township, auth, exports):
+    for module in (
+        cameras,
+        events,
+        work_orders,
+        order_snapshot,
+        workers,
+        plugins,
+        township,
+        auth,
+        exports,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(open311.router)

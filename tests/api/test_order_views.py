@@ -80,3 +80,21 @@ def test_the_dashboard_has_the_verification_alarm(api: Api) -> None:
     html = _browser(api, "operator").get("/dashboard").text
     assert 'id="alarm"' in html and "/static/alarm.js" in html
     assert 'id="nav-history"' in html
+
+
+def test_the_worker_gets_the_snapshot_of_their_own_order_only(api: Api) -> None:
+    from .test_events import JPEG, event, ingest
+
+    snaps = api.settings.snapshots_dir
+    snaps.mkdir(parents=True, exist_ok=True)
+    (snaps / "w.jpg").write_bytes(JPEG)
+    ingest(api, event(1, snapshot=str(snaps / "w.jpg")))  # near water: dispatched at once
+    order = api.services.orders.list().items[0]
+    assert order.assignee
+    mine = api.worker_account(order.assignee)
+    other = api.worker_account("gw-xinqiao-g01", name="someone-else")
+    url = f"/api/v1/work-orders/{order.id}/snapshot"
+    got = api.client.get(url, headers=mine)
+    assert got.status_code == 200 and got.content == JPEG
+    assert api.client.get(url, headers=other).status_code == 404
+    assert api.client.get(url, headers=api.h("viewer")).status_code == 200

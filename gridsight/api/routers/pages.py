@@ -84,6 +84,7 @@ def render(
         ),
         "town_name": (town.name if lang == "zh" else (town.name_en or town.name)) if town else "",
         "places": place_names(town, lang),
+        "places_json": _script_json(place_names(town, lang)),
         **extra,
     }
     html = _TEMPLATES.get_template(template).render(**context)

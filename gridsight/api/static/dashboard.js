@@ -1,7 +1,7 @@
 // The command-centre dashboard: figures, queue, live alerts, map, camera health.
 "use strict";
 (() => {
-  const { api, el, t, hazardName, stateName, fmtTime, fmtDateTime, slaText, debounce } = GS;
+  const { api, el, t, hazardName, stateName, placeName, fmtTime, fmtDateTime, slaText, debounce } = GS;
   let orders = [];
   let workers = [];
 
@@ -39,9 +39,9 @@
       const actions = (o.allowed || []).map((to) =>
         el("button", { type: "button", class: "act", "data-to": to, onclick: (ev) => act(o, to, ev.target) }, t("do." + to, to)));
       return el("tr", { "data-order": o.id, class: "state-" + o.state },
-        el("td", { class: "mono" }, o.id),
+        el("td", { class: "mono" }, el("a", { href: `/orders/${encodeURIComponent(o.id)}` }, o.id)),
         el("td", {}, hazardName(o.hazard)),
-        el("td", {}, `${o.village} / ${o.grid}`),
+        el("td", {}, `${placeName(o.village)} / ${o.grid}`),
         el("td", { class: "state" }, stateName(o.state)),
         el("td", {}, o.assignee || t("unassigned")),
         el("td", { class: "sla " + sla.cls }, sla.text),
@@ -71,7 +71,7 @@
         el("b", {}, hazardName(e.hazard)), " ",
         el("span", { class: "phase" }, t("phase." + e.last_phase, e.last_phase)),
         el("br"),
-        el("span", { class: "muted" }, `${e.camera} · ${e.village}/${e.grid} · ${fmtTime(e.started_at)}`)));
+        el("span", { class: "muted" }, `${e.camera} · ${placeName(e.village)}/${e.grid} · ${fmtTime(e.started_at)}`)));
   }
 
   async function loadEvents() {
@@ -87,7 +87,7 @@
     body.replaceChildren(...cams.items.map((c) =>
       el("tr", { "data-camera": c.id, class: "cam-" + c.state },
         el("td", { title: c.name }, c.id),
-        el("td", { class: "state" }, c.enabled ? c.state : "disabled"),
+        el("td", { class: "state" }, t("cam." + (c.enabled ? c.state : "disabled"), c.state)),
         el("td", {}, c.fps.toFixed(1)),
         el("td", {}, c.drops),
         el("td", {}, c.reconnects),

@@ -1,7 +1,7 @@
 // The grid worker's phone page: my orders; acknowledge, on site, resolve with photo + note.
 "use strict";
 (() => {
-  const { api, el, t, hazardName, stateName, fmtTime, slaText, debounce } = GS;
+  const { api, el, t, hazardName, stateName, placeName, fmtTime, slaText, debounce } = GS;
   const FIELD_STEPS = ["acknowledged", "on_site", "resolved"];
   let orders = [];
 
@@ -34,8 +34,10 @@
     const node = el("article", { class: "card state-" + o.state, "data-order": o.id },
       el("h2", {}, hazardName(o.hazard)),
       el("p", {}, el("span", { class: "state" }, stateName(o.state)), " · ", el("span", { class: "sla " + sla.cls }, sla.text)),
-      el("p", { class: "muted" }, `${o.village} / ${o.grid}${o.camera ? " · " + o.camera : ""} · ${fmtTime(o.created_at)}`),
-      o.title ? el("p", {}, o.title) : null);
+      el("p", { class: "muted" }, `${placeName(o.village)} / ${o.grid}${o.camera ? " · " + o.camera : ""} · ${fmtTime(o.created_at)}`),
+      o.event_id ? el("img", { class: "snap", src: `/api/v1/work-orders/${encodeURIComponent(o.id)}/snapshot`, alt: hazardName(o.hazard), loading: "lazy" }) : null,
+      o.title ? el("p", {}, o.title) : null,
+      el("p", {}, el("a", { href: `/orders/${encodeURIComponent(o.id)}` }, t("order_details"))));
     if (allowed.includes("resolved")) {
       node.append(
         el("label", {}, t("note"), el("textarea", { rows: 2, name: "note" })),
