@@ -44,7 +44,9 @@ class CameraOut(BaseModel):
     source: str = Field(description="source URI with any password masked")
     target_fps: float
     enabled: bool
-    state: str = Field(description="starting | running | retrying | ended | failed | stopped")
+    state: str = Field(
+        description="starting | running | retrying | ended | failed | stopped | off (no engine)"
+    )
     fps: float = Field(description="processed frames per second (recent)")
     frames: int
     drops: int

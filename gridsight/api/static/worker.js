@@ -36,7 +36,8 @@
       el("p", {}, el("span", { class: "state" }, stateName(o.state)), " · ", el("span", { class: "sla " + sla.cls }, sla.text)),
       el("p", { class: "muted" }, `${placeName(o.village)} / ${o.grid}${o.camera ? " · " + o.camera : ""} · ${fmtTime(o.created_at)}`),
       o.event_id ? el("img", { class: "snap", src: `/api/v1/work-orders/${encodeURIComponent(o.id)}/snapshot`, alt: hazardName(o.hazard), loading: "lazy" }) : null,
-      o.title ? el("p", {}, o.title) : null,
+      // A camera order's title is the system's own (hazard at camera), shown above already.
+      o.title && o.source !== "camera" ? el("p", {}, o.title) : null,
       el("p", {}, el("a", { href: `/orders/${encodeURIComponent(o.id)}` }, t("order_details"))));
     if (allowed.includes("resolved")) {
       node.append(
