@@ -1,8 +1,9 @@
 """Test doubles for engine tests: a scripted camera source plugin and a box-finding detector.
 
-``scripted://<name>?frames=N&fps=F&enter=A&leave=B`` renders a dark 640x360 frame with
-one white "person" box that stands in the water-edge zone (bottom of the image) from
-second A to second B and above it otherwise. :class:`BrightBoxDetector` finds white
+``scripted://<name>?frames=N&fps=F&enter=A&leave=B[&period=P]`` renders a dark 640x360
+frame with one white "person" box that stands in the water-edge zone (bottom of the
+image) from second A to second B and above it otherwise; with a period, that repeats
+every P seconds of stream time. :class:`BrightBoxDetector` finds white
 boxes by thresholding, so the whole engine downstream of the detector (batcher,
 tracker, rules, lifecycle, sinks, hooks) runs for real on a known truth.
 """
@@ -34,6 +35,7 @@ class ScriptedSource(FrameSource):
         self._fps = float(q.get("fps", 5))
         self.enter = float(q.get("enter", 2))
         self.leave = float(q.get("leave", 6))
+        self.period = float(q.get("period", 0))
         self.i = 0
 
     @property
@@ -45,7 +47,8 @@ class ScriptedSource(FrameSource):
             return None
         ts = self.i / self._fps
         img = np.full((H, W, 3), 30, np.uint8)
-        y = 250 if self.enter <= ts < self.leave else 60  # feet at y+80: in/out of zone
+        t = ts % self.period if self.period > 0 else ts
+        y = 250 if self.enter <= t < self.leave else 60  # feet at y+80: in/out of zone
         img[y : y + 80, 300:330] = 255
         frame = Frame(image=img, ts=ts, index=self.i)
         self.i += 1
