@@ -285,7 +285,7 @@ class Engine:
         self.batcher = Batcher(max_batch, self.options.max_wait_s)
         self._synced: dict[str, tuple[int, int, int]] = {}
         #: Pipelines made so far per camera id (the ``.k`` of later pipelines' event ids).
-        self._pipelines: Counter[str] = Counter(self.cameras)
+        self._pipelines: Counter[str] = Counter(self.cameras.keys())
 
     def _build_detector(self, backend: str, model: str | Path | None) -> Detector:
         from gridsight.core.detection.detector import Detector
