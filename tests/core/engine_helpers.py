@@ -10,8 +10,9 @@ tracker, rules, lifecycle, sinks, hooks) runs for real on a known truth.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import cv2
@@ -22,6 +23,8 @@ from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.roles import Role
 from gridsight.core.hookspecs import hookimpl
 from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
+
+T = TypeVar("T")
 
 W, H = 640, 360
 WATER = [[0, 220], [640, 220], [640, 360], [0, 360]]
@@ -97,6 +100,23 @@ class BrightBoxDetector:
 
     def close(self) -> None:
         self.closed = True
+
+
+def by_camera(events: Iterable[T], key: Callable[[T], str] | None = None) -> dict[str, list[T]]:
+    """Events camera by camera, each camera's in the order they came.
+
+    This is the order the engine promises: one camera's frames are judged in stream
+    order, so its events come in order; how two cameras' events interleave depends on
+    the batcher and the threads, and a test must not compare it.
+
+    Args:
+        events: :class:`HazardEvent` objects, or anything ``key`` maps to a camera id
+            (e.g. ``lambda e: e["camera"]`` for JSONL dicts).
+    """
+    out: dict[str, list[T]] = defaultdict(list)
+    for ev in events:
+        out[key(ev) if key is not None else ev.camera].append(ev)  # type: ignore[attr-defined]
+    return dict(out)
 
 
 def camera(cam_id: str, source: str, **hazard: Any) -> CameraConfig:
