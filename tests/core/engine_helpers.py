@@ -10,6 +10,7 @@ tracker, rules, lifecycle, sinks, hooks) runs for real on a known truth.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -117,6 +118,15 @@ def by_camera(events: Iterable[T], key: Callable[[T], str] | None = None) -> dic
     for ev in events:
         out[key(ev) if key is not None else ev.camera].append(ev)  # type: ignore[attr-defined]
     return dict(out)
+
+
+def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Poll ``predicate`` until it holds; fail naming ``what`` after a generous ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
 
 
 def camera(cam_id: str, source: str, **hazard: Any) -> CameraConfig:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -29,7 +29,12 @@ from gridsight.core.plugins import build_plugin_manager
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sources.reader import BackoffPolicy
 
-from ..engine_helpers import LetterboxedBrightBoxDetector, ScriptedSourcePlugin, camera
+from ..engine_helpers import (
+    LetterboxedBrightBoxDetector,
+    ScriptedSourcePlugin,
+    camera,
+    wait_for,
+)
 
 #: Cameras that no command touches: they must keep producing frames throughout.
 STEADY = ("steady-1", "steady-2")
@@ -85,14 +90,6 @@ class _SlowDetector(LetterboxedBrightBoxDetector):
     def infer(self, batch: np.ndarray) -> list[np.ndarray]:
         time.sleep(float(self._rng.uniform(0.0, 0.03)))
         return super().infer(batch)
-
-
-def _wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _frames(engine: LiveEngine, camera_id: str) -> int:
@@ -162,13 +159,13 @@ def _run(seed: int, motion_gate: bool) -> tuple[LiveEngine, EngineSummary, _Reco
     loop.start()
     try:
         assert engine.readers_started.wait(60.0)
-        _wait_for("the steady cameras' first frames", lambda: _frames(engine, STEADY[-1]) > 0)
+        wait_for("the steady cameras' first frames", lambda: _frames(engine, STEADY[-1]) > 0)
         before = {c: _frames(engine, c) for c in STEADY}
         done = _commands(engine, seed, {CHANGING[0]: cams[-1]})
         # The untouched cameras went on through the changes and go on after them.
         after = {c: _frames(engine, c) for c in STEADY}
         assert all(after[c] > before[c] for c in STEADY), (before, after)
-        _wait_for(
+        wait_for(
             "the steady cameras' next frames",
             lambda: all(_frames(engine, c) > after[c] for c in STEADY),
         )

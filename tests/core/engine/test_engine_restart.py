@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +24,7 @@ from ..engine_helpers import (
     LetterboxedBrightBoxDetector,
     ScriptedSourcePlugin,
     camera,
+    wait_for,
 )
 
 FAST_RESTART = BackoffPolicy(initial_s=0.01, max_s=0.05)
@@ -57,14 +57,6 @@ def _sample(exposition: bytes, name: str) -> float:
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in the exposition")
-
-
-def _wait_for(what: str, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 class _FailingHook(Engine):
@@ -159,12 +151,12 @@ def test_health_follows_the_phases_of_a_service() -> None:
     thread = threading.Thread(target=eng.run, daemon=True)
     thread.start()
     try:
-        _wait_for("running", lambda: eng.health().phase == "running")
+        wait_for("running", lambda: eng.health().phase == "running")
         running = eng.health()
         assert running.up and running.since >= before.since
         assert _sample(eng.metrics.exposition(), "gridsight_engine_up") == 1.0
         eng.break_once.set()
-        _wait_for("restarting", lambda: eng.health().phase == "restarting")
+        wait_for("restarting", lambda: eng.health().phase == "restarting")
         restarting = eng.health()
         assert not restarting.up and restarting.restarts == 1
         assert "OSError: disk gone" in restarting.reason
@@ -265,10 +257,10 @@ def test_an_isolated_camera_is_started_afresh_by_enable() -> None:
     thread = threading.Thread(target=eng.run, daemon=True)
     thread.start()
     try:
-        _wait_for("cam-b isolated", lambda: eng.status().camera("cam-b").isolated is not None)
+        wait_for("cam-b isolated", lambda: eng.status().camera("cam-b").isolated is not None)
         assert eng.camera_configs()["cam-b"][1]  # still enabled: the operator's choice
         assert eng.submit("enable", "cam-b").result(timeout=30.0) == "enabled"
-        _wait_for("cam-b analysed again", lambda: eng.status().camera("cam-b").frames > 0)
+        wait_for("cam-b analysed again", lambda: eng.status().camera("cam-b").frames > 0)
         status = eng.status().camera("cam-b")
         assert status.isolated is None and status.state != "failed"
         assert eng.submit("enable", "cam-b").result(timeout=30.0) == "unchanged"
