@@ -235,6 +235,26 @@ class OrderService:
 
         return self._run(run)
 
+    def end_left_open(
+        self, cameras: Iterable[str] | None = None, *, now: float | None = None
+    ) -> builtins.list[WorkOrderView]:
+        """End the events an earlier process left open, and reconcile their orders.
+
+        Call on start, before the first new event of ``cameras`` (None: every camera):
+        see :func:`gridsight.orders.intake.end_left_open`. ``now``: when the records are
+        written (None: at each event's last known time, for a service on the streams'
+        clock). Idempotent: a second call finds nothing open.
+
+        Returns the orders changed.
+        """
+        wanted = None if cameras is None else builtins.list(cameras)
+
+        def run(conn: Connection) -> builtins.list[WorkOrderView]:
+            rows = intake.end_left_open(self.flow, conn, wanted, now)
+            return [self._view(conn, row) for row in rows]
+
+        return self._run(run)
+
     def _create(
         self,
         source: str,

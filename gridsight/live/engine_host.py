@@ -1,6 +1,6 @@
 """Running the engine on a background thread of the service, and changing its cameras.
 
-:class:`EngineHost` builds a :class:`~gridsight.api.live_engine.LiveEngine` (loading the
+:class:`EngineHost` builds a ``LiveEngine`` (loading the
 model takes a while, so it happens on the thread too), runs it, and reports its phase
 for readiness: ``idle`` -> ``loading`` -> ``running`` -> ``stopping`` -> ``stopped``
 (or ``failed`` with the error). Camera changes are validated here, against the township,
@@ -13,12 +13,11 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from pydantic import ValidationError
 
-from gridsight.api.live_engine import EngineStopped, LiveEngine
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.config.hazards import check_camera_hazards
 from gridsight.core.config.township import Township
@@ -30,7 +29,25 @@ from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import hazard_rules
 from gridsight.core.sinks.base import EventSink
 
-log = logging.getLogger("gridsight.api.engine")
+if TYPE_CHECKING:
+    from gridsight.api.live_engine import LiveEngine
+
+log = logging.getLogger("gridsight.live.engine")
+
+
+def _live_engine() -> type[LiveEngine]:
+    # LiveEngine moves into gridsight.core.engine (issue 15, helper i15e); until then it
+    # is imported where it is, lazily (gridsight.api's package imports this module).
+    from gridsight.api.live_engine import LiveEngine
+
+    return LiveEngine
+
+
+def _engine_stopped(message: str) -> Exception:
+    from gridsight.api.live_engine import EngineStopped
+
+    return EngineStopped(message)
+
 
 #: Seconds a camera command may wait for the engine thread to apply it.
 COMMAND_TIMEOUT_S = 15.0
@@ -114,7 +131,7 @@ class EngineHost:
         self._options = options or EngineOptions(realtime=True)
         self._sinks = list(sinks)
         self._listeners = list(listeners)
-        self._factory = engine_factory or LiveEngine
+        self._factory = engine_factory or _live_engine()
         self.engine: LiveEngine | None = None
         self.phase = "idle"
         self.error: str | None = None
@@ -233,7 +250,7 @@ class EngineHost:
     def _command(self, kind: Any, camera_id: str, config: CameraConfig | None = None) -> str:
         engine = self.engine
         if engine is None or self.phase != "running":
-            raise EngineStopped(
+            raise _engine_stopped(
                 f"the engine is {self.phase}; cameras can be changed only while it runs"
             )
         future = engine.submit(kind, camera_id, config)
@@ -257,4 +274,4 @@ class EngineHost:
         return self._command("disable", camera_id)
 
 
-__all__ = ["CameraView", "EngineHost", "EngineStopped", "validate_camera"]
+__all__ = ["CameraView", "EngineHost", "validate_camera"]
