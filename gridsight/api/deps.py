@@ -19,8 +19,9 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from gridsight.api.accounts import User
-from gridsight.api.errors import Forbidden, Unauthorized
+from gridsight.api.errors import Forbidden, NotFound, Unauthorized
 from gridsight.api.services import Services
+from gridsight.orders.service import OrderService
 
 SESSION_COOKIE = "gridsight_session"
 CSRF_HEADER = "X-Requested-With"
@@ -42,6 +43,20 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def get_orders(services: ServicesDep) -> OrderService:
+    """The work-order service.
+
+    Raises:
+        NotFound: the service runs without a township config (no orders possible).
+    """
+    if services.orders is None:
+        raise NotFound("the service runs without a township config: no work orders")
+    return services.orders
+
+
+OrdersDep = Annotated[OrderService, Depends(get_orders)]
+
+
 def optional_user(
     request: Request,
     services: ServicesDep,
@@ -60,9 +75,8 @@ def optional_user(
             raise Unauthorized("the bearer token is unknown or revoked")
         return user
     if cookie:
-        user_id = services.signer.verify(cookie)
-        user = services.accounts.get(user_id) if user_id is not None else None
-        if user is None or user.disabled:
+        user = services.accounts.user_for_session(cookie)
+        if user is None:
             raise Unauthorized("the session has expired; log in again")
         if request.method not in _SAFE and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
             raise Forbidden(f"a browser request that changes something needs {CSRF_HEADER}")

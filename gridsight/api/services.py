@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pluggy
@@ -50,7 +50,7 @@ class Services:
         http_metrics: HTTP metrics registry.
         host: the engine host, or None (``--no-engine``).
         phase: ``starting`` | ``ready`` | ``stopping``.
-        clock: the order service's clock (a wall clock, or a fake one in tests).
+        clock: wall clock (sessions, tokens).
         language: default page language.
     """
 
@@ -69,6 +69,18 @@ class Services:
     phase: str = "starting"
     clock: Callable[[], float] = time.time
     language: str = "en"
+
+    def orders_now(self) -> float:
+        """Now on the work orders' clock: a stream's time on a store written on one
+        (``serve --no-engine`` over a demo's store), else the wall clock."""
+        return float(self.orders.clock()) if self.orders is not None else self.clock()
+
+    def orders_stream_time(self) -> bool:
+        """Whether :meth:`orders_now` is a stream's time (the pipeline's streams' clock,
+        or the clock a stream-clock run recorded in the store)."""
+        if self.live.stream_clock is not None:
+            return True
+        return getattr(getattr(self.orders, "clock", None), "kind", "wall") == "stream"
 
     def store_reachable(self) -> str:
         """``ok`` or why the store cannot be reached."""
@@ -97,6 +109,9 @@ def build_services(
     pm: pluggy.PluginManager | None = None,
     clock: Callable[[], float] | None = None,
     store: OrderStore | None = None,
+    store_clock: bool = False,
+    channels: Sequence[str] = (),
+    ack_secret: str | None = None,
 ) -> Services:
     """The HTTP parts over a live pipeline (built here, engine off, when not given).
 
@@ -109,6 +124,10 @@ def build_services(
         clock: the wall clock of accounts and sessions, and the order service's clock
             for a pipeline built here (tests pass a fake one).
         store: an open store (e.g. in a PostgreSQL schema) instead of ``settings.db_url``.
+        store_clock: see :attr:`~gridsight.live.LiveOptions.store_clock`, for a pipeline
+            built here.
+        channels: outbox channel names delivered elsewhere, for a pipeline built here.
+        ack_secret: secret of the acknowledge tokens, for a pipeline built here.
 
     Raises:
         ConfigError: the township config is invalid.
@@ -120,10 +139,14 @@ def build_services(
         config = township if township is not None else settings.config
         live = build_pipeline(
             config,
-            LiveOptions(db=settings.db_url, engine=False, service=True, tick_s=5.0),
+            LiveOptions(
+                db=settings.db_url, engine=False, service=True, tick_s=5.0, store_clock=store_clock
+            ),
             pm=pm,
             store=store,
             clock=clock or time.time,
+            outbox_channels=channels,
+            ack_secret=ack_secret,
         )
     wall = clock or time.time
     if live.store is None:
@@ -145,6 +168,6 @@ def build_services(
         signer=SessionSigner(secret, settings.session_max_age_s, clock=wall),
         throttle=LoginThrottle(settings.login_attempts, settings.login_window_s),
         host=live.host,
-        clock=live.clock,
+        clock=wall,
         language=default_language(settings, live.township),
     )

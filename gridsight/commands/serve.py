@@ -36,6 +36,14 @@ DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
     help="Run file/synthetic sources as fast as possible instead of at their own pace "
     "(the orders then follow the streams' clock, as in gridsight run).",
 )
+@click.option(
+    "--nats",
+    "nats_url",
+    default=None,
+    help="Consume the events of a cluster of engine nodes from this NATS (JetStream) "
+    "instead of running cameras here (see gridsight node, docs/cluster.md).",
+)
+@click.option("--cluster", "cluster_name", default="gridsight", show_default=True)
 @click.option("--log-level", default="info", show_default=True)
 def serve(
     config: Path | None,
@@ -48,6 +56,8 @@ def serve(
     model: str | None,
     backend_options: dict[str, Any],
     fast: bool,
+    nats_url: str | None,
+    cluster_name: str,
     log_level: str,
 ) -> None:
     """Run the operator service: cameras -> events -> work orders, REST API, dashboard.
@@ -57,6 +67,7 @@ def serve(
       gridsight serve configs/jingqiao.yaml               # http://127.0.0.1:8000/
       GRIDSIGHT_ADMIN_TOKEN=$(openssl rand -hex 24) gridsight serve --db postgresql+psycopg://...
       gridsight serve --no-engine --db data/gridsight.db  # API and pages over a store
+      gridsight serve --nats nats://127.0.0.1:4222 --db postgresql+psycopg://...  # cluster
       gridsight users add alice --role operator --db data/gridsight.db
     """
     import uvicorn
@@ -86,7 +97,8 @@ def serve(
         settings.config,
         LiveOptions(
             db=settings.db_url,
-            engine=not no_engine,
+            # With --nats the cluster's nodes run the cameras.
+            engine=not no_engine and nats_url is None,
             service=True,
             realtime=not fast,
             backend=backend,
@@ -94,22 +106,35 @@ def serve(
             backend_options=backend_options,
             snapshots=settings.snapshots_dir,
             notify=notify,
+            # A demo's store is read on the stream's clock it recorded.
+            store_clock=no_engine,
         ),
     )
     services = build_services(settings, live=live)
     app = create_app(settings, services=services)
     clock = "streams'" if live.stream_clock is not None else "wall"
+    if no_engine:
+        clock = "recorded (the store's)"
     where = f"http://{settings.host}:{settings.port}/"
     click.echo(
         f"gridsight serve: {where} (store {services.store.url.render_as_string()}, "
-        f"engine {'off' if no_engine else 'on'}, orders on the {clock} clock, "
+        f"engine {'on' if live.host is not None else 'off'}, orders on the {clock} clock, "
         f"{len(live.channels)} notify channel(s))",
         err=True,
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        timeout_graceful_shutdown=5,
-    )
+    consumer = None
+    if nats_url is not None and services.orders is not None:
+        from gridsight.live.cluster.consumer import start_order_consumer
+
+        consumer = start_order_consumer(nats_url, services.orders, cluster_name)
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if consumer is not None:
+            consumer.close()

@@ -1,6 +1,6 @@
 """Running the engine on a background thread of the service, and changing its cameras.
 
-:class:`EngineHost` builds a ``LiveEngine`` (loading the
+:class:`EngineHost` builds a :class:`~gridsight.core.engine.LiveEngine` (loading the
 model takes a while, so it happens on the thread too), runs it, and reports its phase
 for readiness: ``idle`` -> ``loading`` -> ``running`` -> ``stopping`` -> ``stopped``
 (or ``failed`` with the error). Camera changes are validated here, against the township,
@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
 from pydantic import ValidationError
@@ -22,31 +22,14 @@ from gridsight.core.config.camera import CameraConfig
 from gridsight.core.config.hazards import check_camera_hazards
 from gridsight.core.config.township import Township
 from gridsight.core.config.validation import format_validation
-from gridsight.core.engine import EngineOptions
+from gridsight.core.engine import EngineOptions, EngineStopped, LiveEngine
 from gridsight.core.engine.status import EngineStatus
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import hazard_rules
 from gridsight.core.sinks.base import EventSink
 
-if TYPE_CHECKING:
-    from gridsight.api.live_engine import LiveEngine
-
 log = logging.getLogger("gridsight.live.engine")
-
-
-def _live_engine() -> type[LiveEngine]:
-    # LiveEngine moves into gridsight.core.engine (issue 15, helper i15e); until then it
-    # is imported where it is, lazily (gridsight.api's package imports this module).
-    from gridsight.api.live_engine import LiveEngine
-
-    return LiveEngine
-
-
-def _engine_stopped(message: str) -> Exception:
-    from gridsight.api.live_engine import EngineStopped
-
-    return EngineStopped(message)
 
 
 #: Seconds a camera command may wait for the engine thread to apply it.
@@ -131,7 +114,7 @@ class EngineHost:
         self._options = options or EngineOptions(realtime=True)
         self._sinks = list(sinks)
         self._listeners = list(listeners)
-        self._factory = engine_factory or _live_engine()
+        self._factory = engine_factory or LiveEngine
         self.engine: LiveEngine | None = None
         self.phase = "idle"
         self.error: str | None = None
@@ -250,7 +233,7 @@ class EngineHost:
     def _command(self, kind: Any, camera_id: str, config: CameraConfig | None = None) -> str:
         engine = self.engine
         if engine is None or self.phase != "running":
-            raise _engine_stopped(
+            raise EngineStopped(
                 f"the engine is {self.phase}; cameras can be changed only while it runs"
             )
         future = engine.submit(kind, camera_id, config)
@@ -274,4 +257,4 @@ class EngineHost:
         return self._command("disable", camera_id)
 
 
-__all__ = ["CameraView", "EngineHost", "validate_camera"]
+__all__ = ["CameraView", "EngineHost", "EngineStopped", "validate_camera"]

@@ -86,6 +86,9 @@ class LiveOptions:
         keep_events: keep every event in ``Engine.events`` (the demo scores them).
         notify: ``--notify`` URLs, added to the config's ``notify:`` channels.
         orders_settings: the ``orders:`` settings, overriding the config's.
+        store_clock: without an engine, run the orders on the clock recorded in the store
+            (:class:`~gridsight.orders.store_clock.StoreClock`): the API over a store a
+            stream-clock run wrote (``serve --no-engine`` over a demo's store).
         tick_s: seconds between the order clocks' ticks (time-outs, SLA breaches).
         status_interval_s: how often camera states are published.
         drain_s: longest wait, when closing, for queued events to reach the store.
@@ -108,6 +111,7 @@ class LiveOptions:
     keep_events: bool = False
     notify: tuple[str, ...] = ()
     orders_settings: OrdersConfig | None = None
+    store_clock: bool = False
     tick_s: float = 1.0
     status_interval_s: float = 2.0
     drain_s: float = 30.0
@@ -168,6 +172,7 @@ class LivePipeline:
         channels: Sequence[Channel],
         store: OrderStore | None,
         ack_secret: str | None,
+        outbox_channels: Sequence[str] = (),
     ) -> None:
         self.pm = pm
         self.township = township
@@ -192,7 +197,7 @@ class LivePipeline:
                 store,
                 township,
                 clock=clock,
-                channels=[c.name for c in self.channels],
+                channels=[*(c.name for c in self.channels), *outbox_channels],
                 ack_secret=ack_secret,
                 settings=options.orders_settings,
                 on_change=self._order_changed,
@@ -320,6 +325,7 @@ def build_pipeline(
     store: OrderStore | None = None,
     clock: Callable[[], float] | None = None,
     engine_factory: Callable[..., Any] | None = None,
+    outbox_channels: Sequence[str] = (),
 ) -> LivePipeline:
     """Build the live pipeline of ``config`` (see the module docstring); nothing runs yet
     except the orders thread, which first ends what a crashed process left open.
@@ -338,6 +344,8 @@ def build_pipeline(
         clock: the order service's clock instead of the one chosen from the cameras
             (tests pass a fake one).
         engine_factory: builds the engine (tests pass one with a fake detector).
+        outbox_channels: names of channels the order service writes outbox rows for that
+            another process delivers (``gridsight outbox``), besides ``channels``.
 
     Raises:
         ConfigError: a bad config, camera id, notify URL, or notify without a store.
@@ -374,6 +382,10 @@ def build_pipeline(
         clock = stream_clock if stream_clock is not None else time.time
     if store is None and opts.db is not None:
         store = OrderStore.open(opts.db)
+    if opts.store_clock and not opts.engine and store is not None:
+        from gridsight.orders.store_clock import StoreClock
+
+        clock = StoreClock(store, wall=clock)
     pipe = LivePipeline(
         pm=pm,
         township=town,
@@ -384,6 +396,7 @@ def build_pipeline(
         channels=channels,
         store=store,
         ack_secret=ack_secret if ack_secret is not None else ack_secret_from_env(),
+        outbox_channels=outbox_channels,
     )
     try:
         _assemble(pipe, engine_factory)

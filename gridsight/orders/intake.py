@@ -164,6 +164,8 @@ def _recently_ended(flow: Workflow, conn: Connection, event: HazardEvent, now: f
     ).scalar()
     if ended is None or now - float(ended) > window:
         return None
+    if not flow.was_verified(conn, row["id"]):
+        return None  # never verified: the recurrence is a new case, verified afresh
     return row
 
 
@@ -177,9 +179,9 @@ CLEARED_NOTES = {
     "restart": (
         "the engine restarted: the hazard's event ended at its last known time "
         "(the camera's new frames reopen the order if the hazard is still there)",
-        "the engine restarted before anyone went: the hazard's event ended at its last "
-        "known time (the camera's new frames reopen the order if it is still there)",
-        "the engine restarted: the hazard's event ended at its last known time",
+        "",  # a restart is no evidence that the hazard cleared: nothing is cancelled
+        "the engine restarted: the hazard's event ended at its last known time (the "
+        "camera's new frames attach to this order if the hazard is still there)",
     ),
 }
 
@@ -197,10 +199,11 @@ def cleared(
     """Record that the camera stopped seeing ``row``'s hazard (event ``event_id`` ended).
 
     Once no event of the order is active: a ``resolved`` camera order closes, one nobody
-    has gone to yet is cancelled where the hazard's settings say so, any other open one
-    gets an annotation; ``hazard_active`` becomes false and ``cleared_at`` is set
-    (``cleared_at``, default ``now``). ``reason`` (``camera_clearance`` or ``restart``)
-    goes into the record's note and data.
+    has gone to yet is cancelled where the hazard's settings say so (not on a
+    ``restart``: the engine stopping is no evidence that the hazard cleared), any other
+    open one gets an annotation; ``hazard_active`` becomes false and ``cleared_at`` is
+    set (``cleared_at``, default ``now``). ``reason`` (``camera_clearance`` or
+    ``restart``) goes into the record's note and data.
     """
     still = conn.execute(
         sa.select(sa.func.count())
@@ -215,7 +218,8 @@ def cleared(
     if row["state"] == "resolved" and row["source"] == "camera":
         rec = Record("closed", "system", "system", kind=END, note=closed_note, data=data)
         return flow.change(conn, row, rec, now, closed_at=now, open_key=None, **values)
-    if row["state"] in NOT_YET_GONE and flow.settings.for_kind(row["kind"]).cancel_on_clear:
+    cancels = reason != "restart" and flow.settings.for_kind(row["kind"]).cancel_on_clear
+    if row["state"] in NOT_YET_GONE and cancels:
         rec = Record("cancelled", "system", "system", kind=END, note=cancelled_note, data=data)
         return flow.change(conn, row, rec, now, open_key=None, **values)
     if row["state"] not in ("closed", "cancelled", "rejected", "duplicate"):
@@ -233,9 +237,10 @@ def end_left_open(
     Each open event of ``cameras`` (None: of every camera) ends at its last known time
     (``last_at``) with ``end_reason: restart`` in its ``extra``; then each order they
     belonged to is reconciled as a camera clearance would (:func:`cleared` with reason
-    ``restart``): ``hazard_active`` false, a resolved order closed, an untouched one
-    cancelled where the settings say so. A hazard that is still there starts a new event
-    from the camera's next frames, which reopens the order (within the reopen window).
+    ``restart``): ``hazard_active`` false, a resolved order closed, any other open one
+    annotated (none cancelled). A hazard that is still there starts a new event from the
+    camera's next frames, which attaches to its open order (or reopens a closed one
+    within the reopen window).
 
     ``now`` is when the orders' records are written; None (a service on the streams'
     clock, whose "now" is unknown until the first new event) writes each at the later of

@@ -70,6 +70,7 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
     """An app over a new store in ``tmp_path`` (context of a TestClient)."""
     clock = FakeClock()
     engine = bool(overrides.pop("_engine", False))
+    ack_secret = overrides.pop("_ack_secret", None)
     settings = Settings(
         db_url=f"sqlite:///{tmp_path / 'api.sqlite'}",
         uploads_dir=tmp_path / "uploads",
@@ -86,8 +87,17 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
             LiveOptions(db=settings.db_url, service=True, tick_s=5.0),
             clock=clock,
             engine_factory=blind_engine,
+            outbox_channels=("hook",) if ack_secret else (),
+            ack_secret=str(ack_secret) if ack_secret else None,
         )
-    services = build_services(settings, live=live, township=township, clock=clock)
+    services = build_services(
+        settings,
+        live=live,
+        township=township,
+        clock=clock,
+        ack_secret=str(ack_secret) if ack_secret else None,
+        channels=("hook",) if ack_secret else (),
+    )
     tokens = {}
     for role in ("admin", "operator", "viewer"):
         user = services.accounts.add_user(role, role, password=f"{role}-password")

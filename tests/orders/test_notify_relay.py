@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from gridsight.core.config.notify import RetrySettings
 from gridsight.orders.notify.receiver import WebhookReceiver
-from gridsight.orders.notify.webhook import WebhookNotifier
 from gridsight.orders.notify.relay import OutboxRelay
+from gridsight.orders.notify.webhook import WebhookNotifier
 from gridsight.orders.tables import outbox
 
 SECRET = "relay-secret"

@@ -45,9 +45,10 @@ def test_open_events_end_at_their_last_known_time_and_orders_reconcile(
     assert "end_reason" not in json.loads(_event_row(store, done.id)["extra"])
     water_order = svc.get(dispatched.id)
     assert not water_order.hazard_active and water_order.state == "dispatched"
-    assert water_order.transitions[-1].data["event"] == "restart"
-    lane_order = svc.get(untouched.id)  # nobody went, and fire_lane cancels on clear
-    assert not lane_order.hazard_active and lane_order.state == "cancelled"
+    assert any(t.data.get("event") == "restart" for t in water_order.transitions)
+    lane_order = svc.get(untouched.id)  # nobody went: a restart cancels nothing
+    assert not lane_order.hazard_active and lane_order.state == "new"
+    assert any(t.data.get("event") == "restart" for t in lane_order.transitions)
     # Nothing is left open, and a second recovery finds nothing to do.
     with store.read() as conn:
         left = conn.execute(
@@ -67,11 +68,27 @@ def test_the_new_frames_decide_a_hazard_still_there_reopens_its_order(
     assert order is not None
     clock.advance(60)
     svc.end_left_open(["cam-fire-lane-01"], now=clock())
-    assert svc.get(order.id).state == "cancelled"
+    assert svc.get(order.id).state == "new" and not svc.get(order.id).hazard_active
     clock.advance(30)  # the restarted engine sees the lane still blocked
     back = svc.ingest_event(event(camera="cam-fire-lane-01", hazard="fire_lane"))
     assert back is not None and back.id == order.id  # the same order, not a second one
-    assert back.hazard_active and back.state not in ("cancelled", "closed")
+    assert back.hazard_active and back.state == "new"
+    assert store.count_orders() == 1
+
+
+def test_a_resolved_order_closes_and_a_hazard_still_there_reopens_it(store: OrderStore) -> None:
+    clock = Clock()
+    svc = service(store, clock)
+    order = svc.ingest_event(event())  # near_water: dispatched at once
+    assert order is not None and order.assignee
+    for to in ("acknowledged", "on_site", "resolved"):
+        svc.transition(order.id, to, actor=f"worker:{order.assignee}", role="worker")
+    clock.advance(60)
+    svc.end_left_open(None, now=clock())  # waiting for the camera's confirmation
+    assert svc.get(order.id).state == "closed"
+    clock.advance(30)
+    back = svc.ingest_event(event())
+    assert back is not None and back.id == order.id and back.hazard_active
     assert "reopened" in [t.to_state for t in svc.get(order.id).transitions]
     assert store.count_orders() == 1
 
