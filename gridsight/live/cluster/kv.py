@@ -82,16 +82,32 @@ class ClusterStore:
     ) -> ClusterStore:
         """Create (or open) the buckets and the event stream."""
         from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+        from nats.js.errors import BucketNotFoundError, NotFoundError
 
         timings = timings or Timings()
         js = nc.jetstream(timeout=5)
         r = timings.replicas
 
         async def bucket(name: str, ttl: float | None = None) -> KeyValue:
-            cfg = KeyValueConfig(
-                bucket=name, history=1, ttl=ttl, replicas=r, storage=StorageType.FILE
-            )
-            return await js.create_key_value(cfg)
+            # The first member to come up creates the buckets; the others open them as
+            # they are (a bucket's TTL is the lease in force, whatever one node says).
+            try:
+                kv = await js.key_value(name)
+            except BucketNotFoundError:
+                cfg = KeyValueConfig(
+                    bucket=name, history=1, ttl=ttl, replicas=r, storage=StorageType.FILE
+                )
+                return await js.create_key_value(cfg)
+            if ttl is not None:
+                info = await js.stream_info(f"KV_{name}")
+                if info.config.max_age and abs(info.config.max_age - ttl) > 1e-3:
+                    log.warning(
+                        "bucket %s has a TTL of %.1f s, not the %.1f s asked for; it stays",
+                        name,
+                        info.config.max_age,
+                        ttl,
+                    )
+            return kv
 
         store = cls(
             names,
@@ -103,15 +119,18 @@ class ClusterStore:
             owners=await bucket(names.owners),
             drain=await bucket(names.drain),
         )
-        await js.add_stream(
-            StreamConfig(
-                name=names.stream,
-                subjects=[names.subjects],
-                num_replicas=r,
-                storage=StorageType.FILE,
-                duplicate_window=120.0,
+        try:
+            await js.stream_info(names.stream)
+        except NotFoundError:
+            await js.add_stream(
+                StreamConfig(
+                    name=names.stream,
+                    subjects=[names.subjects],
+                    num_replicas=r,
+                    storage=StorageType.FILE,
+                    duplicate_window=120.0,
+                )
             )
-        )
         return store
 
 
