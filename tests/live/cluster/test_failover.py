@@ -18,7 +18,7 @@ from gridsight.orders.store import OrderStore
 
 from ...services import require_nats, require_postgres
 from .checker import check_store
-from .harness import NodeProcess, all_running, status, wait_for
+from .harness import NodeProcess, all_running, wait_for
 from .helpers import fresh_names, small_config
 
 LEASE_S = 3.0
@@ -67,7 +67,7 @@ def _start(ctx: dict, *ids: str) -> None:
                 ctx["tmp"],
                 lease_s=LEASE_S,
                 renew_s=RENEW_S,
-            )  # fmt: skip
+            )
         )
 
 
@@ -143,7 +143,7 @@ def test_a_paused_node_is_fenced_and_stops_the_cameras_it_lost(cluster: dict) ->
                 cfg.village,
                 cfg.grid,
                 0.9,
-            )  # fmt: skip
+            )
         )
     paused.signal(signal.SIGCONT)
     assert sink.wait_empty(30)
