@@ -134,6 +134,25 @@ class ClusterStore:
         return store
 
 
+async def open_store_retrying(
+    nc: Client, names: ClusterNames, timings: Timings | None = None, *, stopping: Any = None
+) -> ClusterStore | None:
+    """:meth:`ClusterStore.open`, tried again every second while JetStream is not ready.
+
+    A NATS cluster that has just started has no JetStream leader for a moment, and a
+    server being restarted answers nothing; a long-running member waits it out. Returns
+    None when ``stopping()`` turns true first.
+    """
+    while True:
+        try:
+            return await ClusterStore.open(nc, names, timings)
+        except Exception as exc:
+            if stopping is not None and stopping():
+                return None
+            log.warning("cluster %s: JetStream not ready (%s); trying again", names.name, exc)
+            await asyncio.sleep(1.0)
+
+
 async def read_all(kv: KeyValue) -> dict[str, tuple[int, Any]]:
     """``{key: (revision, JSON value)}`` of every live key of a bucket (one snapshot).
 
@@ -182,6 +201,7 @@ __all__ = [
     "connect",
     "dumps",
     "get_json",
+    "open_store_retrying",
     "read_all",
     "require_nats",
 ]
