@@ -127,6 +127,7 @@ def serve(
         pm=pm,
         channels=[c.name for c in channels],
         ack_secret=ack_secret_from_env(),
+        store_clock=no_engine,  # a demo's store is read on the stream's clock it recorded
     )
     delivery = None
     if channels:
