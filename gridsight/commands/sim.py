@@ -16,10 +16,11 @@ DEFAULT_SCENARIO = "configs/sim/baseline.yaml"
 
 def _load(scenario: str) -> tuple[Any, Any]:
     from gridsight.core.config import load_township
-    from gridsight.governance_sim.scenario import load_scenario
+    from gridsight.governance_sim.scenario import load_scenario, with_live_orders
 
     sc, town_path = load_scenario(scenario)
-    return sc, load_township(town_path)
+    town = load_township(town_path)
+    return with_live_orders(sc, town), town
 
 
 def _policies() -> PolicyRegistry:
