@@ -78,9 +78,7 @@ class TownModel:
         # Work orders nobody could take, one queue per village (a village's orders go
         # only to its own people): (-priority, arrival number, order, event, cancel at,
         # dispatch due). Served first come, first served within priority, at the head.
-        self.waiting: dict[
-            str, list[tuple[int, int, WorkOrder, simpy.Event, float, float]]
-        ] = {}
+        self.waiting: dict[str, list[tuple[int, int, WorkOrder, simpy.Event, float, float]]] = {}
         self._arrivals = 0
         self._polling: dict[str, float] = {}  # village -> when its queue is looked at
         t = cfg.township
@@ -340,9 +338,7 @@ class TownModel:
             f"r{k}", rp.kind, g.village, g.id, self._r_x[k], self._r_y[k],
             created, self.req_priority[s],
         )  # fmt: skip
-        res = yield env.process(
-            self._field(order, -1 - s, -1, math.inf, created + self.req_due[s])
-        )
+        res = yield env.process(self._field(order, -1 - s, -1, math.inf, created + self.req_due[s]))
         if res is None:  # pragma: no cover - requests have no camera to clear them
             return
         self.r_dispatch[k] = res[0]
