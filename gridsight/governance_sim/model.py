@@ -161,6 +161,7 @@ class TownModel:
         m = len(requests)
         self.r_dispatch = np.full(m, np.nan)
         self.r_arrive = np.full(m, np.nan)
+        self.r_verified = np.full(m, np.nan)
         self.r_closed = np.full(m, np.nan)
         self.r_worker = np.full(m, -1, dtype=np.int64)
         self.worker_index = {w.spec.id: i for i, w in enumerate(self.workers)}
@@ -334,6 +335,7 @@ class TownModel:
                 self.centre_busy.change(env.now, 1.0)
                 yield env.timeout(dt)
                 self.centre_busy.change(env.now, -1.0)
+            self.r_verified[k] = env.now
         order = WorkOrder(
             f"r{k}", rp.kind, g.village, g.id, self._r_x[k], self._r_y[k],
             created, self.req_priority[s],
