@@ -110,7 +110,7 @@ def sim() -> None:
     gridsight sim run configs/sim/baseline.yaml -n 30 --days 30 --json out.json --report out/
     gridsight sim run configs/sim/baseline.yaml -n 2 --trace trace.csv --set verifiers=3
     gridsight sim sweep configs/sim/baseline.yaml --vary verifiers=1,2,3
-    gridsight sim sweep configs/sim/baseline.yaml --vary 'staffing.grid_worker.shift_h=[7,19],[8,18]'
+    gridsight sim sweep configs/sim/baseline.yaml --vary 'workers_per_grid=1,2'
     gridsight sim verify
     gridsight sim mmc --arrival-rate 2.4 --service-rate 1 --servers 3
     """

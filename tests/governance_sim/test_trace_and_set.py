@@ -54,7 +54,7 @@ def test_trace_has_one_row_per_alarm_and_request_with_the_contract_columns(
 
 
 def test_vary_and_set_take_json_lists() -> None:
-    name, path, values = sw.parse_vary("staffing.grid_worker.shift_h=[7,19],[8,18]")
+    _, path, values = sw.parse_vary("staffing.grid_worker.shift_h=[7,19],[8,18]")
     assert path == "staffing.grid_worker.shift_h" and values == [[7, 19], [8, 18]]
     assert sw.parse_vary("verifiers=1,2,3")[2] == [1, 2, 3]
     assert sw.parse_vary("policy=grid_owner_first,least_loaded")[2] == [
@@ -73,7 +73,7 @@ def test_a_bad_sweep_value_fails_before_any_replication_runs(baseline, monkeypat
     sc, town = baseline
     ran: list[int] = []
     monkeypatch.setattr(sw, "run_replications", lambda *a, **k: ran.append(1) or [])
-    with pytest.raises(ConfigError, match="centre.verifiers"):
+    with pytest.raises(ConfigError, match=r"centre\.verifiers"):
         sw.run_sweep(sc, town, "verifiers", "centre.verifiers", [2, 3, 0], replications=1,
                      days=2.0, seed=1)  # fmt: skip
     assert ran == []
