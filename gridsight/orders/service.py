@@ -42,7 +42,7 @@ from gridsight.core.dispatch import (
     resolve_policy,
 )
 from gridsight.core.events import HazardEvent
-from gridsight.orders import intake
+from gridsight.orders import fencing, intake
 from gridsight.orders.errors import (
     IllegalTransition,
     NotPermitted,
@@ -50,6 +50,7 @@ from gridsight.orders.errors import (
     OrderNotFound,
     VersionConflict,
 )
+from gridsight.orders.fencing import Admission
 from gridsight.orders.ledger import (
     NEW,
     Ledger,
@@ -125,6 +126,11 @@ def new_order_id() -> str:
     return f"wo-{uuid.uuid4().hex[:12]}"
 
 
+#: How long an acknowledge link stays valid (a worker may read the message late, but an
+#: old link must not acknowledge forever).
+ACK_TTL_S = 24 * 3600.0
+
+
 class OrderService:
     """The work-order loop over one store (see the module docstring).
 
@@ -139,6 +145,7 @@ class OrderService:
         settings: the ``orders`` settings, overriding the township's.
         ack_secret: secret of the acknowledge tokens put in dispatch notifications
             (None: no tokens).
+        ack_ttl_s: how long an acknowledge token (the phone link) stays valid.
         id_factory: makes new order ids.
         on_change: called after each committed transaction with the view of every order
             it changed, including ones changed as a consequence (a freed worker's queued
@@ -156,6 +163,7 @@ class OrderService:
         channels: Sequence[str] = (),
         settings: OrdersConfig | None = None,
         ack_secret: str | None = None,
+        ack_ttl_s: float = ACK_TTL_S,
         id_factory: Callable[[], str] = new_order_id,
         on_change: Callable[[WorkOrderView], None] | None = None,
         plugins: pluggy.PluginManager | None = None,
@@ -170,6 +178,7 @@ class OrderService:
         self.clock = clock
         self.roster = Roster(township, self.settings.staffing, self.settings.zone)
         self.new_id = id_factory
+        self.ack_secret = ack_secret
         token_maker: Callable[[str, str], str] | None = None
         if ack_secret:
             secret = ack_secret
@@ -177,7 +186,7 @@ class OrderService:
             def token_maker(order_id: str, worker: str) -> str:
                 from gridsight.orders.notify.ack import ack_token
 
-                return ack_token(order_id, worker, secret)
+                return ack_token(order_id, worker, secret, expires_at=clock() + ack_ttl_s)
 
         self.ledger = Ledger(channels, token_maker)
         self.flow = Workflow(
@@ -253,6 +262,44 @@ class OrderService:
             now = self._now()
             row = intake.ingest(self.flow, conn, event, now)
             return None if row is None else self._view(conn, row)
+
+        return self._run(run)
+
+    def ingest_fenced(
+        self,
+        event: HazardEvent,
+        *,
+        delivery_id: str,
+        epoch: int,
+        floor: int = 0,
+        node: str | None = None,
+    ) -> tuple[Admission, WorkOrderView | None]:
+        """Feed one event that came through the cluster, exactly once and fenced.
+
+        One transaction records the delivery (unique ``delivery_id``), checks the camera's
+        ``epoch`` against the newest seen (and ``floor``) and, when admitted, applies the
+        event as :meth:`ingest_event` does. See :mod:`gridsight.orders.fencing`.
+
+        Returns:
+            ``(admission, order)``: ``accepted`` with the order (or None), or
+            ``duplicate`` / ``stale`` with None (nothing changed but the refusal's record).
+        """
+
+        def run(conn: Connection) -> tuple[Admission, WorkOrderView | None]:
+            now = self._now()
+            admission = fencing.admit(
+                conn,
+                delivery_id=delivery_id,
+                camera=event.camera,
+                epoch=epoch,
+                now=now,
+                floor=floor,
+                node=node,
+            )
+            if admission != "accepted":
+                return admission, None
+            row = intake.ingest(self.flow, conn, event, now)
+            return admission, None if row is None else self._view(conn, row)
 
         return self._run(run)
 
