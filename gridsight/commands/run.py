@@ -159,6 +159,7 @@ def run_engine(
     notify: Iterable[str] = (),
     motion_gate: bool | None = None,
     backend_options: dict[str, Any] | None = None,
+    names: tuple[str, ...] | None = None,
 ) -> EngineSummary:
     """Load ``config``, run the engine with a live table, print the summary."""
     from gridsight.core.config import load_township
@@ -185,13 +186,13 @@ def run_engine(
         from gridsight.orders.notify.ack import ack_secret_from_env
         from gridsight.orders.sink import open_orders_sink
 
-        names = [c.name for c in channels]
+        channel_names = [c.name for c in channels]
         # Without --realtime the streams run ahead of the machine's clock: the orders
         # follow the events' time of day (shifts, time-outs), not the machine's.
         sink = open_orders_sink(
             db,
             config,
-            channels=names,
+            channels=channel_names,
             ack_secret=ack_secret_from_env(),
             stream_time=not realtime,
         )
@@ -203,6 +204,8 @@ def run_engine(
         snapshots_dir=snapshots,
         blur_faces=blur_faces,
         backend_options=dict(backend_options or {}),
+        detector=town.detector,
+        names=names,
     )
     if motion_gate is not None:
         options = dataclasses.replace(options, motion_gate=motion_gate)
@@ -289,6 +292,7 @@ def run_engine(
 )
 @click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots.")
 @options.detector()
+@options.names()
 @options.backend_options()
 @click.option("--camera", "cameras", multiple=True, help="Run only this camera id (repeatable).")
 @notify_option
@@ -313,6 +317,7 @@ def run(
     no_blur: bool,
     backend: str,
     model: str | None,
+    names: tuple[str, ...] | None,
     backend_options: dict[str, Any],
     cameras: tuple[str, ...],
     notify: tuple[str, ...],
@@ -345,4 +350,5 @@ def run(
         notify=notify,
         motion_gate=motion_gate,
         backend_options=backend_options,
+        names=names,
     )

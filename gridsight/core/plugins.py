@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from gridsight.core import hookspecs
-from gridsight.core.errors import PluginError
+from gridsight.core.errors import GridsightError, PluginError
 
 ENTRY_POINT_GROUP = "gridsight"
 #: The distribution whose entry points are the built-ins.
@@ -185,6 +185,22 @@ def sinks(pm: pluggy.PluginManager) -> dict[str, Any]:
 def detectors(pm: pluggy.PluginManager) -> dict[str, Any]:
     """``{detector name: DetectorSpec}`` from all plugins."""
     return collect_named(pm.hook.gridsight_register_detectors(), "detector")
+
+
+def roles(pm: pluggy.PluginManager) -> dict[str, Any]:
+    """``{role name: RoleSpec}`` from all plugins, each declared in the role vocabulary.
+
+    Raises:
+        PluginError: two plugins declare one role, or a role name or class is refused.
+    """
+    from gridsight.core.detection.roles import declare_roles
+
+    found = collect_named(pm.hook.gridsight_register_roles(), "role")
+    try:
+        declare_roles(found.values())
+    except GridsightError as exc:
+        raise PluginError(f"a plugin's gridsight_register_roles: {exc}") from exc
+    return found
 
 
 def dispatch_policies(pm: pluggy.PluginManager) -> dict[str, Any]:

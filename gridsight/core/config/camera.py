@@ -36,6 +36,7 @@ from gridsight.core.config.base import (
     StrictModel,
     duplicates,
 )
+from gridsight.core.config.detector import DetectorConfig
 from gridsight.core.config.geometry import outside_image, polygon_problem
 
 Anchor = Literal["bottom_center", "center", "top_center", "bottom_left", "bottom_right"]
@@ -226,6 +227,11 @@ class CameraConfig(StrictModel):
     motion: MotionConfig | None = Field(
         default=None,
         description="motion test for motion-gated inference (defaults if absent)",
+    )
+    detector: DetectorConfig | None = Field(
+        default=None,
+        description="this camera's own model (overrides the township's detector: fields it "
+        "sets); cameras on different models are batched separately",
     )
 
     @field_validator("tracker")

@@ -47,7 +47,6 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.detection.spec import resolve_model
 from gridsight.core.engine import priority
 from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.engine.camera import CameraPipeline
@@ -69,8 +68,10 @@ from gridsight.core.sources.view_check import ViewChecker, ViewCheckSettings
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
+    from gridsight.core.config.detector import DetectorConfig
     from gridsight.core.config.township import Township
     from gridsight.core.detection.detector import Detector
+    from gridsight.core.detection.pool import DetectorPool
     from gridsight.core.tracking.bytetrack import TrackerSettings
 
 log = logging.getLogger("gridsight.engine")
@@ -92,6 +93,10 @@ class EngineOptions:
         conf: detector score threshold.
         iou: NMS IoU threshold.
         max_det: most detections per frame.
+        names: class names of the run's model (``--names``), over the config's
+            ``detector.names``; checked against the model's class count at load.
+        detector: the township's ``detector:`` block (the default of every camera
+            without its own); read from the township itself when the engine gets one.
         snapshots_dir: where evidence JPEGs go; None writes none.
         blur_faces: blur faces (and person heads) in evidence snapshots.
         run_id: suffix of every event id; a fresh one per run if None.
@@ -124,6 +129,8 @@ class EngineOptions:
     conf: float = 0.1
     iou: float = 0.45
     max_det: int = 100
+    names: tuple[str, ...] | None = None
+    detector: DetectorConfig | None = None
     snapshots_dir: Path | None = None
     blur_faces: bool = True
     run_id: str | None = None
@@ -256,27 +263,51 @@ class Engine:
         self._starts: Counter[tuple[str, str]] = Counter()
         self._stop = threading.Event()
         self._owns_detector = detector is None
-        self.detector = detector if detector is not None else self._build_detector(backend, model)
+        #: The run's detectors, one per distinct camera ``detector:`` (None: ``detector``
+        #: was given and serves every camera).
+        self.pool: DetectorPool | None = None
+        if detector is None:
+            self.pool = self._build_pool(cameras, camera_list, backend, model)
+            detector = self.pool.default
+        self.detector = detector
         # A batch can never hold more than every queue's worth of frames: waiting for a
         # bigger one would only add max_wait_s to every batch (few cameras, --fast).
         max_batch = min(self.options.max_batch, len(self.cameras) * self.options.queue_size)
         self.batcher = Batcher(max_batch, self.options.max_wait_s)
         self._synced: dict[str, tuple[int, int, int]] = {}
 
-    def _build_detector(self, backend: str, model: str | Path | None) -> Detector:
-        from gridsight.core.detection.detector import Detector
+    def _build_pool(
+        self,
+        cameras: Township | Sequence[CameraConfig],
+        camera_list: list[CameraConfig],
+        backend: str,
+        model: str | Path | None,
+    ) -> DetectorPool:
+        """Every camera's detector, built and checked now (see ``DetectorPool``)."""
+        from gridsight.core.config.hazards import declare_township_roles
+        from gridsight.core.detection.pool import DetectorPool
+        from gridsight.core.plugins import roles
 
-        path, spec = resolve_model(model, self.pm)
-        kwargs: dict[str, Any] = dict(
-            conf=self.options.conf,
-            iou=self.options.iou,
-            max_det=self.options.max_det,
+        roles(self.pm)
+        township = cameras if hasattr(cameras, "cameras") else None
+        if township is not None:
+            declare_township_roles(township)  # type: ignore[arg-type]
+        return DetectorPool(
+            camera_list,
+            self.pm,
+            default=self.options.detector or getattr(township, "detector", None),
+            model=None if model is None else str(model),
+            names=self.options.names,
+            backend=backend,
+            defaults=dict(
+                conf=self.options.conf, iou=self.options.iou, max_det=self.options.max_det
+            ),
             backend_options=self.options.backend_options,
-            pm=self.pm,
         )
-        if spec is not None:
-            return Detector.from_spec(spec, backend, **kwargs)
-        return Detector(path, backend, **kwargs)
+
+    def _detector_of(self, camera_id: str) -> Detector:
+        """The detector that runs ``camera_id``'s frames."""
+        return self.pool.for_camera(camera_id) if self.pool is not None else self.detector
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
@@ -337,6 +368,8 @@ class Engine:
         """
         if config.id in self.cameras:
             raise ConfigError(f"camera id {config.id!r} is already running")
+        if self.pool is not None:
+            self.pool.add(config)  # its model built and checked before anything starts
         pipe = CameraPipeline(config, hazard_rules(self.pm), self.options.tracker)
         self.cameras[config.id] = pipe
         self.board.add_camera(config.id)
@@ -362,6 +395,8 @@ class Engine:
         self.batcher.unregister(camera_id)
         self._synced.pop(camera_id, None)
         self.views.pop(camera_id, None)
+        if self.pool is not None:
+            self.pool.remove(camera_id)
         for ev in pipe.flush():
             self._emit(pipe, ev)
         if not keep_status:
@@ -522,6 +557,25 @@ class Engine:
     def _process(self, batch: list[BatchItem], worker: InferenceWorker | None) -> None:
         """Letterbox a batch, then infer it on the worker (or here) and post-process."""
         m = self.metrics
+        if self.pool is not None and len(self.pool.detectors) > 1:
+            groups: dict[int, list[BatchItem]] = {}
+            for item in batch:
+                groups.setdefault(id(self._detector_of(item.camera_id)), []).append(item)
+            if len(groups) > 1 or id(self.detector) not in groups:
+                # Cameras on other models: each model's frames are one batch of its own,
+                # run here; the default model's keep the inference thread.
+                for items in groups.values():
+                    det = self._detector_of(items[0].camera_id)
+                    if det is self.detector:
+                        self._process(items, worker)
+                        continue
+                    m.batch_size.observe(len(items))
+                    with m.time("preprocess"):
+                        tensor, infos = det.preprocess([it.frame.image for it in items])
+                    with m.time("infer"):
+                        outputs = det.infer(tensor)
+                    self._postprocess(items, outputs, infos, det)
+                return
         images = [item.frame.image for item in batch]
         m.batch_size.observe(len(batch))
         if worker is not None and self._ring is not None:
@@ -535,11 +589,13 @@ class Engine:
             outputs = self.detector.infer(tensor)
         self._postprocess(batch, outputs, infos)
 
-    def _postprocess(self, batch: list[BatchItem], outputs: Any, infos: Any) -> None:
+    def _postprocess(
+        self, batch: list[BatchItem], outputs: Any, infos: Any, detector: Detector | None = None
+    ) -> None:
         """Decode, track, run the rules and emit the events of one inferred batch."""
         m = self.metrics
         with m.time("decode"):
-            per_frame = self.detector.postprocess(outputs, infos)
+            per_frame = (detector or self.detector).postprocess(outputs, infos)
         counts: Counter[str] = Counter()
         for item, dets in zip(batch, per_frame, strict=True):
             pipe = self.cameras[item.camera_id]
@@ -715,5 +771,8 @@ class Engine:
             except Exception as exc:
                 self._sink_error(worker.sink, exc)
         if self._owns_detector:
-            self.detector.close()
+            if self.pool is not None:
+                self.pool.close()
+            else:
+                self.detector.close()
         self.board.stop()
