@@ -58,6 +58,7 @@ from gridsight.core.engine.status import EngineStatus, StatusBoard
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import hazard_rules
+from gridsight.core.ratelimit import RateLimitedLog
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sinks.evidence import EvidenceWriter
 from gridsight.core.sources.base import Frame, SourceOptions
@@ -253,6 +254,7 @@ class Engine:
         self._observers = self._event_observers()
         self.run_id = self.options.run_id or new_run_id()
         self.metrics = EngineMetrics()
+        self._warnings = RateLimitedLog(log)
         self.board = StatusBoard(list(self.cameras), run_id=self.run_id)
         self.evidence = (
             EvidenceWriter(self.options.snapshots_dir, blur_faces=self.options.blur_faces)
@@ -714,7 +716,9 @@ class Engine:
 
     def _component_error(self, name: str, kind: str, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
-        log.warning("%s raised %s; going on", name, message)
+        # Once in full (traceback at -v), then a line per interval with a count: a rule
+        # failing on every frame must not write a warning per frame.
+        self._warnings.warning(name, "%s raised %s; going on", name, message, exc_info=exc)
         self.board.component_error(name, kind, message)
 
     # ------------------------------------------------------------------ status
