@@ -80,11 +80,12 @@ class OrderAdapter:
 
 
 def today_stats(services: Services) -> OrderStats:
-    """Today's figures from the store (local day of the township's time zone)."""
+    """Today's figures from the store (local day of the township's time zone, on the
+    orders' clock: a stream's day on a store a stream-clock run wrote)."""
     svc = services.orders
     if svc is None:
         raise NotFound("the service runs without a township config: no work orders")
-    now = services.clock()
+    now = services.orders_now()
     since = float(svc.roster.day_start(now))
     with services.store.read() as conn:
         rows = [
@@ -109,6 +110,8 @@ def today_stats(services: Services) -> OrderStats:
 
     return OrderStats(
         since=since,
+        now=now,
+        stream_time=services.orders_stream_time(),
         orders=len(rows),
         open=open_n,
         closed=closed_n,

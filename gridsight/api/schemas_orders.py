@@ -84,7 +84,18 @@ class WorkOrderDetail(WorkOrderOut):
     transitions: list[TransitionOut]
 
 
-class WorkOrderPage(BaseModel):
+class OrdersClock(BaseModel):
+    """The clock the orders' countdowns and figures were computed on."""
+
+    now: float = Field(description="now on the orders' clock, epoch s")
+    stream_time: bool = Field(
+        default=False,
+        description="the store was written on a stream's clock (a demo, a recording): "
+        "'now' and 'today' are the run's last stream time, not the machine's",
+    )
+
+
+class WorkOrderPage(OrdersClock):
     """A page of work orders, newest first."""
 
     items: list[WorkOrderOut]
@@ -141,8 +152,8 @@ class Share(BaseModel):
     share: float | None
 
 
-class OrderStats(BaseModel):
-    """Today's figures (local day of the township)."""
+class OrderStats(OrdersClock):
+    """Today's figures (local day of the township, on the orders' clock)."""
 
     since: float = Field(description="start of the local day, epoch s")
     orders: int

@@ -58,7 +58,7 @@ class Services:
         host: the engine host, or None (``--no-engine``).
         relay: the outbox relay, or None.
         phase: ``starting`` | ``ready`` | ``stopping``.
-        clock: wall clock.
+        clock: wall clock (sessions, tokens).
         language: default page language.
     """
 
@@ -78,6 +78,15 @@ class Services:
     clock: Callable[[], float] = time.time
     language: str = "en"
     tick_s: float = 5.0
+
+    def orders_now(self) -> float:
+        """Now on the work orders' clock: a stream's time on a store written on one
+        (``serve --no-engine`` over a demo's store), else the wall clock."""
+        return float(self.orders.clock()) if self.orders is not None else self.clock()
+
+    def orders_stream_time(self) -> bool:
+        """Whether :meth:`orders_now` is a stream's time (the store's recorded clock)."""
+        return getattr(getattr(self.orders, "clock", None), "kind", "wall") == "stream"
 
     def store_reachable(self) -> str:
         """``ok`` or why the store cannot be reached."""
@@ -107,6 +116,7 @@ def build_services(
     channels: Sequence[str] = (),
     ack_secret: str | None = None,
     store: OrderStore | None = None,
+    store_clock: bool = False,
 ) -> Services:
     """Open the store, load the township, and wire the work-order service.
 
@@ -118,6 +128,9 @@ def build_services(
         channels: notification channel names (an outbox row each per change).
         ack_secret: secret of the acknowledge tokens in dispatch notifications.
         store: an open store (e.g. in a PostgreSQL schema) instead of ``settings.db_url``.
+        store_clock: run the orders on the clock recorded in the store
+            (:class:`~gridsight.orders.store_clock.StoreClock`): for a service that writes
+            no events of its own over a store a stream-clock run wrote (``--no-engine``).
 
     Raises:
         ConfigError: the township config is invalid.
@@ -127,6 +140,7 @@ def build_services(
     from gridsight.core.plugins import build_plugin_manager
     from gridsight.orders.config import load_orders_township
     from gridsight.orders.service import OrderService
+    from gridsight.orders.store_clock import StoreClock
 
     pm = pm if pm is not None else build_plugin_manager()
     if township is None and settings.config is not None:
@@ -138,8 +152,11 @@ def build_services(
         if settings.session_secret is not None
         else secrets.token_bytes(32)
     )
+    orders_clock = StoreClock(store, wall=clock) if store_clock else clock
     orders = (
-        OrderService(store, township, clock=clock, channels=channels, ack_secret=ack_secret)
+        OrderService(
+            store, township, clock=orders_clock, channels=channels, ack_secret=ack_secret
+        )
         if township is not None
         else None
     )

@@ -4,6 +4,11 @@ The store is ``--db URL`` (a SQLite path, ``sqlite:///PATH`` or
 ``postgresql+psycopg://USER@HOST:PORT/DB``; default ``$GRIDSIGHT_DB``); the township
 config (roster, places, ``orders:`` settings) is ``--config`` (default
 configs/jingqiao.yaml).
+
+A store written on the streams' clock (``gridsight demo``, ``gridsight run`` without
+``--realtime``) is read on that clock: ages, countdowns and the acting time of a
+transition are the run's last stream time, and the table says so
+(:mod:`gridsight.orders.store_clock`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +65,31 @@ config_option = click.option(
 
 
 def open_service(db: str, config: Path, **kwargs: Any) -> Any:
-    """An OrderService over ``db`` with the township ``config``."""
+    """An OrderService over ``db`` with the township ``config``, on the store's clock
+    (:class:`~gridsight.orders.store_clock.StoreClock`) unless ``clock=`` is given."""
     from gridsight.core.config import load_township
     from gridsight.orders.service import OrderService
     from gridsight.orders.store import OrderStore
+    from gridsight.orders.store_clock import StoreClock
 
     if not config.exists():
         raise ConfigError(f"{config}: no such township config; pass --config PATH")
     town = load_township(config)
-    return OrderService(OrderStore.open(db), town, **kwargs)
+    store = OrderStore.open(db)
+    kwargs.setdefault("clock", StoreClock(store))
+    return OrderService(store, town, **kwargs)
+
+
+def clock_note(svc: Any) -> Text | None:
+    """The stream-time note of a service on a stream-clock store, or None."""
+    note = getattr(svc.clock, "note", None)
+    text = note(svc.settings.zone) if note is not None else None
+    return Text(text, style="dim") if text else None
+
+
+def _clock_time(svc: Any, epoch: float, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """``epoch`` in the township's time zone."""
+    return datetime.fromtimestamp(epoch, svc.settings.zone).strftime(fmt)
 
 
 def console() -> Console:
@@ -201,7 +223,9 @@ def list_orders(
         return
     out = console()
     title = f"work orders ({len(page.items)})"
-    out.print(orders_table(page.items, time.time(), title, width=out.width))
+    out.print(orders_table(page.items, svc.clock(), title, width=out.width))
+    if (note := clock_note(svc)) is not None:
+        out.print(note)
 
 
 @orders.command("show")
@@ -217,14 +241,14 @@ def show(order_id: str, db: str, config: Path, as_json: bool) -> None:
         click.echo(json.dumps(o.to_dict(), sort_keys=True, indent=2))
         return
     out = console()
-    out.print(orders_table([o], time.time(), f"{o.id}: {o.title}", width=out.width))
+    out.print(orders_table([o], svc.clock(), f"{o.id}: {o.title}", width=out.width))
     trail = Table(title="transitions", title_justify="left")
-    for name in ("seq", "at (UTC)", "from", "to", "actor", "note"):
+    for name in ("seq", f"at ({svc.settings.timezone})", "from", "to", "actor", "note"):
         trail.add_column(name)
     for t in o.transitions:
         trail.add_row(
             str(t.seq),
-            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t.at)),
+            _clock_time(svc, t.at),
             t.from_state or "-",
             t.to_state,
             t.actor,
@@ -232,6 +256,8 @@ def show(order_id: str, db: str, config: Path, as_json: bool) -> None:
         )
     out.print(trail)
     out.print(f"allowed next (operator): {', '.join(svc.allowed(o.id, 'operator')) or '-'}")
+    if (note := clock_note(svc)) is not None:
+        out.print(note)
 
 
 @orders.command("transition")
@@ -294,15 +320,18 @@ def watch(
     def view() -> Group:
         if tick:
             svc.tick()
-        now = time.time()
+        now = svc.clock()
         page = svc.list(f, limit=limit)
         on_duty = len(svc.workers_on_duty(now))
         title = f"work orders — {svc.store.url.render_as_string(hide_password=True)}"
         footer = Text(
-            f"{len(page.items)} shown; {on_duty} workers on duty; {time.strftime('%H:%M:%S')}",
+            f"{len(page.items)} shown; {on_duty} workers on duty; "
+            f"{_clock_time(svc, now, '%H:%M:%S')}",
             style="dim",
         )
-        return Group(orders_table(page.items, now, title, width=out.width), footer)
+        note = clock_note(svc)
+        table = orders_table(page.items, now, title, width=out.width)
+        return Group(table, footer, note) if note is not None else Group(table, footer)
 
     out = console()
     if once:

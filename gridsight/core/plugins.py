@@ -351,8 +351,10 @@ def roles(pm: pluggy.PluginManager) -> dict[str, Any]:
 
 
 def dispatch_policies(pm: pluggy.PluginManager) -> dict[str, Any]:
-    """``{policy name: DispatchPolicy class}`` from all plugins."""
-    return _collect(pm, "gridsight_register_dispatch_policies", "dispatch policy")
+    """``{policy name: DispatchPolicy class}``: the built-ins and all plugins' policies."""
+    from gridsight.core.dispatch import load_policies  # the one policy lookup
+
+    return dict(load_policies(pm).policies)
 
 
 def notifiers(pm: pluggy.PluginManager) -> dict[str, Any]:

@@ -11,6 +11,11 @@ with growing pauses; events wait in the queue. If the queue fills up, ``update``
 are dropped first (they only refresh boxes), and the drop is counted; a ``start`` or
 ``end`` is dropped only when the queue holds nothing else, and then logged as an error.
 ``close()`` drains what is queued (up to ``drain_s``) and stops the thread.
+
+The thread also records the service's clock in the store (when it starts, on every tick
+and at the end: :func:`~gridsight.orders.store_clock.record_run_clock`), so that a store
+written on the streams' clock is read on it afterwards (``gridsight orders``, ``report``,
+``serve --no-engine``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from gridsight.core.sinks.base import EventSink
 from gridsight.orders.clock import StreamClock
 from gridsight.orders.service import OrderService
 from gridsight.orders.store import OrderStore
+from gridsight.orders.store_clock import record_run_clock
 from gridsight.orders.views import WorkOrderView
 
 log = logging.getLogger(__name__)
@@ -80,6 +86,7 @@ class OrdersSink(EventSink):
         self._queue: collections.deque[HazardEvent] = collections.deque()
         self._cond = threading.Condition()
         self._stop = False
+        self._clock_recorded = False
         self._thread = threading.Thread(target=self._work, name="orders-sink", daemon=True)
         self._thread.start()
 
@@ -128,6 +135,7 @@ class OrdersSink(EventSink):
     # -- the worker thread ---------------------------------------------------------------
 
     def _work(self) -> None:
+        self._record_clock(first=True)
         next_tick = time.monotonic() + self.tick_s
         pause = 0.0
         while True:
@@ -183,6 +191,20 @@ class OrdersSink(EventSink):
                 self.orders[view.id] = view
         except Exception as exc:
             self._failed(f"tick: {type(exc).__name__}: {exc}")
+        self._record_clock()
+
+    def _record_clock(self, *, first: bool = False) -> None:
+        """Record the service's clock in the store: a stream clock's time moves, so on
+        every tick; the machine's clock once (a failed first try is made again)."""
+        clock = self.service.clock
+        if not first and self._clock_recorded and not isinstance(clock, StreamClock):
+            return
+        try:
+            record_run_clock(self.service.store, clock)
+        except Exception as exc:
+            self._failed(f"recording the clock: {type(exc).__name__}: {exc}")
+            return
+        self._clock_recorded = True
 
     def _failed(self, message: str) -> None:
         self.errors += 1

@@ -150,7 +150,7 @@ def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrde
 
 def publish_order(services: Services, view: WorkOrderView) -> None:
     """Announce an order change on the live stream (``OrderService.on_change``)."""
-    body = order_out(view, None, services.clock()).model_dump()
+    body = order_out(view, None, services.orders_now()).model_dump()
     body.pop("allowed", None)
     services.bus.publish("work_order", {"order": body, "assignee": view.assignee})
 
@@ -183,7 +183,7 @@ def list_orders(
     """Orders newest first; a worker account gets only its own."""
     if user.role == "worker":
         assignee = user.worker_id
-    now = services.clock()
+    now = services.orders_now()
     page = adapter(services).list_orders(
         states=tuple(state or ()),
         open_only=open,
@@ -200,7 +200,10 @@ def list_orders(
         cursor=cursor,
     )
     return WorkOrderPage(
-        items=[order_out(v, user, now) for v in page.items], next_cursor=page.next_cursor
+        items=[order_out(v, user, now) for v in page.items],
+        next_cursor=page.next_cursor,
+        now=now,
+        stream_time=services.orders_stream_time(),
     )
 
 
@@ -220,13 +223,13 @@ def stats(services: ServicesDep, _user: Viewer) -> OrderStats:
 def create_manual(body: ManualOrderIn, services: ServicesDep, user: Operator) -> WorkOrderDetail:
     """File an order by hand (phone call, patrol); it enters the flow as ``new``."""
     view = adapter(services).create_manual(body, actor=user.actor)
-    return order_detail(view, user, services.clock())
+    return order_detail(view, user, services.orders_now())
 
 
 @router.get("/{order_id}", response_model=WorkOrderDetail, responses=error_responses(401, 403, 404))
 def get_order(order_id: OrderId, services: ServicesDep, user: Anyone) -> WorkOrderDetail:
     """One order with its transitions."""
-    return order_detail(_visible(services, user, order_id), user, services.clock())
+    return order_detail(_visible(services, user, order_id), user, services.orders_now())
 
 
 @router.post(
@@ -259,7 +262,7 @@ def move_order(
         photo=photo,
         expected_version=body.expected_version,
     )
-    return order_detail(moved, user, services.clock())
+    return order_detail(moved, user, services.orders_now())
 
 
 @router.post(
@@ -277,7 +280,7 @@ def add_note(
     view = _visible(services, user, order_id)
     role = ORDER_ROLE[user.role]
     noted = adapter(services).note(view.id, body.note, actor=user.actor, role=role)
-    return order_detail(noted, user, services.clock())
+    return order_detail(noted, user, services.orders_now())
 
 
 @router.post(

@@ -58,7 +58,7 @@ def report_position(
         raise Forbidden(f"the {user.role} role cannot report positions")
     svc.roster.get(worker_id)
     with services.store.begin() as conn:
-        record_position(conn, worker_id, body.x_km, body.y_km, services.clock())
+        record_position(conn, worker_id, body.x_km, body.y_km, svc.clock())
     for entry in svc.roster_entries():
         if entry.id == worker_id:
             return worker_out(entry)

@@ -63,6 +63,17 @@ const GS = (() => {
     return new Date(epoch * 1000).toLocaleTimeString(document.documentElement.lang, { hour12: false });
   }
 
+  // The orders' clock: the server's when the store was written on a stream's clock (a
+  // demo's store read after the run: its orders carry the synthetic world's time), else
+  // this machine's. setClock takes a work-order page or the stats (`now`, `stream_time`).
+  let streamNow = null;
+  function setClock(body) { streamNow = body && body.stream_time ? body.now : null; }
+  function now() { return streamNow ?? Date.now() / 1000; }
+
+  function fmtDateTime(epoch) {
+    return new Date(epoch * 1000).toLocaleString(document.documentElement.lang, { hour12: false });
+  }
+
   // The SLA cell: countdown to the clock that is running, or met/breached.
   function slaText(o, now) {
     if (!["closed", "cancelled", "rejected", "duplicate"].includes(o.state)) {
@@ -104,5 +115,5 @@ const GS = (() => {
     });
   });
 
-  return { t, hazardName, stateName, api, el, fmtDuration, fmtTime, slaText, stream, debounce, ME };
+  return { t, hazardName, stateName, api, el, fmtDuration, fmtTime, fmtDateTime, slaText, stream, debounce, setClock, now, ME };
 })();

@@ -1,12 +1,16 @@
 // The command-centre dashboard: figures, queue, live alerts, map, camera health.
 "use strict";
 (() => {
-  const { api, el, t, hazardName, stateName, fmtTime, slaText, debounce } = GS;
+  const { api, el, t, hazardName, stateName, fmtTime, fmtDateTime, slaText, debounce } = GS;
   let orders = [];
   let workers = [];
 
   async function loadFigures() {
     const f = await api("GET", "/api/v1/work-orders/stats");
+    GS.setClock(f);
+    const note = document.getElementById("stream-time");
+    note.hidden = !f.stream_time;
+    note.textContent = f.stream_time ? `${t("stream_time_note")} ${fmtDateTime(f.now)}` : "";
     const pct = (x) => (x.share === null ? "–" : `${Math.round(x.share * 100)}%`);
     document.getElementById("fig-orders").textContent = f.orders;
     document.getElementById("fig-open").textContent = f.open;
@@ -29,7 +33,7 @@
 
   function renderOrders() {
     const body = document.querySelector("#orders tbody");
-    const now = Date.now() / 1000;
+    const now = GS.now();
     body.replaceChildren(...orders.map((o) => {
       const sla = slaText(o, now);
       const actions = (o.allowed || []).map((to) =>
@@ -50,12 +54,13 @@
   async function loadOrders() {
     const page = await api("GET", "/api/v1/work-orders?open=true&limit=200");
     orders = page.items;
+    GS.setClock(page);
     renderOrders();
   }
 
   async function loadWorkers() {
     workers = await api("GET", "/api/v1/workers/on-duty");
-    GSMap.live(workers, orders, Date.now() / 1000);
+    GSMap.live(workers, orders, GS.now());
   }
 
   function eventItem(e) {

@@ -50,7 +50,7 @@
   }
 
   function render() {
-    const now = Date.now() / 1000;
+    const now = GS.now();
     const main = document.getElementById("my-orders");
     // Keep a card that is being filled in (note typed, photo chosen) as it is.
     const busy = main.querySelector("textarea:focus, input[type=file]:focus");
@@ -62,6 +62,7 @@
   async function load() {
     const page = await api("GET", "/api/v1/work-orders?open=true&limit=100");
     orders = page.items;
+    GS.setClock(page);
     render();
   }
 
@@ -72,7 +73,7 @@
     GS.stream(["work_order"], { work_order: refresh });
     setInterval(load, 30000);  // an order reassigned away sends nothing to this worker
     setInterval(() => {
-      const now = Date.now() / 1000;
+      const now = GS.now();
       document.querySelectorAll("#my-orders .card").forEach((c) => {
         const o = orders.find((x) => x.id === c.dataset.order);
         const cell = c.querySelector(".sla");

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from scipy import stats
 
 from gridsight.orders.store import OrderStore
+from gridsight.orders.store_clock import read_clock
 from gridsight.orders.tables import transitions, work_orders
 
 Period = Literal["daily", "weekly", "monthly"]
@@ -131,6 +132,8 @@ class Report:
     workers: dict[str, WorkerLoad]
     escalations: int
     breaches: int
+    #: The run's last stream time when the store was written on a stream's clock.
+    stream_time: float | None = None
 
 
 def _attain(rows: list[dict[str, Any]], col: str) -> Attainment:
@@ -150,6 +153,7 @@ def build_report(
 ) -> Report:
     """Compute the report of the ``kind`` period containing ``day``."""
     start, end, label = period_bounds(kind, day, zone)
+    recorded = read_clock(store)
     wo = work_orders.c
     with store.read() as conn:
         rows = [
@@ -244,4 +248,13 @@ def build_report(
         workers=dict(sorted(workers.items(), key=lambda kv: (-kv[1].notified, kv[0]))),
         escalations=escalations,
         breaches=breaches,
+        stream_time=recorded.stream_time if recorded is not None and recorded.is_stream else None,
     )
+
+
+def order_days(store: OrderStore, zone: ZoneInfo) -> list[tuple[date, int]]:
+    """The local days (in ``zone``) that have orders, newest first, with their counts."""
+    with store.read() as conn:
+        created = conn.execute(sa.select(work_orders.c.created_at)).scalars().all()
+    days = Counter(datetime.fromtimestamp(t, zone).date() for t in created)
+    return sorted(days.items(), reverse=True)

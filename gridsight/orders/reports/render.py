@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gridsight.orders.reports.periodic import Attainment, Report
+from gridsight.orders.store_clock import stream_time_note
 
 TITLES = {"daily": "Daily log", "weekly": "Weekly joint review", "monthly": "Monthly analysis"}
 
@@ -113,6 +114,7 @@ def markdown(rep: Report, charts: list[str]) -> str:
         "",
         f"Orders created from {day} to {until} ({rep.timezone}).",
         "",
+        *([f"> {stream_time_note(rep.stream_time, zone)}", ""] if rep.stream_time else []),
         f"- Orders: **{rep.orders}** ({_counts(rep.by_source)})",
         f"- States now: {_counts(rep.by_state)}",
         f"- Dispatch within {rep.dispatch_target_s:g} s: **{_pct(rep.dispatch)}**",
