@@ -63,6 +63,21 @@ def gridsight_register_roles() -> list[RoleSpec]:
 
 
 @hookspec
+def gridsight_register_trackers() -> list[type]:
+    """Register tracker classes, chosen per camera by its config's ``tracker:`` name.
+
+    Each class has a unique ``name``, a ``Settings`` pydantic model (validated from the
+    camera's ``tracker_settings:``) and is built as ``cls(settings)``; its instances
+    implement ``gridsight.Tracker`` (``update(detections, ts)``, ``reset()``,
+    ``track_count``). One instance per camera, called on the engine's thread.
+
+    Returns:
+        A list of tracker classes. Results of all plugins are collected; two plugins
+        providing the same name is an error.
+    """
+
+
+@hookspec
 def gridsight_register_backends() -> list[type[Backend]]:
     """Register inference backend classes (onnxruntime, opencv, tensorrt, ...).
 

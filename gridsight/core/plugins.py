@@ -350,6 +350,21 @@ def roles(pm: pluggy.PluginManager) -> dict[str, Any]:
     return found
 
 
+def trackers(pm: pluggy.PluginManager) -> dict[str, Any]:
+    """``{tracker name: class}`` from all plugins, each registered with the core's trackers
+    (so a camera's ``tracker:`` may name it)."""
+    from gridsight.core.tracking.base import register_tracker
+
+    def problem(cls: Any) -> str | None:
+        try:
+            register_tracker(cls)
+        except GridsightError as exc:
+            return str(exc)
+        return None
+
+    return _collect(pm, "gridsight_register_trackers", "tracker", check=problem)
+
+
 def dispatch_policies(pm: pluggy.PluginManager) -> dict[str, Any]:
     """``{policy name: DispatchPolicy class}``: the built-ins and all plugins' policies."""
     from gridsight.core.dispatch import load_policies  # the one policy lookup
@@ -373,6 +388,7 @@ def check_registries(pm: pluggy.PluginManager) -> list[str]:
         sinks,
         detectors,
         roles,
+        trackers,
         dispatch_policies,
         notifiers,
     ):
@@ -381,3 +397,14 @@ def check_registries(pm: pluggy.PluginManager) -> list[str]:
         except GridsightError as exc:
             conflicts.append(str(exc))
     return conflicts
+
+
+def declare_plugin_vocabulary(pm: pluggy.PluginManager, cameras: object = None) -> None:
+    """Declare the plugins' roles and trackers, and a township's own ``roles:``, before
+    any camera's settings name them (the engine calls this first)."""
+    roles(pm)
+    trackers(pm)
+    if hasattr(cameras, "roles"):
+        from gridsight.core.config.hazards import declare_township_roles
+
+        declare_township_roles(cameras)  # type: ignore[arg-type]

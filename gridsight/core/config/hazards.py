@@ -145,7 +145,28 @@ def validate_camera_hazards(township: Township, pm: pluggy.PluginManager) -> dic
         ConfigError: see :func:`check_camera_hazards`.
         PluginError: two plugins provide the same hazard id.
     """
-    from gridsight.core.plugins import hazard_rules, roles
+    from gridsight.core.plugins import hazard_rules, roles, trackers
 
     roles(pm)  # plugins' roles first: the rules' settings may name them
+    trackers(pm)
+    check_camera_trackers(township)
     return check_camera_hazards(township, hazard_rules(pm))
+
+
+def check_camera_trackers(township: Township) -> None:
+    """Every camera's ``tracker:`` is a known tracker and its ``tracker_settings:`` fit.
+
+    Raises:
+        ConfigError: naming the camera, the line and what is wrong.
+    """
+    from gridsight.core.tracking.base import tracker_settings
+
+    problems = []
+    for c_idx, cam in enumerate(township.cameras):
+        try:
+            tracker_settings(cam.tracker, None, cam.tracker_settings)
+        except ConfigError as exc:
+            where = _where(township, ("cameras", c_idx, "tracker"))
+            problems.append(f"{where}: camera {cam.id!r}: {exc}")
+    if problems:
+        raise ConfigError("\n".join(problems))

@@ -57,7 +57,7 @@ from gridsight.core.engine.sink_worker import SinkWorker
 from gridsight.core.engine.status import EngineStatus, StatusBoard
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
-from gridsight.core.plugins import hazard_rules
+from gridsight.core.plugins import declare_plugin_vocabulary, hazard_rules
 from gridsight.core.ratelimit import RateLimitedLog
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sinks.evidence import EvidenceWriter
@@ -236,6 +236,7 @@ class Engine:
         if not camera_list:
             raise ConfigError("the engine needs at least one camera; the config has none")
         rule_classes = hazard_rules(self.pm)
+        declare_plugin_vocabulary(self.pm, cameras)  # roles and trackers cameras may name
         self.cameras: dict[str, CameraPipeline] = {}
         for cam in camera_list:
             if cam.id in self.cameras:
@@ -286,14 +287,9 @@ class Engine:
         model: str | Path | None,
     ) -> DetectorPool:
         """Every camera's detector, built and checked now (see ``DetectorPool``)."""
-        from gridsight.core.config.hazards import declare_township_roles
         from gridsight.core.detection.pool import DetectorPool
-        from gridsight.core.plugins import roles
 
-        roles(self.pm)
         township = cameras if hasattr(cameras, "cameras") else None
-        if township is not None:
-            declare_township_roles(township)  # type: ignore[arg-type]
         return DetectorPool(
             camera_list,
             self.pm,
