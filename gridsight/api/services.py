@@ -154,9 +154,7 @@ def build_services(
     )
     orders_clock = StoreClock(store, wall=clock) if store_clock else clock
     orders = (
-        OrderService(
-            store, township, clock=orders_clock, channels=channels, ack_secret=ack_secret
-        )
+        OrderService(store, township, clock=orders_clock, channels=channels, ack_secret=ack_secret)
         if township is not None
         else None
     )
