@@ -127,8 +127,8 @@ def test_model_run_only_30_days(benchmark, scenario, capsys) -> None:
     def setup():
         gens = named_generators(np.random.SeedSequence(1))
         occ = build_occurrences(cfg, gens)
-        alarms = merge_alarms(occ, false_alarms(cfg, gens["false_alarms"]), cfg.horizon.end_s)
-        req = residents_requests(cfg, gens["requests"])
+        alarms = merge_alarms(occ, false_alarms(cfg, gens), cfg.horizon.end_s)
+        req = residents_requests(cfg, gens)
         return (TownModel(cfg, gens, GridOwnerFirst(), occ, alarms, req),), {}
 
     events = benchmark.pedantic(lambda m: m.run(), setup=setup, rounds=ROUNDS, iterations=1)

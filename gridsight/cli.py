@@ -45,6 +45,12 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "Notification outbox: list, retry dead letters, relay, test a URL.",
     ),
     "report": ("gridsight.commands.report", "report", "Daily / weekly / monthly order reports."),
+    "node": ("gridsight.commands.node", "node", "Run an engine node of a NATS cluster."),
+    "cluster": (
+        "gridsight.commands.cluster",
+        "cluster",
+        "A cluster of engine nodes: status, drain, cameras.",
+    ),
 }
 
 

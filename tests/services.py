@@ -19,8 +19,17 @@ POSTGRES_ENV = "GRIDSIGHT_TEST_POSTGRES_URL"
 POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MQTT_ENV = "GRIDSIGHT_TEST_MQTT_URL"
 MQTT_DEFAULT = "mqtt://127.0.0.1:1883"
+NATS_ENV = "GRIDSIGHT_TEST_NATS_URL"
+NATS_DEFAULT = "nats://127.0.0.1:4222"
 
-_DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "mqtt": 1883, "http": 80, "https": 443}
+_DEFAULT_PORTS = {
+    "postgresql": 5432,
+    "postgres": 5432,
+    "mqtt": 1883,
+    "nats": 4222,
+    "http": 80,
+    "https": 443,
+}
 
 
 def under_ci() -> bool:
@@ -61,3 +70,8 @@ def require_postgres() -> str:
 def require_mqtt() -> str:
     """The test MQTT broker URL (``GRIDSIGHT_TEST_MQTT_URL``)."""
     return require_service(MQTT_ENV, MQTT_DEFAULT)
+
+
+def require_nats() -> str:
+    """The test NATS (with JetStream) URL (``GRIDSIGHT_TEST_NATS_URL``)."""
+    return require_service(NATS_ENV, NATS_DEFAULT)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from gridsight.api.dbread import read_only
 from gridsight.api.security import hash_password, new_token, token_hash, token_matches
 from gridsight.core.errors import ConfigError, GridsightError
-from gridsight.orders.tables import api_tokens, users
+from gridsight.orders.tables import api_tokens, sessions, users
 
 Role = Literal["viewer", "operator", "admin", "worker"]
 ROLES: tuple[str, ...] = ("viewer", "operator", "admin", "worker")
@@ -43,6 +43,19 @@ class AccountError(GridsightError):
 
 class UserNotFound(AccountError):
     """No user has this name or id."""
+
+
+class LockOut(AccountError):
+    """The change would leave nobody able to administer the service.
+
+    Refused: disabling or demoting the last enabled admin, or the account of
+    ``GRIDSIGHT_ADMIN_TOKEN`` (the environment owns that one: it is re-enabled at start).
+    """
+
+
+#: The account that holds ``GRIDSIGHT_ADMIN_TOKEN``.
+ADMIN_TOKEN_ACCOUNT = "admin-token"
+ADMIN_TOKEN_LABEL = "GRIDSIGHT_ADMIN_TOKEN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,18 +206,138 @@ class AccountStore:
             return None
         return _user(row), row._mapping["password_hash"]
 
+    def _refuse_lock_out(self, conn: sa.Connection, user: User, what: str) -> None:
+        """Raise :class:`LockOut` if ``user`` losing admin rights locks everyone out."""
+        if user.name == ADMIN_TOKEN_ACCOUNT:
+            raise LockOut(
+                f"cannot {what} {user.name!r}: it holds GRIDSIGHT_ADMIN_TOKEN; "
+                "unset the variable and restart to retire it"
+            )
+        if user.role != "admin" or user.disabled:
+            return
+        others = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(users)
+            .where(users.c.role == "admin", users.c.disabled.is_(False), users.c.id != user.id)
+        ).scalar_one()
+        if not others:
+            raise LockOut(f"cannot {what} {user.name!r}: it is the last enabled admin")
+
     def disable(self, name: str) -> int:
-        """Disable a user and revoke all their tokens; returns the tokens revoked."""
+        """Disable a user, revoke all their tokens and end their sessions.
+
+        Returns:
+            The tokens revoked.
+
+        Raises:
+            UserNotFound: no such user.
+            LockOut: the last enabled admin, or the ``GRIDSIGHT_ADMIN_TOKEN`` account.
+        """
         user = self.by_name(name)
         now = self._clock()
         with self.engine.begin() as conn:
+            self._refuse_lock_out(conn, user, "disable")
             conn.execute(users.update().where(users.c.id == user.id).values(disabled=True))
             result = conn.execute(
                 api_tokens.update()
                 .where(api_tokens.c.user_id == user.id, api_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
+            self._end_sessions(conn, user.id, now)
         return int(result.rowcount or 0)
+
+    def enable(self, name: str) -> User:
+        """Enable a disabled user again (their old tokens and sessions stay revoked)."""
+        user = self.by_name(name)
+        with self.engine.begin() as conn:
+            conn.execute(users.update().where(users.c.id == user.id).values(disabled=False))
+        return self.by_name(name)
+
+    def set_role(self, name: str, role: str) -> User:
+        """Change a staff user's role.
+
+        Raises:
+            ConfigError: an unknown role, or a change to or from ``worker`` (a worker
+                account is tied to a roster worker; make a new account instead).
+            LockOut: demoting the last enabled admin or the ``GRIDSIGHT_ADMIN_TOKEN`` account.
+        """
+        if role not in RANK:
+            raise ConfigError(f"role {role!r}: allowed roles are {', '.join(RANK)}")
+        user = self.by_name(name)
+        if user.role == "worker":
+            raise ConfigError("a worker account keeps its role; create a staff account instead")
+        with self.engine.begin() as conn:
+            if role != "admin":
+                self._refuse_lock_out(conn, user, "demote")
+            conn.execute(users.update().where(users.c.id == user.id).values(role=role))
+        return self.by_name(name)
+
+    def set_password(self, name: str, password: str) -> None:
+        """Set a user's password and end all their browser sessions.
+
+        Raises:
+            ConfigError: a password shorter than 8 characters.
+        """
+        if len(password) < 8:
+            raise ConfigError("password: at least 8 characters")
+        user = self.by_name(name)
+        with self.engine.begin() as conn:
+            conn.execute(
+                users.update()
+                .where(users.c.id == user.id)
+                .values(password_hash=hash_password(password))
+            )
+            self._end_sessions(conn, user.id, self._clock())
+
+    # -- browser sessions ------------------------------------------------------------
+    def open_session(self, user_id: int, max_age_s: float) -> str:
+        """A new server-side session for ``user_id``; returns the cookie value (once)."""
+        token = new_token()
+        now = self._clock()
+        with self.engine.begin() as conn:
+            conn.execute(
+                sessions.insert().values(
+                    user_id=user_id,
+                    token_hash=token_hash(token),
+                    created_at=now,
+                    expires_at=now + max_age_s,
+                )
+            )
+        return token
+
+    def user_for_session(self, token: str) -> User | None:
+        """The enabled user of a live (unexpired, unrevoked) session, else None."""
+        digest = token_hash(token)
+        with read_only(self.engine) as conn:
+            row = conn.execute(
+                sa.select(sessions.c.token_hash, sessions.c.expires_at, users)
+                .join(users, users.c.id == sessions.c.user_id)
+                .where(sessions.c.token_hash == digest, sessions.c.revoked_at.is_(None))
+            ).first()
+        if row is None or not token_matches(token, row._mapping["token_hash"]):
+            return None
+        if float(row._mapping["expires_at"]) <= self._clock():
+            return None
+        user = _user(row)
+        return None if user.disabled else user
+
+    def end_session(self, token: str) -> bool:
+        """Revoke one session (logout); False if it was not live."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sessions.update()
+                .where(sessions.c.token_hash == token_hash(token), sessions.c.revoked_at.is_(None))
+                .values(revoked_at=self._clock())
+            )
+        return bool(result.rowcount)
+
+    @staticmethod
+    def _end_sessions(conn: sa.Connection, user_id: int, now: float) -> None:
+        conn.execute(
+            sessions.update()
+            .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
 
     # -- tokens ----------------------------------------------------------------------
     def issue_token(self, user_id: int, *, label: str = "") -> str:
@@ -300,13 +433,32 @@ class AccountStore:
             )
         return bool(result.rowcount)
 
-    def seed_admin_token(self, token: str, *, name: str = "admin-token") -> User:
-        """Make ``token`` an admin bearer token (``GRIDSIGHT_ADMIN_TOKEN``); idempotent."""
+    def seed_admin_token(self, token: str, *, name: str = ADMIN_TOKEN_ACCOUNT) -> User:
+        """Make ``token`` THE admin bearer token (``GRIDSIGHT_ADMIN_TOKEN``); idempotent.
+
+        The account is (re)made an enabled admin, and every other token it was given from
+        the environment is revoked: rotating the variable retires the old token.
+        """
         if len(token) < 16:
             raise ConfigError("GRIDSIGHT_ADMIN_TOKEN: at least 16 characters")
         try:
             user = self.by_name(name)
         except UserNotFound:
             user = self.add_user(name, "admin")
-        self.store_token_hash(user.id, token_hash(token), label="GRIDSIGHT_ADMIN_TOKEN")
-        return user
+        digest = token_hash(token)
+        with self.engine.begin() as conn:
+            conn.execute(
+                users.update().where(users.c.id == user.id).values(role="admin", disabled=False)
+            )
+            conn.execute(
+                api_tokens.update()
+                .where(
+                    api_tokens.c.user_id == user.id,
+                    api_tokens.c.label == ADMIN_TOKEN_LABEL,
+                    api_tokens.c.token_hash != digest,
+                    api_tokens.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=self._clock())
+            )
+        self.store_token_hash(user.id, digest, label=ADMIN_TOKEN_LABEL)
+        return self.by_name(name)

@@ -31,7 +31,9 @@ from fastapi.staticfiles import StaticFiles
 
 from gridsight import __version__
 from gridsight.api.errors import DetailBody, install_error_handlers
+from gridsight.api.middleware import install_hardening
 from gridsight.api.routers import (
+    ack,
     auth,
     cameras,
     events,
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
         services.orders.on_change = on_change
     install_error_handlers(app)
+    install_hardening(app, settings.max_body_bytes)
     app.middleware("http")(services.http_metrics.middleware)
     if settings.cors_origins:
         app.add_middleware(
@@ -147,5 +150,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api)
     app.include_router(open311.router)
     app.include_router(pages.router)
+    app.include_router(ack.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -60,9 +60,8 @@ def optional_user(
             raise Unauthorized("the bearer token is unknown or revoked")
         return user
     if cookie:
-        user_id = services.signer.verify(cookie)
-        user = services.accounts.get(user_id) if user_id is not None else None
-        if user is None or user.disabled:
+        user = services.accounts.user_for_session(cookie)
+        if user is None:
             raise Unauthorized("the session has expired; log in again")
         if request.method not in _SAFE and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
             raise Forbidden(f"a browser request that changes something needs {CSRF_HEADER}")

@@ -1,6 +1,6 @@
 """Running the engine on a background thread of the service, and changing its cameras.
 
-:class:`EngineHost` builds a :class:`~gridsight.api.live_engine.LiveEngine` (loading the
+:class:`EngineHost` builds a :class:`~gridsight.core.engine.LiveEngine` (loading the
 model takes a while, so it happens on the thread too), runs it, and reports its phase
 for readiness: ``idle`` -> ``loading`` -> ``running`` -> ``stopping`` -> ``stopped``
 (or ``failed`` with the error). Camera changes are validated here, against the township,
@@ -18,12 +18,11 @@ from typing import Any
 import pluggy
 from pydantic import ValidationError
 
-from gridsight.api.live_engine import EngineStopped, LiveEngine
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.config.hazards import check_camera_hazards
 from gridsight.core.config.township import Township
 from gridsight.core.config.validation import format_validation
-from gridsight.core.engine import EngineOptions
+from gridsight.core.engine import EngineOptions, EngineStopped, LiveEngine
 from gridsight.core.engine.status import EngineStatus
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent

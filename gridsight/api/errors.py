@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gridsight.api.accounts import AccountError, UserNotFound
-from gridsight.api.live_engine import EngineStopped
 from gridsight.api.photos import PayloadTooLarge, UnsupportedMediaType
+from gridsight.core.engine import EngineStopped
 from gridsight.core.errors import ConfigError, DataError, GridsightError
 from gridsight.orders.errors import (
     IllegalTransition,

@@ -154,6 +154,20 @@ class UserIn(Strict):
     worker_id: str | None = Field(default=None, max_length=64)
 
 
+class PasswordIn(Strict):
+    """A password change of the signed-in user; every other session of theirs ends."""
+
+    current: str = Field(min_length=1, max_length=256)
+    new: str = Field(min_length=8, max_length=256)
+
+
+class RoleIn(Strict):
+    """A staff account's new role (admin only; the last enabled admin and the
+    ``GRIDSIGHT_ADMIN_TOKEN`` account cannot be demoted: 409)."""
+
+    role: Literal["viewer", "operator", "admin"]
+
+
 class UserOut(BaseModel):
     """An account."""
 

@@ -4,10 +4,12 @@
   SHA-256 hex digest; a presented token is hashed and the digest compared with
   :func:`hmac.compare_digest`.
 - Passwords are hashed with scrypt (stdlib), a random salt per password.
-- A browser session is a cookie ``<user id>.<expiry>.<nonce>.<HMAC-SHA256>`` signed with
-  the service's session secret; it is checked in constant time and against its expiry,
-  and the user behind it is looked up (so disabling a user ends their sessions).
-- :class:`LoginThrottle` counts failed logins per (client, name) in a sliding window.
+- A signed cookie is ``<user id>.<expiry>.<nonce>.<HMAC-SHA256>`` under the service's
+  session secret; it is checked in constant time and against its expiry,
+  and is used for the long-lived device cookie of the login throttle (browser sessions
+  themselves are server-side: :meth:`~gridsight.api.accounts.AccountStore.open_session`).
+- :class:`LoginThrottle` counts failed logins per key in a sliding window
+  (:mod:`gridsight.api.login_guard` decides the keys).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 TOKEN_PREFIX = "gs_"
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_MAX_KEYS = 10_000
 
 
 def new_token() -> str:
@@ -90,25 +93,31 @@ class SessionSigner:
     def _mac(self, payload: str) -> str:
         return hmac.new(self._secret, payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def sign(self, user_id: int) -> str:
-        """A cookie value for ``user_id`` that expires ``max_age_s`` from now."""
-        expires = int(self._clock()) + self.max_age_s
+    def sign(self, user_id: int, max_age_s: int | None = None) -> str:
+        """A cookie value for ``user_id`` that expires ``max_age_s`` (default: the
+        signer's) from now."""
+        expires = int(self._clock()) + (self.max_age_s if max_age_s is None else max_age_s)
         payload = f"{user_id}.{expires}.{secrets.token_hex(8)}"
         return f"{payload}.{self._mac(payload)}"
 
-    def verify(self, value: str) -> int | None:
-        """The user id of a valid, unexpired cookie value, else None."""
+    def claim(self, value: str) -> tuple[int, str] | None:
+        """``(user id, nonce)`` of a valid, unexpired cookie value, else None."""
         payload, _, mac = value.rpartition(".")
         if not payload or not hmac.compare_digest(self._mac(payload), mac):
             return None
         try:
-            user_s, expires_s, _nonce = payload.split(".")
+            user_s, expires_s, nonce = payload.split(".")
             user_id, expires = int(user_s), int(expires_s)
         except ValueError:
             return None
         if expires < self._clock():
             return None
-        return user_id
+        return user_id, nonce
+
+    def verify(self, value: str) -> int | None:
+        """The user id of a valid, unexpired cookie value, else None."""
+        found = self.claim(value)
+        return None if found is None else found[0]
 
 
 @dataclass(slots=True)
@@ -140,20 +149,30 @@ class LoginThrottle:
             win.failures.popleft()
         return win
 
-    def retry_after(self, key: str) -> float:
-        """Seconds until ``key`` may try again (0 if it may now)."""
+    def retry_after(self, key: str, attempts: int | None = None) -> float:
+        """Seconds until ``key`` may try again (0 if it may now).
+
+        Args:
+            key: what is counted (an account, an address, a device).
+            attempts: this key's allowance, if not the throttle's ``attempts``.
+        """
+        limit = self.attempts if attempts is None else attempts
         with self._lock:
             now = self._clock()
             win = self._prune(key, now)
-            if len(win.failures) < self.attempts:
+            if len(win.failures) < limit:
                 return 0.0
-            return max(0.0, win.failures[0] + self.window_s - now)
+            return max(0.0, win.failures[-limit] + self.window_s - now)
 
     def failed(self, key: str) -> None:
         """Record one failed attempt."""
         with self._lock:
             now = self._clock()
             self._prune(key, now).failures.append(now)
+            if len(self._keys) > _MAX_KEYS:
+                # Rotating names or addresses must not grow the table without bound.
+                for stale in [k for k in self._keys if not self._prune(k, now).failures]:
+                    del self._keys[stale]
 
     def succeeded(self, key: str) -> None:
         """Forget the failures of ``key`` (a correct login)."""

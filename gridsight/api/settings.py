@@ -15,8 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gridsight.api.client_address import parse_networks
+from gridsight.core.errors import ConfigError
 
 Language = Literal["zh", "en"]
 
@@ -32,13 +35,24 @@ class Settings(BaseSettings):
         admin_token: a bearer token given the admin role at start (automation).
         session_secret: key that signs browser session cookies; a random one per process
             if unset (sessions then end when the process restarts).
-        uploads_dir: where report-back photos are stored.
-        snapshots_dir: where the engine writes evidence snapshots (served by event id).
+        data_dir: the one folder of the service's files (made absolute at start, so a
+            restart from another working directory finds them).
+        uploads_dir: where report-back photos are stored; a relative path is taken
+            inside ``data_dir`` (default ``<data_dir>/uploads``).
+        snapshots_dir: where the engine writes evidence snapshots, served by event id; a
+            relative path is taken inside ``data_dir`` (default ``<data_dir>/snapshots``).
         cors_origins: origins allowed to call the API from a browser; empty = CORS off.
         language: page language; None = Chinese for a Chinese-named township, else English.
         max_upload_bytes: largest photo accepted.
-        login_attempts: failed logins allowed per user and client in ``login_window_s``.
+        login_attempts: failed logins allowed per account (from browsers that never logged
+            in to it) and per remembered device, in ``login_window_s``.
+        login_attempts_per_address: failed logins allowed per client address, whatever the
+            names, in ``login_window_s``.
         login_window_s: the window of the login rate limit.
+        trusted_proxies: addresses or CIDR blocks of reverse proxies whose
+            ``X-Forwarded-For`` names the client; empty = the TCP peer is the client.
+        max_body_bytes: largest request body; a larger one is refused with 413 before it
+            is read.
         session_max_age_s: lifetime of a browser session.
         cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
         sse_heartbeat_s: seconds between keep-alive comments on the event stream.
@@ -52,13 +66,35 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     admin_token: SecretStr | None = None
     session_secret: SecretStr | None = None
-    uploads_dir: Path = Path("data/uploads")
-    snapshots_dir: Path = Path("data/snapshots")
+    data_dir: Path = Path("data")
+    uploads_dir: Path = Path("uploads")
+    snapshots_dir: Path = Path("snapshots")
     cors_origins: list[str] = Field(default_factory=list)
     language: Language | None = None
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     login_attempts: int = Field(default=5, ge=1)
+    login_attempts_per_address: int = Field(default=20, ge=1)
     login_window_s: float = Field(default=300.0, gt=0)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
     session_max_age_s: int = Field(default=12 * 3600, ge=60)
     cookie_secure: bool = False
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _paths_and_limits(self) -> Settings:
+        # Every file the service keeps lies under one absolute data folder, whatever the
+        # working directory of a later restart.
+        self.data_dir = self.data_dir.expanduser().resolve()
+        self.uploads_dir = (self.data_dir / self.uploads_dir.expanduser()).resolve()
+        self.snapshots_dir = (self.data_dir / self.snapshots_dir.expanduser()).resolve()
+        if self.max_body_bytes < self.max_upload_bytes:
+            raise ValueError(
+                f"max_body_bytes ({self.max_body_bytes}) must be at least max_upload_bytes "
+                f"({self.max_upload_bytes}): a photo comes in one request body"
+            )
+        try:
+            parse_networks(self.trusted_proxies)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self

@@ -52,6 +52,14 @@ class _Relay:
     is_flag=True,
     help="Run file/synthetic sources as fast as possible instead of at their own pace.",
 )
+@click.option(
+    "--nats",
+    "nats_url",
+    default=None,
+    help="Consume the events of a cluster of engine nodes from this NATS (JetStream) "
+    "instead of running cameras here (see gridsight node, docs/cluster.md).",
+)
+@click.option("--cluster", "cluster_name", default="gridsight", show_default=True)
 @click.option("--log-level", default="info", show_default=True)
 def serve(
     config: Path | None,
@@ -64,6 +72,8 @@ def serve(
     model: str | None,
     backend_options: dict[str, Any],
     fast: bool,
+    nats_url: str | None,
+    cluster_name: str,
     log_level: str,
 ) -> None:
     """Run the operator service: cameras -> events -> work orders, REST API, dashboard.
@@ -73,6 +83,7 @@ def serve(
       gridsight serve configs/jingqiao.yaml               # http://127.0.0.1:8000/
       GRIDSIGHT_ADMIN_TOKEN=$(openssl rand -hex 24) gridsight serve --db postgresql+psycopg://...
       gridsight serve --no-engine --db data/gridsight.db  # API and pages over a store
+      gridsight serve --nats nats://127.0.0.1:4222 --db postgresql+psycopg://...  # cluster
       gridsight users add alice --role operator --db data/gridsight.db
     """
     import uvicorn
@@ -124,7 +135,7 @@ def serve(
             channels, services.store.engine, town=town, start=False, poll_s=0.2
         )
         services.relay = _Relay(delivery)
-    if not no_engine:
+    if not no_engine and nats_url is None:  # with --nats the cluster's nodes run the cameras
         attach_engine(
             services,
             backend=backend,
@@ -150,10 +161,19 @@ def serve(
         f"engine {'off' if no_engine else 'on'}, {len(channels)} notify channel(s))",
         err=True,
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        timeout_graceful_shutdown=5,
-    )
+    consumer = None
+    if nats_url is not None and services.orders is not None:
+        from gridsight.live.cluster.consumer import start_order_consumer
+
+        consumer = start_order_consumer(nats_url, services.orders, cluster_name)
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if consumer is not None:
+            consumer.close()

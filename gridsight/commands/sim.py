@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from gridsight.governance_sim.experiment import PolicyRegistry
+    from gridsight.core.dispatch import PolicyRegistry
 
 DEFAULT_SCENARIO = "configs/sim/baseline.yaml"
 
@@ -24,8 +24,8 @@ def _load(scenario: str) -> tuple[Any, Any]:
 
 def _policies() -> PolicyRegistry:
     """The dispatch policies: built-ins and plugins', from one plugin manager built here."""
+    from gridsight.core.dispatch import load_policies
     from gridsight.core.plugins import build_plugin_manager
-    from gridsight.governance_sim.experiment import load_policies
 
     return load_policies(build_plugin_manager())
 
@@ -300,11 +300,16 @@ def sweep(
 @click.option("--quick", is_flag=True, help="shorter runs (looser, for smoke tests)")
 @click.option("--seed", type=click.IntRange(min=0), default=12345, show_default=True)
 def verify(scenario: str, json_out: str | None, quick: bool, seed: int) -> None:
-    """Run the verification suite: queueing theory, Little's law, closed-form extremes."""
+    """Run the verification suite: queueing theory, Little's law, closed-form extremes,
+    and the field queue as M/G/c against Ciw."""
     from gridsight.governance_sim.verify import run_verification
 
     sc, town = _load(scenario)
     checks = run_verification(sc, town, quick=quick, seed=seed)
+    try:
+        import ciw  # noqa: F401
+    except ImportError:
+        click.echo("note: Ciw is not installed (pip install ciw): field queue vs Ciw not run")
     for c in checks:
         lo, hi = c.ci95
         ci = "n/a" if math.isnan(lo) else f"[{lo:.5g}, {hi:.5g}]"

@@ -24,11 +24,19 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from gridsight.core.errors import ConfigError, PluginError
+
+if TYPE_CHECKING:
+    import pluggy
+
+log = logging.getLogger("gridsight.plugins")
 
 # Escalation tiers: roles reachable at each tier, in order.
 GRID_STAFF_ROLES: tuple[str, ...] = ("grid_worker", "micro_grid_worker")
@@ -366,3 +374,94 @@ class GridOwnerFirst(DispatchPolicy):
 
 
 BUILTIN_POLICIES: tuple[type[DispatchPolicy], ...] = (GridOwnerFirst, NearestAvailable, LeastLoaded)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRegistry:
+    """Dispatch policies by name, and the plugins whose policies could not be loaded.
+
+    The one lookup of dispatch policies: the live service (``orders``), the simulator
+    and ``gridsight plugins`` all ask :func:`load_policies` and :func:`resolve_policy`.
+
+    Attributes:
+        policies: ``{name: DispatchPolicy subclass}``, built-ins first.
+        failures: ``{plugin name: error}`` of plugins that failed to import or whose
+            ``gridsight_register_dispatch_policies`` raised or returned something that
+            is not a named ``DispatchPolicy`` subclass.
+    """
+
+    policies: dict[str, type[DispatchPolicy]]
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+BUILTIN_REGISTRY = PolicyRegistry({p.name: p for p in BUILTIN_POLICIES})
+
+
+def load_policies(pm: pluggy.PluginManager) -> PolicyRegistry:
+    """The built-in policies plus those the plugins of ``pm`` register.
+
+    Each plugin's registration hook is called on its own, so that one broken plugin
+    neither hides the others nor the built-ins; it is logged and kept in ``failures``
+    with its name and error, and an unknown policy name later lists it.
+
+    Raises:
+        PluginError: two plugins register different policies under one name.
+    """
+    from gridsight.core.plugins import load_errors  # the plugin manager sits above this
+
+    policies: dict[str, type[DispatchPolicy]] = dict(BUILTIN_REGISTRY.policies)
+    failures = load_errors(pm)
+    for impl in pm.hook.gridsight_register_dispatch_policies.get_hookimpls():
+        if impl.hookwrapper or impl.wrapper:  # wrappers register nothing themselves
+            continue
+        try:
+            registered: Any = impl.function()
+        except Exception as exc:
+            failures[impl.plugin_name] = (
+                f"gridsight_register_dispatch_policies raised {type(exc).__name__}: {exc}"
+            )
+            log.warning("plugin %r: %s", impl.plugin_name, failures[impl.plugin_name])
+            continue
+        for cls in registered or []:
+            if not (isinstance(cls, type) and issubclass(cls, DispatchPolicy) and cls.name):
+                failures[impl.plugin_name] = (
+                    f"gridsight_register_dispatch_policies returned {cls!r}, not a "
+                    "DispatchPolicy subclass with a name"
+                )
+                log.warning("plugin %r: %s", impl.plugin_name, failures[impl.plugin_name])
+                continue
+            if policies.get(cls.name, cls) is not cls:
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} registers the dispatch policy {cls.name!r}, "
+                    "which another policy already has"
+                )
+            policies[cls.name] = cls
+    return PolicyRegistry(policies, failures)
+
+
+def resolve_policy(
+    name: str, registry: PolicyRegistry | None = None, *, setting: str = "dispatch.policy"
+) -> type[DispatchPolicy]:
+    """The policy class called ``name``.
+
+    Args:
+        name: the policy's name (a scenario's ``dispatch.policy``, a township's
+            ``orders.policy``).
+        registry: policies to choose from (``load_policies(pm)``); None knows only the
+            built-ins.
+        setting: the setting that named it, for the error message.
+
+    Raises:
+        ConfigError: no policy has that name (the message lists the known ones and the
+            plugins that failed to load, with their errors).
+    """
+    reg = BUILTIN_REGISTRY if registry is None else registry
+    if name in reg.policies:
+        return reg.policies[name]
+    msg = f"{setting}: unknown policy {name!r}; known: {', '.join(sorted(reg.policies))}"
+    if reg.failures:
+        broken = "; ".join(f"{n}: {e}" for n, e in sorted(reg.failures.items()))
+        msg += f". Plugins that failed to load: {broken}"
+    elif registry is None:
+        msg += " (built-ins only: pass the policies of the plugin manager for plugin policies)"
+    raise ConfigError(msg)

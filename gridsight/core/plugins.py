@@ -188,8 +188,10 @@ def detectors(pm: pluggy.PluginManager) -> dict[str, Any]:
 
 
 def dispatch_policies(pm: pluggy.PluginManager) -> dict[str, Any]:
-    """``{policy name: DispatchPolicy class}`` from all plugins."""
-    return collect_named(pm.hook.gridsight_register_dispatch_policies(), "dispatch policy")
+    """``{policy name: DispatchPolicy class}``: the built-ins and all plugins' policies."""
+    from gridsight.core.dispatch import load_policies  # the one policy lookup
+
+    return dict(load_policies(pm).policies)
 
 
 def notifiers(pm: pluggy.PluginManager) -> dict[str, Any]:

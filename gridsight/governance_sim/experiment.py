@@ -14,15 +14,13 @@ import platform
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-import pluggy
 
-from gridsight.core.dispatch import BUILTIN_POLICIES, DispatchPolicy
-from gridsight.core.errors import PluginError, SimulationError
-from gridsight.core.plugins import load_errors
+from gridsight.core.dispatch import DispatchPolicy, PolicyRegistry, resolve_policy
+from gridsight.core.errors import SimulationError
 from gridsight.governance_sim.params import SimConfig
 from gridsight.governance_sim.replication import ReplicationResult, run_replication
 from gridsight.governance_sim.stats import summarise, verdict
@@ -31,93 +29,6 @@ from gridsight.governance_sim.streams import replication_seeds
 SCHEMA = "gridsight.sim.results/1"
 
 log = logging.getLogger("gridsight.sim")
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyRegistry:
-    """Dispatch policies by name, and the plugins whose policies could not be loaded.
-
-    Attributes:
-        policies: ``{name: DispatchPolicy subclass}``, built-ins first.
-        failures: ``{plugin name: error}`` of plugins that failed to import or whose
-            ``gridsight_register_dispatch_policies`` raised or returned something that
-            is not a named ``DispatchPolicy`` subclass.
-    """
-
-    policies: dict[str, type[DispatchPolicy]]
-    failures: dict[str, str] = field(default_factory=dict)
-
-
-BUILTIN_REGISTRY = PolicyRegistry({p.name: p for p in BUILTIN_POLICIES})
-
-
-def load_policies(pm: pluggy.PluginManager) -> PolicyRegistry:
-    """The built-in policies plus those the plugins of ``pm`` register.
-
-    Each plugin's registration hook is called on its own, so that one broken plugin
-    neither hides the others nor the built-ins; it is logged and kept in ``failures``
-    with its name and error, and an unknown policy name later lists it.
-
-    Raises:
-        PluginError: two plugins register different policies under one name.
-    """
-    policies: dict[str, type[DispatchPolicy]] = dict(BUILTIN_REGISTRY.policies)
-    failures = load_errors(pm)
-    for impl in pm.hook.gridsight_register_dispatch_policies.get_hookimpls():
-        if impl.hookwrapper or impl.wrapper:  # wrappers register nothing themselves
-            continue
-        try:
-            registered: Any = impl.function()
-        except Exception as exc:
-            failures[impl.plugin_name] = (
-                f"gridsight_register_dispatch_policies raised {type(exc).__name__}: {exc}"
-            )
-            log.warning("plugin %r: %s", impl.plugin_name, failures[impl.plugin_name])
-            continue
-        for cls in registered or []:
-            if not (isinstance(cls, type) and issubclass(cls, DispatchPolicy) and cls.name):
-                failures[impl.plugin_name] = (
-                    f"gridsight_register_dispatch_policies returned {cls!r}, not a "
-                    "DispatchPolicy subclass with a name"
-                )
-                log.warning("plugin %r: %s", impl.plugin_name, failures[impl.plugin_name])
-                continue
-            if policies.get(cls.name, cls) is not cls:
-                raise PluginError(
-                    f"plugin {impl.plugin_name!r} registers the dispatch policy {cls.name!r}, "
-                    "which another policy already has"
-                )
-            policies[cls.name] = cls
-    return PolicyRegistry(policies, failures)
-
-
-def known_policies(pm: pluggy.PluginManager) -> dict[str, type[DispatchPolicy]]:
-    """Dispatch policies by name: the built-ins plus any registered by ``pm``'s plugins."""
-    return load_policies(pm).policies
-
-
-def resolve_policy(name: str, registry: PolicyRegistry | None = None) -> type[DispatchPolicy]:
-    """The policy class called ``name``.
-
-    Args:
-        name: the scenario's ``dispatch.policy``.
-        registry: policies to choose from (``load_policies(pm)``); None knows only the
-            built-ins.
-
-    Raises:
-        SimulationError: no policy has that name (the message lists the known ones and
-            the plugins that failed to load, with their errors).
-    """
-    reg = BUILTIN_REGISTRY if registry is None else registry
-    if name in reg.policies:
-        return reg.policies[name]
-    msg = f"dispatch.policy: unknown policy {name!r}; known: {', '.join(sorted(reg.policies))}"
-    if reg.failures:
-        broken = "; ".join(f"{n}: {e}" for n, e in sorted(reg.failures.items()))
-        msg += f". Plugins that failed to load: {broken}"
-    elif registry is None:
-        msg += " (built-ins only: pass the policies of the plugin manager for plugin policies)"
-    raise SimulationError(msg)
 
 
 # Per worker process: the run's scenario, policy and seeds, set once by the initializer

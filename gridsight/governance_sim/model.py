@@ -15,9 +15,10 @@ job, their household visits (generated up front) or their office.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Generator
 from dataclasses import replace
-from heapq import heappop
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,12 @@ class TownModel:
         self.requests = requests
         self.env = simpy.Environment()
         self.centre = Centre(self.env, capacity=cfg.centre.verifiers)
-        self.freed = self.env.event()
+        # Work orders nobody could take, one queue per village (a village's orders go
+        # only to its own people): (-priority, arrival number, order, event). Served
+        # first come, first served within priority, and only at the head.
+        self.waiting: dict[str, list[tuple[int, int, WorkOrder, simpy.Event]]] = {}
+        self._arrivals = 0
+        self._polling: dict[str, float] = {}  # village -> when its queue is looked at
         t = cfg.township
         run_days = math.ceil(cfg.horizon.days + cfg.horizon.drain_days) + 1
         edges: dict[tuple[float, float], list[float]] = {}
@@ -83,6 +89,11 @@ class TownModel:
         for w in self.workers:
             self.by_village.setdefault(w.spec.village, []).append(w)
         self.villages = {v: VillageView(ws) for v, ws in self.by_village.items()}
+        # When a waiting village's people may come on duty: its workers' shift starts.
+        self.village_starts: dict[str, list[float]] = {
+            v: sorted({e for w in ws for e in w.edges if w.spec.on_duty(e + 1.0)})
+            for v, ws in self.by_village.items()
+        }
         self.cam_xy = [(c.x_km, c.y_km) for c in t.cameras]
         self.hazard_ids = [h for h, _ in cfg.hazards]
 
@@ -318,21 +329,16 @@ class TownModel:
         notified = math.nan
         escalations = 0
         while True:
-            states, times = self._states(order, env.now)
-            wid = self.policy.choose(order, states, env.now, times)
-            if wid is None:
-                # Nobody available: wait for a worker to be freed, or a shift to start.
-                # Those who did not acknowledge before may be reachable now: try them again.
-                yield self.freed | env.timeout(d.retry_s)
-                if order.tried:
-                    order = replace(order, tried=frozenset())
-                continue
+            got = self._take(order)
+            if got is None:
+                # Nobody available: join the village's queue; the order is handed a
+                # worker when it reaches the head and someone is free (``_serve``).
+                got = yield self._wait(order)
+            wid, order = got
             if math.isnan(notified):
                 notified = env.now
             w = self.by_id[wid]
             visiting = w.visiting(env.now) >= 0
-            w.busy = True  # reserved while being notified
-            w.touch()
             x0, y0 = w.position(env.now, cfg.fieldwork.linger_s)
             no_ack = self.rng_ack.random() < d.p_no_ack
             ack = math.inf if no_ack else (self.d_ack_visit if visiting else self.d_ack).next()
@@ -378,8 +384,83 @@ class TownModel:
         w.busy = False
         w.free_at = self.env.now
         w.touch()
-        freed, self.freed = self.freed, self.env.event()
-        freed.succeed()
+        if self.waiting.get(w.spec.village):
+            self._serve(w.spec.village)
+
+    # -- the field queue ----------------------------------------------------------------
+
+    def _take(self, order: WorkOrder) -> tuple[str, WorkOrder] | None:
+        """The worker the policy chooses now, reserved; None when the order must queue
+        (nobody available, or earlier orders of its village already wait)."""
+        if self.waiting.get(order.village):
+            return None
+        now = self.env.now
+        states, times = self._states(order, now)
+        wid = self.policy.choose(order, states, now, times)
+        if wid is None:
+            return None
+        w = self.by_id[wid]
+        w.busy = True  # reserved while being notified
+        w.touch()
+        return wid, order
+
+    def _wait(self, order: WorkOrder) -> simpy.Event:
+        """Queue ``order`` behind its village's waiting orders of equal or higher
+        priority; the event's value is ``(worker id, order)`` once it is served."""
+        ev = self.env.event()
+        queue = self.waiting.setdefault(order.village, [])
+        self._arrivals += 1
+        heappush(queue, (-order.priority, self._arrivals, order, ev))
+        self._serve(order.village)
+        return ev
+
+    def _serve(self, village: str) -> None:
+        """Hand free workers to the head of the village's queue, in order, until the
+        head finds nobody; then wait for a release or the next shift start."""
+        queue = self.waiting[village]
+        env = self.env
+        while queue:
+            neg_prio, seq, order, ev = queue[0]
+            states, times = self._states(order, env.now)
+            wid = self.policy.choose(order, states, env.now, times)
+            if wid is None:
+                retry = bool(order.tried)
+                if retry:
+                    # Those who did not acknowledge before may be reachable now: try
+                    # them again after ``dispatch.retry_s`` (or an earlier release).
+                    queue[0] = (neg_prio, seq, replace(order, tried=frozenset()), ev)
+                self._poll(village, retry)
+                return
+            heappop(queue)
+            w = self.by_id[wid]
+            w.busy = True
+            w.touch()
+            ev.succeed((wid, order))
+
+    def _poll(self, village: str, retry: bool) -> None:
+        """Look at the village's queue again when a shift starts there, or after
+        ``dispatch.retry_s`` when the head's tried workers become reachable again (or no
+        shift starts); a release looks at once. One timer per village, whatever the
+        backlog: a run costs time linear in its events."""
+        now = self.env.now
+        retry_s = self.cfg.dispatch.retry_s
+        starts = self.village_starts.get(village, [])
+        i = bisect_right(starts, now)
+        dt = starts[i] - now + 1.0 if i < len(starts) else retry_s
+        if retry:
+            dt = min(dt, retry_s)
+        if self._polling.get(village, math.inf) <= now + dt:
+            return  # already looked at by then
+        self._polling[village] = at = now + dt
+        wake = self.env.timeout(dt)
+
+        def look(_: simpy.Event) -> None:
+            if self._polling.get(village) == at:
+                del self._polling[village]
+            if self.waiting.get(village):
+                self._serve(village)
+
+        wake.callbacks.append(look)
 
     # -- running ------------------------------------------------------------------------
 

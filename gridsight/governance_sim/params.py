@@ -113,7 +113,8 @@ class NormalBuffer(DrawBuffer):
 
 @dataclass(frozen=True, slots=True)
 class Grid:
-    """A comprehensive grid: id, village, centre (km) and a radius within which work lies."""
+    """A comprehensive grid: id, village, centre (km), a radius within which work lies,
+    and what places residents' requests here (``weight``)."""
 
     id: str
     village: str
@@ -121,6 +122,13 @@ class Grid:
     y_km: float
     radius_km: float = 0.6
     micro_grids: int = 4
+    households: float | None = None
+
+    @property
+    def weight(self) -> float:
+        """Share of residents' requests placed here (relative): the households where
+        the scenario gives them, else the micro-grid count (a stand-in for population)."""
+        return float(self.households) if self.households is not None else float(self.micro_grids)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from gridsight.governance_sim.arrivals import (
 from gridsight.governance_sim.model import TownModel
 from gridsight.governance_sim.params import DAY_S, HOUR_S, ROLES, SimConfig
 from gridsight.governance_sim.patrol import run_patrol
-from gridsight.governance_sim.streams import named_generators
+from gridsight.governance_sim.streams import Streams, named_generators
 
 # Hazards counted as "short" for the coverage KPI (a person at the water leaves soon).
 SHORT_HAZARDS: tuple[str, ...] = ("near_water",)
@@ -40,10 +40,10 @@ class ReplicationResult:
     events: int = 0
 
 
-def build_occurrences(cfg: SimConfig, gens: dict[str, np.random.Generator]) -> Occurrences:
+def build_occurrences(cfg: SimConfig, gens: Streams) -> Occurrences:
     """Occurrences from the trace when one is replayed, else from the synthetic generator."""
     if cfg.trace is None:
-        return synthetic_occurrences(cfg, gens["occurrences"], gens["detection"])
+        return synthetic_occurrences(cfg, gens)
     cams = {c.id: i for i, c in enumerate(cfg.township.cameras)}
     hazard_ids = [h for h, _ in cfg.hazards]
     rows = sorted(cfg.trace)
@@ -71,12 +71,12 @@ def run_replication(
     gens = named_generators(seq)
     occ = build_occurrences(cfg, gens)
     fa = (
-        false_alarms(cfg, gens["false_alarms"])
+        false_alarms(cfg, gens)
         if cfg.trace is None
         else (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     )
     alarms = merge_alarms(occ, fa, cfg.horizon.end_s, real_alarms=cfg.false_alarm_fraction < 1.0)
-    requests = residents_requests(cfg, gens["requests"])
+    requests = residents_requests(cfg, gens)
     keep = requests.time < cfg.horizon.end_s
     if not keep.all():
         requests = type(requests)(*(getattr(requests, f)[keep] for f in requests.__slots__))

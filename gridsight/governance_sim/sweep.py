@@ -13,13 +13,9 @@ from typing import Any
 
 import yaml
 
+from gridsight.core.dispatch import BUILTIN_REGISTRY, PolicyRegistry
 from gridsight.core.errors import ConfigError
-from gridsight.governance_sim.experiment import (
-    BUILTIN_REGISTRY,
-    PolicyRegistry,
-    results_document,
-    run_replications,
-)
+from gridsight.governance_sim.experiment import results_document, run_replications
 from gridsight.governance_sim.scenario import Scenario, build_sim_config, scenario_with
 
 # Short names for the parameters planners vary most; any dotted field path works too.

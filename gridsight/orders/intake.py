@@ -160,6 +160,8 @@ def _recently_ended(flow: Workflow, conn: Connection, event: HazardEvent, now: f
     ).scalar()
     if ended is None or now - float(ended) > window:
         return None
+    if not flow.was_verified(conn, row["id"]):
+        return None  # never verified: the recurrence is a new case, verified afresh
     return row
 
 

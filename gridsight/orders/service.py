@@ -29,19 +29,20 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridsight.core.config import OrdersConfig, Township
 from gridsight.core.dispatch import (
-    BUILTIN_POLICIES,
+    BUILTIN_REGISTRY,
     DispatchPolicy,
+    load_policies,
+    resolve_policy,
 )
-from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
-from gridsight.orders import intake
+from gridsight.orders import fencing, intake
 from gridsight.orders.errors import (
     IllegalTransition,
     NotPermitted,
@@ -49,6 +50,7 @@ from gridsight.orders.errors import (
     OrderNotFound,
     VersionConflict,
 )
+from gridsight.orders.fencing import Admission
 from gridsight.orders.ledger import (
     NEW,
     Ledger,
@@ -58,6 +60,9 @@ from gridsight.orders.ledger import (
     order_row_defaults,
 )
 from gridsight.orders.roster import Roster, RosterEntry
+
+if TYPE_CHECKING:
+    import pluggy
 from gridsight.orders.states import (
     OPEN_STATES,
     QUEUED_STATES,
@@ -94,19 +99,36 @@ def _retryable(exc: BaseException) -> bool:
     )
 
 
-def policy_by_name(name: str) -> DispatchPolicy:
-    """A built-in dispatch policy by name (plugins: pass an instance to the service)."""
-    for cls in BUILTIN_POLICIES:
-        if cls.name == name:
-            return cls()
-    known = ", ".join(c.name for c in BUILTIN_POLICIES)
-    raise ConfigError(f"orders.policy: unknown dispatch policy {name!r}; known: {known}")
+def policy_by_name(name: str, plugins: pluggy.PluginManager | None = None) -> DispatchPolicy:
+    """The dispatch policy called ``name``: the one lookup the simulator uses too.
+
+    Args:
+        name: the township's ``orders.policy``.
+        plugins: the caller's plugin manager. Without one, a built-in name is found
+            directly and any other name through a plugin manager built here (a
+            plugin's policy can only come from there).
+
+    Raises:
+        ConfigError: no built-in or plugin policy has that name (the message lists the
+            known ones and any plugins that failed to load).
+    """
+    if plugins is None and name not in BUILTIN_REGISTRY.policies:
+        from gridsight.core.plugins import build_plugin_manager
+
+        plugins = build_plugin_manager()
+    registry = BUILTIN_REGISTRY if plugins is None else load_policies(plugins)
+    return resolve_policy(name, registry, setting="orders.policy")()
 
 
 def new_order_id() -> str:
     """A fresh order id: ``wo-`` + 12 random hex digits (48 bits: a collision is
     unlikely before millions of orders, and the primary key would refuse it anyway)."""
     return f"wo-{uuid.uuid4().hex[:12]}"
+
+
+#: How long an acknowledge link stays valid (a worker may read the message late, but an
+#: old link must not acknowledge forever).
+ACK_TTL_S = 24 * 3600.0
 
 
 class OrderService:
@@ -116,16 +138,19 @@ class OrderService:
         store: the store.
         township: the township config (places, staff, cameras, travel; its ``orders``
             section).
-        policy: the dispatch policy (default: ``orders.policy`` among the built-ins).
+        policy: the dispatch policy (default: the one ``orders.policy`` names, built-in
+            or a plugin's, looked up by :func:`policy_by_name`).
         clock: epoch seconds now (injected in tests and replays).
         channels: notification channel names (one outbox row each per change).
         settings: the ``orders`` settings, overriding the township's.
         ack_secret: secret of the acknowledge tokens put in dispatch notifications
             (None: no tokens).
+        ack_ttl_s: how long an acknowledge token (the phone link) stays valid.
         id_factory: makes new order ids.
         on_change: called after each committed transaction with the view of every order
             it changed, including ones changed as a consequence (a freed worker's queued
             orders dispatched): how the REST API's live stream learns of all of them.
+        plugins: the plugin manager whose dispatch policies ``orders.policy`` may name.
     """
 
     def __init__(
@@ -138,17 +163,22 @@ class OrderService:
         channels: Sequence[str] = (),
         settings: OrdersConfig | None = None,
         ack_secret: str | None = None,
+        ack_ttl_s: float = ACK_TTL_S,
         id_factory: Callable[[], str] = new_order_id,
         on_change: Callable[[WorkOrderView], None] | None = None,
+        plugins: pluggy.PluginManager | None = None,
     ) -> None:
         self.on_change = on_change
         self.store = store
         self.town = township
         self.settings = settings if settings is not None else township.orders
-        self.policy = policy if policy is not None else policy_by_name(self.settings.policy)
+        self.policy = (
+            policy if policy is not None else policy_by_name(self.settings.policy, plugins)
+        )
         self.clock = clock
         self.roster = Roster(township, self.settings.staffing, self.settings.zone)
         self.new_id = id_factory
+        self.ack_secret = ack_secret
         token_maker: Callable[[str, str], str] | None = None
         if ack_secret:
             secret = ack_secret
@@ -156,7 +186,7 @@ class OrderService:
             def token_maker(order_id: str, worker: str) -> str:
                 from gridsight.orders.notify.ack import ack_token
 
-                return ack_token(order_id, worker, secret)
+                return ack_token(order_id, worker, secret, expires_at=clock() + ack_ttl_s)
 
         self.ledger = Ledger(channels, token_maker)
         self.flow = Workflow(
@@ -232,6 +262,44 @@ class OrderService:
             now = self._now()
             row = intake.ingest(self.flow, conn, event, now)
             return None if row is None else self._view(conn, row)
+
+        return self._run(run)
+
+    def ingest_fenced(
+        self,
+        event: HazardEvent,
+        *,
+        delivery_id: str,
+        epoch: int,
+        floor: int = 0,
+        node: str | None = None,
+    ) -> tuple[Admission, WorkOrderView | None]:
+        """Feed one event that came through the cluster, exactly once and fenced.
+
+        One transaction records the delivery (unique ``delivery_id``), checks the camera's
+        ``epoch`` against the newest seen (and ``floor``) and, when admitted, applies the
+        event as :meth:`ingest_event` does. See :mod:`gridsight.orders.fencing`.
+
+        Returns:
+            ``(admission, order)``: ``accepted`` with the order (or None), or
+            ``duplicate`` / ``stale`` with None (nothing changed but the refusal's record).
+        """
+
+        def run(conn: Connection) -> tuple[Admission, WorkOrderView | None]:
+            now = self._now()
+            admission = fencing.admit(
+                conn,
+                delivery_id=delivery_id,
+                camera=event.camera,
+                epoch=epoch,
+                now=now,
+                floor=floor,
+                node=node,
+            )
+            if admission != "accepted":
+                return admission, None
+            row = intake.ingest(self.flow, conn, event, now)
+            return admission, None if row is None else self._view(conn, row)
 
         return self._run(run)
 

@@ -202,3 +202,51 @@ api_tokens = sa.Table(
     sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
     sa.Index("ix_api_tokens_user_id", "user_id"),
 )
+
+# Browser sessions (revision 0003_i17): the cookie holds a random token, the table only
+# its SHA-256 digest; logout, a password change and disabling the user set ``revoked_at``,
+# so a cookie captured earlier stops working at once.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", name="fk_sessions_user_id"),
+        nullable=False,
+    ),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_sessions_token_hash"),
+    sa.Index("ix_sessions_user_id", "user_id"),
+)
+
+# -- Cluster fencing tables (revision 0003_i16, owned by gridsight.live.cluster). ----------
+
+# Events that came through the cluster's JetStream stream (see gridsight/orders/fencing.py).
+# ``deliveries``: one row per delivered message id (``<event id>/<phase>/<ts ms>``), with
+# the ``(camera, epoch)`` it carried and whether it was ``accepted`` or refused as
+# ``stale``; the primary key is what makes a redelivered message change nothing.
+# ``camera_epochs``: the newest epoch (fencing token: the revision of the camera's owner
+# key in the cluster's KV) seen for each camera.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("camera", sa.String(64), nullable=False),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("node", sa.String(64), nullable=True),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Index("ix_deliveries_camera", "camera"),
+)
+
+camera_epochs = sa.Table(
+    "camera_epochs",
+    metadata,
+    sa.Column("camera", sa.String(64), primary_key=True),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+)

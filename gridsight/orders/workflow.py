@@ -38,7 +38,7 @@ from gridsight.orders.ledger import (
 from gridsight.orders.roster import Roster, record_position
 from gridsight.orders.sla import clocks
 from gridsight.orders.states import OPEN_STATES, QUEUED_STATES
-from gridsight.orders.tables import work_orders
+from gridsight.orders.tables import transitions, work_orders
 
 # Seconds between dispatch attempts of an order nobody could take (as the simulator's
 # ``dispatch.retry_s``); a worker being released retries at once.
@@ -344,6 +344,20 @@ class Workflow:
             data={"event": "camera_clearance"},
         )  # fmt: skip
         return self.change(conn, row, rec, now, closed_at=now, open_key=None)
+
+    @staticmethod
+    def was_verified(conn: Connection, order_id: str) -> bool:
+        """Whether the order ever reached ``verified`` (by a person or automatically).
+
+        An order that ended before anyone verified it must not be reopened into dispatch
+        when its hazard comes back: nobody has confirmed the hazard is real.
+        """
+        found = conn.execute(
+            sa.select(transitions.c.seq)
+            .where(transitions.c.order_id == order_id, transitions.c.to_state == "verified")
+            .limit(1)
+        ).first()
+        return found is not None
 
     def reopen(self, conn: Connection, row: Row, now: float, rec: Record) -> Row:
         values: dict[str, Any] = {

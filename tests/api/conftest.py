@@ -69,6 +69,7 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
     """An app over a new store in ``tmp_path`` (context of a TestClient)."""
     clock = FakeClock()
     engine = bool(overrides.pop("_engine", False))
+    ack_secret = overrides.pop("_ack_secret", None)
     settings = Settings(
         db_url=f"sqlite:///{tmp_path / 'api.sqlite'}",
         uploads_dir=tmp_path / "uploads",
@@ -76,7 +77,13 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
         session_secret="test-session-secret-0123456789",  # type: ignore[arg-type]
         **overrides,  # type: ignore[arg-type]
     )
-    services = build_services(settings, township=township, clock=clock)
+    services = build_services(
+        settings,
+        township=township,
+        clock=clock,
+        ack_secret=str(ack_secret) if ack_secret else None,
+        channels=("hook",) if ack_secret else (),
+    )
     tokens = {}
     for role in ("admin", "operator", "viewer"):
         user = services.accounts.add_user(role, role, password=f"{role}-password")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridsight.api.live_engine import LiveEngine
 from gridsight.core.detection.detections import Detections
+from gridsight.core.engine import LiveEngine
 
 
 class BlindDetector:

@@ -63,8 +63,8 @@ def reads_all_travel(base: type[DispatchPolicy]):
 def run(cfg: SimConfig, policy: DispatchPolicy, seed: int) -> list[np.ndarray]:
     gens = named_generators(replication_seeds(seed, 1)[0])
     occ = build_occurrences(cfg, gens)
-    alarms = merge_alarms(occ, false_alarms(cfg, gens["false_alarms"]), cfg.horizon.end_s)
-    req = residents_requests(cfg, gens["requests"])
+    alarms = merge_alarms(occ, false_alarms(cfg, gens), cfg.horizon.end_s)
+    req = residents_requests(cfg, gens)
     m = TownModel(cfg, gens, policy, occ, alarms, req)
     m.run()
     return [m.a_dispatch, m.a_arrive, m.a_closed, m.a_escalations, m.r_closed]

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gridsight.core.dispatch import resolve_policy
 from gridsight.governance_sim.arrivals import false_alarms, merge_alarms, residents_requests
-from gridsight.governance_sim.experiment import resolve_policy, results_document, run_replications
+from gridsight.governance_sim.experiment import results_document, run_replications
 from gridsight.governance_sim.model import TownModel
 from gridsight.governance_sim.params import SimConfig
 from gridsight.governance_sim.replication import build_occurrences, run_replication
@@ -82,8 +83,8 @@ def model_digest(cfg: SimConfig, seed: int) -> tuple[str, int]:
     """sha256 of one replication's full-precision records, and its SimPy event count."""
     gens = named_generators(replication_seeds(seed, 1)[0])
     occ = build_occurrences(cfg, gens)
-    alarms = merge_alarms(occ, false_alarms(cfg, gens["false_alarms"]), cfg.horizon.end_s)
-    req = residents_requests(cfg, gens["requests"])
+    alarms = merge_alarms(occ, false_alarms(cfg, gens), cfg.horizon.end_s)
+    req = residents_requests(cfg, gens)
     policy = resolve_policy(cfg.dispatch.policy)()
     m = TownModel(cfg, gens, policy, occ, alarms, req)
     events = m.run()

@@ -6,26 +6,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridsight.core.dispatch import GridOwnerFirst
-from gridsight.governance_sim.arrivals import false_alarms, merge_alarms, residents_requests
 from gridsight.governance_sim.experiment import results_document, run_replications
-from gridsight.governance_sim.model import TownModel
 from gridsight.governance_sim.patrol import run_patrol
 from gridsight.governance_sim.replication import build_occurrences, compute_kpis
 from gridsight.governance_sim.stats import dumps
 from gridsight.governance_sim.streams import named_generators, replication_seeds
 
-from .conftest import make_cfg
+from .conftest import make_cfg, run_model
 
-
-def _model(cfg, seed: int):
-    gens = named_generators(replication_seeds(seed, 1)[0])
-    occ = build_occurrences(cfg, gens)
-    alarms = merge_alarms(occ, false_alarms(cfg, gens["false_alarms"]), cfg.horizon.end_s)
-    req = residents_requests(cfg, gens["requests"])
-    model = TownModel(cfg, gens, GridOwnerFirst(), occ, alarms, req)
-    model.run()
-    return model, occ, alarms, gens
+_model = run_model
 
 
 def test_same_seed_gives_byte_identical_json_and_another_seed_differs(short_cfg) -> None:

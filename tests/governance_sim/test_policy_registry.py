@@ -8,10 +8,16 @@ from collections.abc import Sequence
 import pytest
 
 from gridsight import hookimpl
-from gridsight.core.dispatch import DispatchPolicy, WorkerState, WorkOrder
-from gridsight.core.errors import PluginError, SimulationError
+from gridsight.core.dispatch import (
+    DispatchPolicy,
+    WorkerState,
+    WorkOrder,
+    load_policies,
+    resolve_policy,
+)
+from gridsight.core.errors import ConfigError, PluginError
 from gridsight.core.plugins import build_plugin_manager
-from gridsight.governance_sim.experiment import load_policies, resolve_policy, run_replications
+from gridsight.governance_sim.experiment import run_replications
 from gridsight.governance_sim.scenario import build_sim_config, scenario_with
 
 
@@ -50,14 +56,14 @@ def _pm(**plugins: object):
 
 
 def test_a_plugin_whose_registration_raises_is_named_with_its_error(caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="gridsight.sim"):
+    with caplog.at_level(logging.WARNING, logger="gridsight.plugins"):
         reg = load_policies(_pm(good=GoodPlugin(), routing=RaisingPlugin()))
     # The broken plugin hides neither the built-ins nor the other plugin's policy.
     assert {"grid_owner_first", "first_listed"} <= set(reg.policies)
     assert set(reg.failures) == {"routing"}
     assert "ImportError: No module named 'scipy_routing'" in reg.failures["routing"]
     assert "routing" in caplog.text and "scipy_routing" in caplog.text
-    with pytest.raises(SimulationError) as exc:
+    with pytest.raises(ConfigError) as exc:
         resolve_policy("shortest_route", reg)
     msg = str(exc.value)
     assert "unknown policy 'shortest_route'" in msg and "first_listed" in msg
@@ -84,7 +90,7 @@ def test_two_plugins_registering_one_name_is_an_error() -> None:
 
 def test_without_a_registry_only_builtins_are_known_and_the_message_says_so() -> None:
     assert resolve_policy("least_loaded").name == "least_loaded"
-    with pytest.raises(SimulationError, match="built-ins only"):
+    with pytest.raises(ConfigError, match="built-ins only"):
         resolve_policy("first_listed")
 
 
@@ -99,5 +105,15 @@ def test_a_plugin_policy_runs_when_the_caller_passes_the_registry(baseline) -> N
     )
     (r,) = run_replications(cfg, 3, 1, registry=reg)
     assert r.kpis["real_alerts"] > 0 and r.kpis["dispatch_mean_s"] >= 0
-    with pytest.raises(SimulationError, match="unknown policy 'first_listed'"):
+    with pytest.raises(ConfigError, match="unknown policy 'first_listed'"):
         run_replications(cfg, 3, 1)
+
+
+def test_the_live_service_finds_policies_through_the_same_lookup() -> None:
+    from gridsight.orders.service import policy_by_name
+
+    pm = _pm(good=GoodPlugin())
+    assert type(policy_by_name("first_listed", pm)) is FirstListed
+    assert type(policy_by_name("least_loaded")).__name__ == "LeastLoaded"
+    with pytest.raises(ConfigError, match=r"orders.policy: unknown policy 'nope'.*first_listed"):
+        policy_by_name("nope", pm)

@@ -32,9 +32,12 @@ def test_quick_verification_suite_passes_and_writes_json(tmp_path: Path) -> None
         "Pollaczek",
         "Little",
         "extreme",
+        "field queue M/G/3",
+        "vs Ciw",
+        "Allen-Cunneen",
     ):
         assert part in names
-    assert len(doc["checks"]) >= 12
+    assert len(doc["checks"]) >= 16
 
 
 def test_a_check_fails_outside_three_standard_errors() -> None:

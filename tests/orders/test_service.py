@@ -381,3 +381,29 @@ def test_notes_overdue_filter_and_change_listener(store: OrderStore) -> None:
     # The freed cadre took the queued order in the same transaction; both are reported.
     assert (first.id, "resolved") in seen and (queued.id, "dispatched") in seen
     assert svc.get(queued.id).assignee == "cadre-ruijia"
+
+
+def test_recurrence_of_an_order_never_verified_waits_for_verification(store: OrderStore) -> None:
+    # An e-bike order (no auto-verification) that cleared before anyone verified it must
+    # not be dispatched when the hazard comes back: nobody has confirmed it is real.
+    clock = Clock()
+    svc = service(store, clock)
+    first = event(camera="cam-stairwell-01", hazard="ebike")
+    order = svc.ingest_event(first)
+    assert order is not None and order.state == "new"
+    svc.ingest_event(event("end", camera="cam-stairwell-01", hazard="ebike", eid=first.id))
+    assert svc.get(order.id).state == "cancelled"
+    clock.advance(60)
+    back = svc.ingest_event(event(camera="cam-stairwell-01", hazard="ebike"))
+    assert back is not None
+    assert back.state == "new" and back.assignee is None
+    with store.read() as conn:
+        dispatched = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(transitions)
+            .where(transitions.c.to_state == "dispatched")
+        ).scalar_one()
+    assert dispatched == 0
+    # Once verified, the same hazard coming back after clearance reopens and dispatches.
+    svc.transition(back.id, "verified", actor="operator:a", role="operator")
+    assert svc.get(back.id).state == "dispatched"

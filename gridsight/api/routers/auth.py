@@ -1,7 +1,8 @@
 """Sign-in and accounts: browser login (session cookie), bearer tokens, users (admin).
 
-The session cookie is HttpOnly, SameSite=Lax and HMAC-signed; failed logins are
-throttled per client address and name (429 with ``Retry-After``).
+The session cookie is HttpOnly, SameSite=Lax and names a server-side session (ended by
+logout, a password change or disabling the account); failed logins are throttled per
+account and per client address (429 with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -9,10 +10,32 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from gridsight.api.accounts import TokenInfo, User
+from gridsight.api.client_address import request_address
 from gridsight.api.deps import SESSION_COOKIE, Admin, Anyone, ServicesDep
-from gridsight.api.errors import NotFound, TooManyAttempts, Unauthorized, error_responses
-from gridsight.api.schemas import LoginIn, Me, TokenIn, TokenOut, UserIn, UserOut
-from gridsight.api.security import verify_password
+from gridsight.api.errors import (
+    Forbidden,
+    NotFound,
+    TooManyAttempts,
+    Unauthorized,
+    error_responses,
+)
+from gridsight.api.login_guard import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE_S,
+    LoginGuard,
+    device_of,
+    password_ok,
+)
+from gridsight.api.schemas import (
+    LoginIn,
+    Me,
+    PasswordIn,
+    RoleIn,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -47,35 +70,87 @@ def _user_out(user: User) -> UserOut:
 
 @router.post("/login", response_model=Me, responses=error_responses(401, 429))
 def login(body: LoginIn, request: Request, response: Response, services: ServicesDep) -> Me:
-    """Check name and password; on success set the session cookie."""
-    client = request.client.host if request.client else "-"
-    key = f"{client}|{body.name}"
-    wait = services.throttle.retry_after(key)
+    """Check name and password; on success open a server-side session (the cookie).
+
+    Failed logins are throttled per account and per client address (429 with
+    ``Retry-After``); a browser that logged in to the account before is throttled on its
+    own failures only. See :mod:`gridsight.api.login_guard`.
+    """
+    settings = services.settings
+    found = services.accounts.password_hash(body.name)
+    guard = LoginGuard(
+        services.throttle,
+        name=body.name,
+        address=request_address(request, settings),
+        device=device_of(
+            services.signer, request.cookies.get(DEVICE_COOKIE), found[0] if found else None
+        ),
+        per_account=settings.login_attempts,
+        per_address=settings.login_attempts_per_address,
+    )
+    wait = guard.retry_after()
     if wait > 0:
         raise TooManyAttempts(f"too many failed logins; try again in {wait:.0f} s", wait)
-    found = services.accounts.password_hash(body.name)
-    ok = found is not None and not found[0].disabled and verify_password(body.password, found[1])
-    if not ok or found is None:
-        services.throttle.failed(key)
+    if not password_ok(found, body.password) or found is None:
+        guard.failed()
         raise Unauthorized("wrong name or password")
-    services.throttle.succeeded(key)
+    guard.succeeded()
     user = found[0]
+    cookie = {"httponly": True, "samesite": "lax", "secure": settings.cookie_secure, "path": "/"}
     response.set_cookie(
         SESSION_COOKIE,
-        services.signer.sign(user.id),
-        max_age=services.settings.session_max_age_s,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.cookie_secure,
-        path="/",
+        services.accounts.open_session(user.id, settings.session_max_age_s),
+        max_age=settings.session_max_age_s,
+        **cookie,  # type: ignore[arg-type]
     )
+    if guard.device is None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            services.signer.sign(user.id, DEVICE_MAX_AGE_S),
+            max_age=DEVICE_MAX_AGE_S,
+            **cookie,  # type: ignore[arg-type]
+        )
     return me_of(user)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def logout(response: Response) -> Response:
-    """End the browser session (clears the cookie)."""
+def logout(request: Request, response: Response, services: ServicesDep) -> Response:
+    """End the browser session on the server (a copy of the cookie stops working too)."""
+    value = request.cookies.get(SESSION_COOKIE)
+    if value:
+        services.accounts.end_session(value)
     response.status_code = status.HTTP_204_NO_CONTENT
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(401, 403, 422, 429),
+)
+def change_password(
+    body: PasswordIn, request: Request, user: Anyone, services: ServicesDep
+) -> Response:
+    """Change the caller's password; every browser session of theirs ends (log in again)."""
+    settings = services.settings
+    guard = LoginGuard(
+        services.throttle,
+        name=user.name,
+        address=request_address(request, settings),
+        device=None,
+        per_account=settings.login_attempts,
+        per_address=settings.login_attempts_per_address,
+    )
+    wait = guard.retry_after()
+    if wait > 0:
+        raise TooManyAttempts(f"too many failed attempts; try again in {wait:.0f} s", wait)
+    if not password_ok(services.accounts.password_hash(user.name), body.current):
+        guard.failed()
+        raise Forbidden("the current password is wrong")
+    services.accounts.set_password(user.name, body.new)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
@@ -146,9 +221,32 @@ def add_user(body: UserIn, _admin: Admin, services: ServicesDep) -> UserOut:
 @router.post(
     "/users/{name}/disable",
     response_model=UserOut,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 409),
 )
 def disable_user(name: str, _admin: Admin, services: ServicesDep) -> UserOut:
-    """Disable an account and revoke its tokens (its sessions end at once)."""
+    """Disable an account, revoke its tokens and end its sessions.
+
+    409 for the last enabled admin and for the ``GRIDSIGHT_ADMIN_TOKEN`` account.
+    """
     services.accounts.disable(name)
     return _user_out(services.accounts.by_name(name))
+
+
+@router.post(
+    "/users/{name}/enable",
+    response_model=UserOut,
+    responses=error_responses(401, 403, 404),
+)
+def enable_user(name: str, _admin: Admin, services: ServicesDep) -> UserOut:
+    """Enable a disabled account (its old tokens and sessions stay revoked)."""
+    return _user_out(services.accounts.enable(name))
+
+
+@router.put(
+    "/users/{name}/role",
+    response_model=UserOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def set_role(name: str, body: RoleIn, _admin: Admin, services: ServicesDep) -> UserOut:
+    """Change a staff account's role (409: the last admin or the admin-token account)."""
+    return _user_out(services.accounts.set_role(name, body.role))

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Path
 from gridsight.api.deps import Operator, ServicesDep, Viewer
 from gridsight.api.engine_host import CameraView
 from gridsight.api.errors import BadRequest, NotFound, error_responses
-from gridsight.api.live_engine import EngineStopped
 from gridsight.api.schemas import CameraChange, CameraList, CameraOut, CameraPatch
 from gridsight.api.services import Services
 from gridsight.core.config.camera import CameraConfig
+from gridsight.core.engine import EngineStopped
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 

@@ -40,8 +40,9 @@ def readyz(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 
-@router.get(
+@router.api_route(
     "/metrics",
+    methods=["GET", "HEAD"],
     response_class=Response,
     responses={200: {"content": {PROMETHEUS_TEXT: {}}, "description": "Prometheus text"}},
     summary="Prometheus metrics: the engine's registry and the HTTP layer's",

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from gridsight.api.accounts import User
 from gridsight.api.deps import SESSION_COOKIE, ServicesDep
 from gridsight.api.i18n import LANGUAGES, strings
+from gridsight.api.redirects import safe_next
 from gridsight.api.services import Services
 
 router = APIRouter(include_in_schema=False)
@@ -44,12 +45,16 @@ def _session_user(request: Request, services: Services) -> User | None:
     value = request.cookies.get(SESSION_COOKIE)
     if not value:
         return None
-    user_id = services.signer.verify(value)
-    user = services.accounts.get(user_id) if user_id is not None else None
-    return None if user is None or user.disabled else user
+    return services.accounts.user_for_session(value)
 
 
-def _render(
+def _script_json(value: Any) -> str:
+    """JSON to embed in a ``<script type="application/json">``: no ``<`` can end the
+    element early (a user name like ``</script><script>...``)."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def render(
     request: Request, services: Services, template: str, user: User | None, **extra: Any
 ) -> HTMLResponse:
     lang, remember = _language(request, services)
@@ -58,13 +63,12 @@ def _render(
         "lang": lang,
         "other_lang": "en" if lang == "zh" else "zh",
         "s": strings(lang),
-        "strings_json": json.dumps(strings(lang), ensure_ascii=False),
+        "strings_json": _script_json(strings(lang)),
         "user": user,
-        "user_json": json.dumps(
+        "user_json": _script_json(
             None
             if user is None
-            else {"name": user.name, "role": user.role, "worker_id": user.worker_id},
-            ensure_ascii=False,
+            else {"name": user.name, "role": user.role, "worker_id": user.worker_id}
         ),
         "town_name": (town.name if lang == "zh" else (town.name_en or town.name)) if town else "",
         **extra,
@@ -88,7 +92,13 @@ def root(request: Request, services: ServicesDep) -> Response:
 @router.get("/login")
 def login_page(request: Request, services: ServicesDep) -> Response:
     """The sign-in form."""
-    return _render(request, services, "login.html", None)
+    return render(
+        request,
+        services,
+        "login.html",
+        None,
+        next_url=safe_next(request.query_params.get("next")) or "",
+    )
 
 
 @router.get("/dashboard")
@@ -99,7 +109,7 @@ def dashboard(request: Request, services: ServicesDep) -> Response:
         return RedirectResponse("/login?next=/dashboard", status_code=303)
     if user.role == "worker":
         return RedirectResponse("/worker", status_code=303)
-    return _render(request, services, "dashboard.html", user)
+    return render(request, services, "dashboard.html", user)
 
 
 @router.get("/worker")
@@ -110,4 +120,4 @@ def worker_page(request: Request, services: ServicesDep) -> Response:
         return RedirectResponse("/login?next=/worker", status_code=303)
     if user.role != "worker":
         return RedirectResponse("/dashboard", status_code=303)
-    return _render(request, services, "worker.html", user)
+    return render(request, services, "worker.html", user)

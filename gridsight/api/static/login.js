@@ -11,8 +11,9 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     try {
       const me = await GS.api("POST", "/api/v1/auth/login", body);
-      const next = new URLSearchParams(location.search).get("next");
-      const safe = next && next.startsWith("/") && !next.startsWith("//") ? next : null;
+      // The server vetted ?next= (same-origin paths only); check the origin once more.
+      const next = form.dataset.next ? new URL(form.dataset.next, location.origin) : null;
+      const safe = next && next.origin === location.origin ? next.pathname + next.search : null;
       location.href = safe || (me.role === "worker" ? "/worker" : "/dashboard");
     } catch (err) {
       error.textContent = GS.t(err.status === 429 ? "login_throttled" : "login_failed");

@@ -2,10 +2,22 @@
 -> events to sinks, with the inference thread, per-camera pipelines, status board and
 Prometheus metrics.
 
-``from gridsight.core.engine import Engine, EngineOptions`` is the entry point.
+``from gridsight.core.engine import Engine, EngineOptions`` is the entry point;
+:class:`LiveEngine` is the engine as a service (runs until stopped, takes camera
+commands from any thread).
 """
 
 from gridsight.core.detection.spec import resolve_model
 from gridsight.core.engine.engine import Engine, EngineOptions, EngineSummary, new_run_id
+from gridsight.core.engine.live import CameraCommand, EngineStopped, LiveEngine
 
-__all__ = ["Engine", "EngineOptions", "EngineSummary", "new_run_id", "resolve_model"]
+__all__ = [
+    "CameraCommand",
+    "Engine",
+    "EngineOptions",
+    "EngineStopped",
+    "EngineSummary",
+    "LiveEngine",
+    "new_run_id",
+    "resolve_model",
+]

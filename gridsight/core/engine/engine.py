@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pluggy
 
@@ -287,6 +287,33 @@ class Engine:
         """A snapshot of per-camera state and counters and of failing components."""
         return self.board.snapshot()
 
+    # ------------------------------------------------------------------ hooks
+    # A subclass extends the loop through these, never through its private methods.
+    # Each is called on the loop's thread; the camera table (add_camera, remove_camera,
+    # replace_rules) may be changed only from there (see LiveEngine for a command queue
+    # that other threads use).
+
+    #: Run until :meth:`stop` even when every source has ended or no camera is left (a
+    #: service waits for cameras to reconnect or to be added). False: the run ends by
+    #: itself once no camera can deliver a frame it still wants.
+    serves_until_stopped: ClassVar[bool] = False
+
+    def on_readers_started(self) -> None:
+        """Hook: every camera's reader has been started. Does nothing by default."""
+
+    def between_batches(self) -> None:
+        """Hook: called on every turn of the loop, before the next batch is read.
+
+        No frame is being post-processed then, so the camera table may change here; a
+        batch still being inferred for a camera removed or replaced meanwhile is dropped
+        when it comes back (its open events were ended at the removal). Does nothing by
+        default.
+        """
+
+    def on_stopping(self) -> None:
+        """Hook: the loop has ended; next the readers stop, open events end and the
+        sinks close. Does nothing by default."""
+
     # ------------------------------------------------------------------ running
     def _start_readers(self) -> None:
         for k, pipe in enumerate(self.cameras.values()):
@@ -368,6 +395,29 @@ class Engine:
             self.board.remove_camera(camera_id)
         return pipe
 
+    def replace_rules(self, config: CameraConfig) -> None:
+        """Give a running camera new zones and hazard settings (engine thread).
+
+        The camera's reader, tracker and frame counters go on untouched; its open events
+        end (written to the sinks) and the new rules judge from the next frame. The
+        source (``source``, ``fps``, ``resolution``) must be the same: changing it is a
+        :meth:`remove_camera` and an :meth:`add_camera`.
+
+        Raises:
+            KeyError: no camera with that id runs.
+            ConfigError: the new zones or hazard settings are invalid.
+        """
+        old = self.cameras[config.id]
+        new = CameraPipeline(config, hazard_rules(self.pm), self.options.tracker)
+        for ev in old.flush():
+            self._emit(old, ev)
+        new.tracker = old.tracker
+        new.reader = old.reader
+        new.gate = old.gate  # the reader's queue holds this gate
+        new.last_ts = old.last_ts
+        new.frames = old.frames
+        self.cameras[config.id] = new
+
     def run(self) -> EngineSummary:
         """Run until the duration, the end of every source, :meth:`stop` or Ctrl-C.
 
@@ -421,6 +471,7 @@ class Engine:
         interrupted = False
         self._sink_workers = [SinkWorker(sink, self._sink_error) for sink in self.sinks]
         self._start_readers()
+        self.on_readers_started()
         last_sync = 0.0
         try:
             while not self._stop.is_set():
@@ -431,6 +482,7 @@ class Engine:
                 if worker is not None:
                     for job in worker.done(timeout=0.0):
                         self._postprocess(job.items, job.outputs or [], job.infos)
+                self.between_batches()
                 with self.metrics.time("read"):
                     # With a batch in the worker, look for frames without lingering.
                     wait = 0.005 if busy else min(0.25, max(0.0, deadline - now))
@@ -444,7 +496,7 @@ class Engine:
                     self._sync_status()
                     last_sync = now
                 idle = not batch and (worker is None or worker.in_flight == 0)
-                if idle and self._finished():
+                if idle and not self.serves_until_stopped and self._finished():
                     break
             interrupted = self._stop.is_set()
         except KeyboardInterrupt:
@@ -452,6 +504,7 @@ class Engine:
             self._interrupt()
         finally:
             try:
+                self.on_stopping()
                 if worker is not None:
                     # Frames already inferred are within the run: finish them.
                     while worker.in_flight:

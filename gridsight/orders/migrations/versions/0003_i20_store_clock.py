@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_i20"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_i17"
 branch_labels: str | None = None
 depends_on: str | None = None
 

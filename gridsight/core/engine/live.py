@@ -1,24 +1,27 @@
-"""The engine as a service: runs until stopped and takes camera changes at run time.
+"""The engine as a service: runs until stopped and takes camera changes from any thread.
 
-:class:`LiveEngine` is an :class:`~gridsight.core.engine.Engine` that
+:class:`LiveEngine` is an :class:`~gridsight.core.engine.engine.Engine` that
 
 - keeps running when every source has ended or no camera is left (a service waits for
-  cameras to be added), until :meth:`~gridsight.core.engine.Engine.stop`;
-- applies camera commands (put / remove / enable / disable) *on the engine thread*,
-  between batches, so the loop never sees its camera table change under it. A command
-  is queued with :meth:`LiveEngine.submit` and its :class:`~concurrent.futures.Future`
-  resolves once applied.
+  cameras to be added), until :meth:`~gridsight.core.engine.engine.Engine.stop`;
+- takes camera commands (put / remove / enable / disable) from any thread and applies
+  them *on the engine's loop thread*, between batches (the
+  :meth:`~gridsight.core.engine.engine.Engine.between_batches` hook), so the loop's
+  camera table never changes under it. :meth:`LiveEngine.submit` queues a command and
+  returns a :class:`~concurrent.futures.Future` that resolves once it is applied.
 
-A removed or disabled camera's reader is stopped, its frame queue unregistered from the
-batcher and its open events ended (written to the sinks like at the end of a run). A
-camera whose zones or hazard settings change keeps its reader and tracker; its open
-events are ended and the new rules start from the next frame.
+A removed or disabled camera's reader stops, its frame queue leaves the batcher and its
+open events end (written to the sinks as at the end of a run); frames of it still being
+inferred are dropped when they come back. A camera whose zones or hazard settings change
+keeps its reader and tracker (:meth:`~gridsight.core.engine.engine.Engine.replace_rules`);
+its open events end and the new rules judge from the next frame. A camera whose source
+changes is removed and added again.
 
-The camera changes themselves are the core's :meth:`~gridsight.core.engine.Engine.add_camera`
-and :meth:`~gridsight.core.engine.Engine.remove_camera` (the same reader set-up as at
-start, motion gate and view check included); this class adds the command queue, the
-service's loop hooks (``_sync_status``, ``_finished``, ``_shutdown``) and what the API
-reads.
+Example:
+    >>> engine = LiveEngine(town, pm)                          # doctest: +SKIP
+    >>> threading.Thread(target=engine.run).start()            # doctest: +SKIP
+    >>> engine.submit("disable", "cam-01").result(timeout=15)  # doctest: +SKIP
+    'disabled'
 """
 
 from __future__ import annotations
@@ -28,18 +31,21 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from gridsight.core.config.camera import CameraConfig
-from gridsight.core.engine import Engine
-from gridsight.core.engine.camera import CameraPipeline
+from gridsight.core.engine.engine import Engine
 from gridsight.core.errors import GridsightError
-from gridsight.core.plugins import hazard_rules
 from gridsight.core.sources.state import CameraState
 
-log = logging.getLogger("gridsight.api.engine")
+if TYPE_CHECKING:
+    from gridsight.core.config.camera import CameraConfig
+
+log = logging.getLogger("gridsight.engine")
 
 CommandKind = Literal["put", "remove", "enable", "disable"]
+
+#: The command kinds :meth:`LiveEngine.submit` takes.
+COMMAND_KINDS: tuple[str, ...] = ("put", "remove", "enable", "disable")
 
 
 class EngineStopped(GridsightError):
@@ -48,7 +54,11 @@ class EngineStopped(GridsightError):
 
 @dataclass(slots=True)
 class CameraCommand:
-    """One queued camera change and the future that reports its outcome."""
+    """One queued camera change and the future that reports its outcome.
+
+    The outcome is one of ``created``, ``updated``, ``removed``, ``enabled``,
+    ``disabled``, ``unchanged`` or ``absent`` (no such camera).
+    """
 
     kind: CommandKind
     camera_id: str
@@ -59,8 +69,13 @@ class CameraCommand:
 class LiveEngine(Engine):
     """An engine that serves until stopped and changes cameras at run time.
 
-    Takes the arguments of :class:`~gridsight.core.engine.Engine`.
+    Takes the arguments of :class:`~gridsight.core.engine.engine.Engine`.
+
+    Attributes:
+        readers_started: set once the loop has started the cameras' readers.
     """
+
+    serves_until_stopped = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,7 +86,7 @@ class LiveEngine(Engine):
         self._accepting = True
         self.readers_started = threading.Event()
 
-    # -- what the API reads (any thread) -------------------------------------------------
+    # -- any thread ------------------------------------------------------------------------
     def camera_configs(self) -> dict[str, tuple[CameraConfig, bool]]:
         """``{camera id: (config, enabled)}`` as of the last applied command."""
         with self._lock:
@@ -82,42 +97,33 @@ class LiveEngine(Engine):
     ) -> Future[str]:
         """Queue a camera change; the future's result says what was done.
 
+        Args:
+            kind: ``put`` (add or replace; needs ``config``), ``remove``, ``enable`` or
+                ``disable``.
+            camera_id: the camera.
+            config: the camera's config, for ``put``.
+
         Raises:
+            ValueError: an unknown kind, or ``put`` without a config (or with another
+                camera's config).
             EngineStopped: the engine is shutting down or has stopped.
         """
-        if not self._accepting:
-            raise EngineStopped("the engine is stopping; camera changes are not accepted")
+        if kind not in COMMAND_KINDS:
+            raise ValueError(f"camera command must be one of {COMMAND_KINDS}, got {kind!r}")
+        if kind == "put" and (config is None or config.id != camera_id):
+            raise ValueError(f"put {camera_id!r} needs that camera's config")
         cmd = CameraCommand(kind, camera_id, config)
-        self._commands.put(cmd)
+        with self._lock:
+            if not self._accepting:
+                raise EngineStopped("the engine is stopping; camera changes are not accepted")
+            self._commands.put(cmd)
         return cmd.future
 
-    # -- engine-thread hooks -------------------------------------------------------------
-    def _start_readers(self) -> None:
-        super()._start_readers()
+    # -- the engine's hooks (loop thread) --------------------------------------------------
+    def on_readers_started(self) -> None:
         self.readers_started.set()
 
-    def _finished(self) -> bool:
-        # A service waits for cameras (added later, or reconnecting) until stop().
-        return False
-
-    def _sync_status(self) -> None:
-        self._apply_commands()
-        super()._sync_status()
-
-    def _shutdown(self) -> None:
-        self._accepting = False
-        try:
-            super()._shutdown()
-        finally:
-            while True:
-                try:
-                    cmd = self._commands.get_nowait()
-                except queue.Empty:
-                    break
-                cmd.future.set_exception(EngineStopped("the engine stopped first"))
-
-    # -- applying commands (engine thread) -------------------------------------------------
-    def _apply_commands(self) -> None:
+    def between_batches(self) -> None:
         while True:
             try:
                 cmd = self._commands.get_nowait()
@@ -131,13 +137,24 @@ class LiveEngine(Engine):
             else:
                 cmd.future.set_result(outcome)
 
+    def on_stopping(self) -> None:
+        with self._lock:
+            self._accepting = False
+        while True:
+            try:
+                cmd = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            cmd.future.set_exception(EngineStopped("the engine stopped first"))
+
+    # -- applying one command (loop thread) ------------------------------------------------
     def _apply(self, cmd: CameraCommand) -> str:
         cid = cmd.camera_id
         with self._lock:
             known = cid in self._configs
             enabled = self._enabled.get(cid, False)
         if cmd.kind == "put":
-            if cmd.config is None:
+            if cmd.config is None:  # submit() refuses it; a direct caller might not
                 raise ValueError("put needs a camera config")
             return self._put(cmd.config, known=known, enabled=enabled)
         if not known:
@@ -158,8 +175,7 @@ class LiveEngine(Engine):
             with self._lock:
                 self._enabled[cid] = False
             return "disabled"
-        # enable
-        if enabled:
+        if enabled:  # enable
             return "unchanged"
         with self._lock:
             cfg = self._configs[cid]
@@ -187,22 +203,10 @@ class LiveEngine(Engine):
                 cfg.resolution,
             )
             if same_source:
-                self._swap_rules(cfg)
+                self.replace_rules(cfg)
             else:
                 self.remove_camera(cid, keep_status=True)
                 self.add_camera(cfg)
         with self._lock:
             self._configs[cid] = cfg
         return "updated"
-
-    def _swap_rules(self, cfg: CameraConfig) -> None:
-        old = self.cameras[cfg.id]
-        new = CameraPipeline(cfg, hazard_rules(self.pm), self.options.tracker)
-        for ev in old.flush():
-            self._emit(old, ev)
-        new.tracker = old.tracker
-        new.reader = old.reader
-        new.gate = old.gate  # the reader's queue holds this gate
-        new.last_ts = old.last_ts
-        new.frames = old.frames
-        self.cameras[cfg.id] = new

@@ -1,0 +1,1 @@
+"""The one assembly of the live pipeline that run, demo, serve and node use."""

@@ -1,0 +1,168 @@
+"""Connecting to NATS, creating the cluster's buckets and stream, reading a bucket whole."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gridsight.core.errors import GridsightError
+from gridsight.live.cluster.names import ClusterNames, Timings
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.js.client import JetStreamContext
+    from nats.js.kv import KeyValue
+
+log = logging.getLogger("gridsight.cluster")
+
+
+class ClusterUnavailable(GridsightError):
+    """NATS (or nats-py) is not there: the cluster cannot be reached."""
+
+
+def require_nats() -> None:
+    """Raise :class:`ClusterUnavailable` naming the extra when nats-py is missing."""
+    try:
+        import nats  # noqa: F401
+    except ImportError:  # pragma: no cover - the cluster extra is installed in dev
+        raise ClusterUnavailable(
+            "the cluster needs nats-py: pip install 'gridsight[cluster]'"
+        ) from None
+
+
+async def connect(url: str, *, name: str, retry: bool = True) -> Client:
+    """A connection that reconnects for ever (an engine node outlives NATS restarts).
+
+    ``url`` may list several servers, comma-separated. With ``retry`` the first
+    connection is tried again every half second until a server answers; without it
+    (one-shot commands) a missing server is a :class:`ClusterUnavailable` at once.
+    """
+    require_nats()
+    import nats
+
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+    while True:
+        try:
+            return await nats.connect(
+                servers,
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                ping_interval=2,
+                max_outstanding_pings=2,
+            )
+        except Exception as exc:
+            if not retry:
+                raise ClusterUnavailable(f"NATS at {url}: {type(exc).__name__}: {exc}") from None
+            log.warning("NATS at %s: %s; trying again", url, exc)
+            await asyncio.sleep(0.5)
+
+
+@dataclass(slots=True)
+class ClusterStore:
+    """The buckets and stream of one cluster, open on one connection."""
+
+    names: ClusterNames
+    js: JetStreamContext
+    nodes: KeyValue
+    leader: KeyValue
+    cameras: KeyValue
+    assign: KeyValue
+    owners: KeyValue
+    drain: KeyValue
+
+    @classmethod
+    async def open(
+        cls, nc: Client, names: ClusterNames, timings: Timings | None = None
+    ) -> ClusterStore:
+        """Create (or open) the buckets and the event stream."""
+        from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+
+        timings = timings or Timings()
+        js = nc.jetstream(timeout=5)
+        r = timings.replicas
+
+        async def bucket(name: str, ttl: float | None = None) -> KeyValue:
+            cfg = KeyValueConfig(
+                bucket=name, history=1, ttl=ttl, replicas=r, storage=StorageType.FILE
+            )
+            return await js.create_key_value(cfg)
+
+        store = cls(
+            names,
+            js,
+            nodes=await bucket(names.nodes, timings.lease_s),
+            leader=await bucket(names.leader, timings.lease_s),
+            cameras=await bucket(names.cameras),
+            assign=await bucket(names.assign),
+            owners=await bucket(names.owners),
+            drain=await bucket(names.drain),
+        )
+        await js.add_stream(
+            StreamConfig(
+                name=names.stream,
+                subjects=[names.subjects],
+                num_replicas=r,
+                storage=StorageType.FILE,
+                duplicate_window=120.0,
+            )
+        )
+        return store
+
+
+async def read_all(kv: KeyValue) -> dict[str, tuple[int, Any]]:
+    """``{key: (revision, JSON value)}`` of every live key of a bucket (one snapshot).
+
+    A watcher delivers the last value of each key, then ``None`` once it has caught up;
+    expired keys of a TTL bucket are gone from the stream, so they are not listed.
+    """
+    watcher = await kv.watchall(ignore_deletes=True)
+    out: dict[str, tuple[int, Any]] = {}
+    try:
+        while True:
+            entry = await watcher.updates(timeout=5.0)
+            if entry is None:
+                break
+            if entry.value is None or entry.operation is not None:
+                continue  # a delete or purge marker
+            try:
+                out[entry.key] = (int(entry.revision or 0), json.loads(entry.value))
+            except ValueError:
+                log.warning("bucket %s: key %s is not JSON; ignored", kv._name, entry.key)
+    finally:
+        await watcher.stop()
+    return out
+
+
+async def get_json(kv: KeyValue, key: str) -> tuple[int, Any] | None:
+    """``(revision, JSON value)`` of one key, or None when it is absent or deleted."""
+    from nats.js.errors import KeyNotFoundError
+
+    try:
+        entry = await kv.get(key)
+    except KeyNotFoundError:  # KeyDeletedError is one too
+        return None
+    if entry.value is None:
+        return None
+    return int(entry.revision or 0), json.loads(entry.value)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes of a KV value."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+
+
+__all__ = [
+    "ClusterStore",
+    "ClusterUnavailable",
+    "connect",
+    "dumps",
+    "get_json",
+    "read_all",
+    "require_nats",
+]

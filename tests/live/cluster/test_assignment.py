@@ -1,0 +1,85 @@
+"""Nodes sharing cameras through a real NATS KV: balance, drain, camera changes, claims."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gridsight.live.cluster.control import (
+    cluster_status,
+    open_store,
+    put_camera,
+    remove_camera,
+    set_drain,
+)
+from gridsight.live.cluster.names import Timings
+from gridsight.live.cluster.node import ClusterNode
+
+from ...services import require_nats
+from .helpers import RecordingRunner, fresh_names, town_cameras, until
+
+FAST = Timings(lease_s=2.0, renew_s=0.25)
+
+
+@pytest.fixture
+def nats_url() -> str:
+    return require_nats()
+
+
+def test_nodes_share_drain_and_follow_camera_changes(nats_url: str) -> None:
+    async def scenario() -> None:
+        names = fresh_names()
+        cams = town_cameras()
+        runners = {n: RecordingRunner() for n in ("a", "b", "c")}
+        nodes = {
+            n: ClusterNode(
+                nats_url, r, node_id=n, capacity=6, names=names, timings=FAST, seed_cameras=cams
+            )
+            for n, r in runners.items()
+        }
+        tasks = [asyncio.create_task(node.run()) for node in nodes.values()]
+        nc, store = await open_store(nats_url, names, FAST)
+        try:
+
+            def spread() -> bool:
+                loads = sorted(len(r.running) for r in runners.values())
+                return sum(loads) == len(cams) and loads[-1] - loads[0] <= 1
+
+            await until(spread, what="12 cameras spread over 3 nodes")
+            every = [c for r in runners.values() for c in r.running]
+            assert len(every) == len(set(every)), "a camera runs on two nodes"
+            status = await cluster_status(store)
+            assert {n["id"] for n in status["nodes"] if n["alive"]} == {"a", "b", "c"}
+            assert all(c["epoch"] and c["node"] for c in status["cameras"])
+
+            await set_drain(store, "a")
+            await until(lambda: not runners["a"].running, what="node a drained")
+            await until(spread_over(runners, ("b", "c"), len(cams)), what="b and c take a's")
+
+            await remove_camera(store, cams[0].id)
+            await until(
+                lambda: all(cams[0].id not in r.running for r in runners.values()),
+                what="a removed camera stopped",
+            )
+            changed = cams[1].model_copy(update={"fps": cams[1].fps + 1})
+            await put_camera(store, changed)
+            await until(
+                lambda: any(r.running.get(changed.id) == changed for r in runners.values()),
+                what="a changed camera updated in place",
+            )
+        finally:
+            for node in nodes.values():
+                node.stop()
+            await asyncio.gather(*tasks)
+            await nc.close()
+
+    asyncio.run(scenario())
+
+
+def spread_over(runners, which, total):
+    def check() -> bool:
+        loads = sorted(len(runners[n].running) for n in which)
+        return sum(loads) == total - 0 and loads[-1] - loads[0] <= 1
+
+    return check
