@@ -10,9 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from gridsight.api.deps import Anyone, ServicesDep
+from gridsight.api.deps import Anyone, EventLogDep, OrdersDep, ServicesDep
 from gridsight.api.errors import NotFound, error_responses
-from gridsight.api.queries import get_event
 from gridsight.api.routers.events import snapshot_path
 from gridsight.api.routers.work_orders import OrderId, _visible
 
@@ -27,11 +26,13 @@ router = APIRouter(prefix="/work-orders", tags=["work-orders"])
         **error_responses(401, 403, 404),
     },
 )
-def order_snapshot(order_id: OrderId, services: ServicesDep, user: Anyone) -> FileResponse:
+def order_snapshot(
+    order_id: OrderId, services: ServicesDep, orders: OrdersDep, log: EventLogDep, user: Anyone
+) -> FileResponse:
     """The evidence JPEG of the order's camera event (404 if it has none)."""
-    view = _visible(services, user, order_id)
-    row = get_event(services.store.engine, view.event_id) if view.event_id else None
-    path = snapshot_path(services, row.get("snapshot")) if row is not None else None
+    view = _visible(orders, user, order_id)
+    event = log.get(view.event_id) if view.event_id else None
+    path = snapshot_path(services, event.snapshot) if event is not None else None
     if path is None:
         raise NotFound(f"work order {order_id!r} has no snapshot")
     return FileResponse(path, media_type="image/jpeg")
