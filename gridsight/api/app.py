@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from gridsight import __version__
 from gridsight.api.errors import DetailBody, install_error_handlers
 from gridsight.api.middleware import install_hardening
+from gridsight.api.openapi_links import install_links
 from gridsight.api.routers import (
     ack,
     auth,
@@ -147,5 +148,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(pages.router)
     app.include_router(ack.router)
     app.include_router(order_pages.router)
+    install_links(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
