@@ -134,4 +134,15 @@ def worker_page(request: Request, services: ServicesDep) -> Response:
         return RedirectResponse("/login?next=/worker", status_code=303)
     if user.role != "worker":
         return RedirectResponse("/dashboard", status_code=303)
-    return render(request, services, "worker.html", user)
+    town = services.township
+    sup = town.orders.supervisor if town is not None else None
+    return render(
+        request,
+        services,
+        "worker.html",
+        user,
+        supervisor=sup,
+        geo_origin=",".join(f"{x:.6f}" for x in town.geo_origin)
+        if town and town.geo_origin
+        else "",
+    )
