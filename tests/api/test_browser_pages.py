@@ -14,7 +14,6 @@ Set ``GRIDSIGHT_SCREENSHOTS=docs/img`` to write the screenshots there.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from ..services import under_ci
 from .test_browser import ARGS, CHROMIUM, LiveServer, _event, _login, _need_browser, _snapshot
 from .test_browser import live as live
-from .test_zh_pages import ALLOWED, DATA
+from .test_zh_pages import english_words
 
 
 def _need_cjk_font() -> None:
@@ -36,15 +35,6 @@ def _need_cjk_font() -> None:
         if under_ci():
             pytest.fail(f"CI=true: {why}")
         pytest.skip(why)
-
-
-def _english(text: str, names: set[str]) -> set[str]:
-    words = set()
-    for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", text):
-        latin = re.search(r"[A-Za-z]", token) is not None
-        if latin and token not in ALLOWED | names and not DATA.match(token):
-            words.add(token)
-    return words
 
 
 def test_login_next_cannot_leave_the_origin(live: LiveServer) -> None:
@@ -102,7 +92,7 @@ def test_pages_in_chinese_at_the_sizes_they_are_used(live: LiveServer, tmp_path:
                 queue = page.locator("section.queue")
                 overflow = queue.evaluate("q => q.scrollWidth - q.clientWidth")
                 assert overflow <= 1, f"the queue is cut off at {width} px by {overflow} px"
-                left = _english(page.locator("body").inner_text(), names)
+                left = english_words(page.locator("body").inner_text(), names)
                 assert not left, f"English on the dashboard in Chinese: {sorted(left)}"
                 page.screenshot(path=str(shots / f"dashboard-{width}.png"), full_page=True)
                 ctx.close()
@@ -119,7 +109,7 @@ def test_pages_in_chinese_at_the_sizes_they_are_used(live: LiveServer, tmp_path:
                 expect(card.locator("img.snap")).to_be_visible()
                 wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert wide <= 0, f"the worker page is {wide} px wider than a {width} px phone"
-                left = _english(page.locator("body").inner_text(), names)
+                left = english_words(page.locator("body").inner_text(), names)
                 assert not left, f"English on the worker page in Chinese: {sorted(left)}"
                 page.screenshot(path=str(shots / f"worker-{width}.png"), full_page=True)
                 ctx.close()

@@ -48,17 +48,21 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+def english_words(text: str, names: set[str]) -> set[str]:
+    """Latin-letter words of ``text`` that are neither allowed, account names nor data."""
+    words = set()
+    for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", text):
+        latin = re.search(r"[A-Za-z]", token) is not None
+        if latin and token not in ALLOWED | names and not DATA.match(token):
+            words.add(token)
+    return words
+
+
 def untranslated(html: str, names: set[str]) -> set[str]:
-    """Latin-letter words of ``html`` that are neither allowed nor data."""
+    """:func:`english_words` of the text a person reads on ``html``."""
     parser = _Text()
     parser.feed(html)
-    words = set()
-    for part in parser.parts:
-        for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", part):
-            latin = re.search(r"[A-Za-z]", token) is not None
-            if latin and token not in ALLOWED | names and not DATA.match(token):
-                words.add(token)
-    return words
+    return english_words("\n".join(parser.parts), names)
 
 
 def test_every_page_in_chinese_has_no_untranslated_words(api: Api) -> None:
