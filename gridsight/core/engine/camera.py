@@ -76,7 +76,7 @@ class CameraPipeline:
             # gets are spaced: a motion-gated camera skips the frames of still scenes,
             # and a median of recent intervals would drift with the gating.
             settings = settings.model_copy(update={"frame_interval_s": 1.0 / config.fps})
-        self.tracker: Tracker = make_tracker(config.tracker, settings)
+        self.tracker: Tracker = make_tracker(config.tracker, settings, config.tracker_settings)
         self.reader: CameraReader | None = None
         #: Stream time of the last frame processed (-inf before the first).
         self.last_ts = -math.inf

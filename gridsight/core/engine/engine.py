@@ -60,7 +60,6 @@ import numpy as np
 import pluggy
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.detection.spec import resolve_model
 from gridsight.core.engine import priority
 from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.engine.camera import CameraPipeline
@@ -73,7 +72,8 @@ from gridsight.core.engine.sink_worker import SinkWorker
 from gridsight.core.engine.status import EngineStatus, StatusBoard
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
-from gridsight.core.plugins import hazard_rules
+from gridsight.core.plugins import declare_plugin_vocabulary, hazard_rules
+from gridsight.core.ratelimit import RateLimitedLog
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sinks.evidence import EvidenceWriter
 from gridsight.core.sources.base import Frame, SourceOptions
@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
     from gridsight.core.config.township import Township
     from gridsight.core.detection.detector import Detector
+    from gridsight.core.detection.pool import DetectorPool
 
 log = logging.getLogger("gridsight.engine")
 
@@ -129,6 +130,7 @@ class Engine:
         if not camera_list:
             raise ConfigError("the engine needs at least one camera; the config has none")
         rule_classes = hazard_rules(self.pm)
+        declare_plugin_vocabulary(self.pm, cameras)  # roles and trackers cameras may name
         self.cameras: dict[str, CameraPipeline] = {}
         for cam in camera_list:
             if cam.id in self.cameras:
@@ -149,6 +151,7 @@ class Engine:
         self.metrics = EngineMetrics()
         self._health = HealthRecord(self.metrics)
         self._restart_rng = np.random.default_rng()
+        self._warnings = RateLimitedLog(log)
         self.board = StatusBoard(list(self.cameras), run_id=self.run_id)
         self.evidence = (
             EvidenceWriter(self.options.snapshots_dir, blur_faces=self.options.blur_faces)
@@ -159,7 +162,13 @@ class Engine:
         self._starts: Counter[tuple[str, str]] = Counter()
         self._stop = threading.Event()
         self._owns_detector = detector is None
-        self.detector = detector if detector is not None else self._build_detector(backend, model)
+        #: The run's detectors, one per distinct camera ``detector:`` (None: ``detector``
+        #: was given and serves every camera).
+        self.pool: DetectorPool | None = None
+        if detector is None:
+            self.pool = self._build_pool(cameras, camera_list, backend, model)
+            detector = self.pool.default
+        self.detector = detector
         # A batch can never hold more than every queue's worth of frames: waiting for a
         # bigger one would only add max_wait_s to every batch (few cameras, --fast).
         max_batch = min(self.options.max_batch, len(self.cameras) * self.options.queue_size)
@@ -168,20 +177,33 @@ class Engine:
         #: Pipelines made so far per camera id (the ``.k`` of later pipelines' event ids).
         self._pipelines: Counter[str] = Counter(self.cameras.keys())
 
-    def _build_detector(self, backend: str, model: str | Path | None) -> Detector:
-        from gridsight.core.detection.detector import Detector
+    def _build_pool(
+        self,
+        cameras: Township | Sequence[CameraConfig],
+        camera_list: list[CameraConfig],
+        backend: str,
+        model: str | Path | None,
+    ) -> DetectorPool:
+        """Every camera's detector, built and checked now (see ``DetectorPool``)."""
+        from gridsight.core.detection.pool import DetectorPool
 
-        path, spec = resolve_model(model, self.pm)
-        kwargs: dict[str, Any] = dict(
-            conf=self.options.conf,
-            iou=self.options.iou,
-            max_det=self.options.max_det,
+        township = cameras if hasattr(cameras, "cameras") else None
+        return DetectorPool(
+            camera_list,
+            self.pm,
+            default=self.options.detector or getattr(township, "detector", None),
+            model=None if model is None else str(model),
+            names=self.options.names,
+            backend=backend,
+            defaults=dict(
+                conf=self.options.conf, iou=self.options.iou, max_det=self.options.max_det
+            ),
             backend_options=self.options.backend_options,
-            pm=self.pm,
         )
-        if spec is not None:
-            return Detector.from_spec(spec, backend, **kwargs)
-        return Detector(path, backend, **kwargs)
+
+    def _detector_of(self, camera_id: str) -> Detector:
+        """The detector that runs ``camera_id``'s frames."""
+        return self.pool.for_camera(camera_id) if self.pool is not None else self.detector
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
@@ -273,6 +295,8 @@ class Engine:
         """
         if config.id in self.cameras:
             raise ConfigError(f"camera id {config.id!r} is already running")
+        if self.pool is not None:
+            self.pool.add(config)  # its model built and checked before anything starts
         pipe = self._new_pipeline(config)
         self.cameras[config.id] = pipe
         self.board.add_camera(config.id)
@@ -303,6 +327,8 @@ class Engine:
         self.batcher.unregister(camera_id)
         self._synced.pop(camera_id, None)
         self.views.pop(camera_id, None)
+        if self.pool is not None:
+            self.pool.remove(camera_id)
         self._flush(pipe)
         if not keep_status:
             self.board.remove_camera(camera_id)
@@ -552,6 +578,26 @@ class Engine:
     def _process(self, batch: list[BatchItem], worker: InferenceWorker | None) -> None:
         """Letterbox a batch, then infer it on the worker (or here) and post-process."""
         m = self.metrics
+        if self.pool is not None and len(self.pool.detectors) > 1:
+            groups: dict[int, list[BatchItem]] = {}
+            for item in batch:
+                groups.setdefault(id(self._detector_of(item.camera_id)), []).append(item)
+            if len(groups) > 1 or id(self.detector) not in groups:
+                # Cameras on other models: each model's frames are one batch of its own,
+                # run here; the default model's keep the inference thread.
+                for items in groups.values():
+                    det = self._detector_of(items[0].camera_id)
+                    if det is self.detector:
+                        self._process(items, worker)
+                        continue
+                    m.batch_size.observe(len(items))
+                    with m.time("preprocess"):
+                        tensor, infos = det.preprocess([it.frame.image for it in items])
+                    with m.time("infer"):
+                        outputs = det.infer(tensor)
+                    owners = [self.cameras[it.camera_id].reader for it in items]
+                    self._postprocess(items, outputs, infos, owners, det)
+                return
         images = [item.frame.image for item in batch]
         owners = [self.cameras[item.camera_id].reader for item in batch]
         m.batch_size.observe(len(batch))
@@ -567,7 +613,12 @@ class Engine:
         self._postprocess(batch, outputs, infos, owners)
 
     def _postprocess(
-        self, batch: list[BatchItem], outputs: Any, infos: Any, owners: Sequence[Any]
+        self,
+        batch: list[BatchItem],
+        outputs: Any,
+        infos: Any,
+        owners: Sequence[Any],
+        detector: Detector | None = None,
     ) -> None:
         """Decode, track, run the rules and emit the events of one inferred batch.
 
@@ -578,7 +629,7 @@ class Engine:
         """
         m = self.metrics
         with m.time("decode"):
-            per_frame = self.detector.postprocess(outputs, infos)
+            per_frame = (detector or self.detector).postprocess(outputs, infos)
         processed: dict[str, tuple[CameraPipeline, int]] = {}
         for item, dets, owner in zip(batch, per_frame, owners, strict=True):
             pipe = self.cameras.get(item.camera_id)
@@ -735,7 +786,9 @@ class Engine:
 
     def _component_error(self, name: str, kind: str, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
-        log.warning("%s raised %s; going on", name, message)
+        # Once in full (traceback at -v), then a line per interval with a count: a rule
+        # failing on every frame must not write a warning per frame.
+        self._warnings.warning(name, "%s raised %s; going on", name, message, exc_info=exc)
         self.board.component_error(name, kind, message)
 
     # ------------------------------------------------------------------ status
@@ -796,5 +849,8 @@ class Engine:
             except Exception as exc:
                 self._sink_error(worker.sink, exc)
         if self._owns_detector:
-            self.detector.close()
+            if self.pool is not None:
+                self.pool.close()
+            else:
+                self.detector.close()
         self.board.stop()

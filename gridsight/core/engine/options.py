@@ -20,6 +20,7 @@ from gridsight.core.sources.reader import BackoffPolicy
 from gridsight.core.sources.view_check import ViewCheckSettings
 
 if TYPE_CHECKING:
+    from gridsight.core.config.detector import DetectorConfig
     from gridsight.core.tracking.bytetrack import TrackerSettings
 
 
@@ -37,6 +38,10 @@ class EngineOptions:
         conf: detector score threshold.
         iou: NMS IoU threshold.
         max_det: most detections per frame.
+        names: class names of the run's model (``--names``), over the config's
+            ``detector.names``; checked against the model's class count at load.
+        detector: the township's ``detector:`` block (the default of every camera
+            without its own); read from the township itself when the engine gets one.
         snapshots_dir: where evidence JPEGs go; None writes none.
         blur_faces: blur faces (and person heads) in evidence snapshots.
         run_id: suffix of every event id; a fresh one per run if None.
@@ -80,6 +85,8 @@ class EngineOptions:
     conf: float = 0.1
     iou: float = 0.45
     max_det: int = 100
+    names: tuple[str, ...] | None = None
+    detector: DetectorConfig | None = None
     snapshots_dir: Path | None = None
     blur_faces: bool = True
     run_id: str | None = None
