@@ -45,9 +45,23 @@ class CameraOut(BaseModel):
     target_fps: float
     enabled: bool
     state: str = Field(description="starting | running | retrying | ended | failed | stopped")
+    view: str = Field(
+        default="ok",
+        description="ok | moved | covered | blinded: the view against its reference (a view "
+        "fault means its zones no longer fit what it sees)",
+    )
+    degraded: bool = Field(
+        default=False,
+        description="drops above the configured share of its frames "
+        "(GRIDSIGHT_DEGRADED_DROP_SHARE): too little is seen to trust it",
+    )
     fps: float = Field(description="processed frames per second (recent)")
     frames: int
     drops: int
+    drop_share: float = Field(default=0.0, description="drops / (frames + drops)")
+    gated: int = Field(
+        default=0, description="frames the motion gate kept from the detector (still scene)"
+    )
     events: int
     reconnects: int
     errors: int

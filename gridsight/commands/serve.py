@@ -106,6 +106,7 @@ def serve(
             backend_options=backend_options,
             snapshots=settings.snapshots_dir,
             notify=notify,
+            degraded_drop_share=settings.degraded_drop_share,
             # A demo's store is read on the stream's clock it recorded.
             store_clock=no_engine,
         ),

@@ -91,6 +91,8 @@ class LiveOptions:
             stream-clock run wrote (``serve --no-engine`` over a demo's store).
         tick_s: seconds between the order clocks' ticks (time-outs, SLA breaches).
         status_interval_s: how often camera states are published.
+        degraded_drop_share: a camera dropping a larger share of its frames is shown as
+            degraded (API, dashboard, camera-status notifications).
         drain_s: longest wait, when closing, for queued events to reach the store.
     """
 
@@ -114,6 +116,7 @@ class LiveOptions:
     store_clock: bool = False
     tick_s: float = 1.0
     status_interval_s: float = 2.0
+    degraded_drop_share: float = 0.2
     drain_s: float = 30.0
 
     def engine_options(self) -> EngineOptions:
@@ -454,6 +457,7 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
             sinks=pipe.sinks,
             listeners=listeners,
             engine_factory=engine_factory,
+            degraded_drop_share=opts.degraded_drop_share,
         )
         return
     factory = engine_factory or Engine
