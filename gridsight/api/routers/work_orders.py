@@ -17,7 +17,7 @@ from gridsight.api.accounts import User
 from gridsight.api.deps import Anyone, Operator, OrdersDep, ServicesDep, Viewer
 from gridsight.api.errors import BadRequest, Forbidden, NotFound, error_responses
 from gridsight.api.photos import PHOTO_NAME, store_photo
-from gridsight.api.schemas_orders import (
+from gridsight.api.schemas.orders import (
     ManualOrderIn,
     NoteIn,
     OrderStats,

@@ -1,6 +1,6 @@
 """Request and response models of the REST API (so ``/openapi.json`` documents them).
 
-Work-order models live in :mod:`gridsight.api.schemas_orders`.
+Work-order models live in :mod:`gridsight.api.schemas.orders`.
 """
 
 from __future__ import annotations
