@@ -37,16 +37,20 @@ from gridsight.api.routers import (
     auth,
     cameras,
     events,
+    exports,
     health,
     open311,
+    order_pages,
     pages,
     plugins,
     township,
     work_orders,
     workers,
 )
+from gridsight.api.service_metrics import register_service_metrics
 from gridsight.api.services import Services, build_services
 from gridsight.api.settings import Settings
+from gridsight.orders.metrics import OrderMetrics
 from gridsight.orders.views import WorkOrderView
 
 log = logging.getLogger("gridsight.api")
@@ -112,6 +116,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     services.live.order_listeners.append(on_change)
     install_error_handlers(app)
     install_hardening(app, settings.max_body_bytes)
+    register_service_metrics(
+        services.http_metrics.registry, OrderMetrics(services.store.engine, services.live.clock)
+    )
     app.middleware("http")(services.http_metrics.middleware)
     if settings.cors_origins:
         app.add_middleware(
@@ -122,11 +129,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (cameras, events, work_orders, workers, plugins, township, auth):
+    for module in (cameras, events, work_orders, workers, plugins, township, auth, exports):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(open311.router)
     app.include_router(pages.router)
     app.include_router(ack.router)
+    app.include_router(order_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -143,6 +143,7 @@ def run_engine(
     notify: Iterable[str] = (),
     motion_gate: bool | None = None,
     backend_options: dict[str, Any] | None = None,
+    names: tuple[str, ...] | None = None,
 ) -> EngineSummary:
     """Build the live pipeline of ``config``, run it with a live table, print the summary."""
     from gridsight.live import LiveOptions, build_pipeline
@@ -167,6 +168,7 @@ def run_engine(
         blur_faces=blur_faces,
         motion_gate=motion_gate,
         notify=tuple(notify),
+        names=names,
     )
     pipe = build_pipeline(config, options)
     try:
@@ -268,6 +270,7 @@ def run_engine(
 )
 @click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots.")
 @options.detector()
+@options.names()
 @options.backend_options()
 @click.option("--camera", "cameras", multiple=True, help="Run only this camera id (repeatable).")
 @notify_option
@@ -292,6 +295,7 @@ def run(
     no_blur: bool,
     backend: str,
     model: str | None,
+    names: tuple[str, ...] | None,
     backend_options: dict[str, Any],
     cameras: tuple[str, ...],
     notify: tuple[str, ...],
@@ -324,4 +328,5 @@ def run(
         notify=notify,
         motion_gate=motion_gate,
         backend_options=backend_options,
+        names=names,
     )

@@ -32,6 +32,7 @@ through :attr:`LivePipeline.host`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -83,6 +84,7 @@ class LiveOptions:
         snapshots: a folder of evidence JPEGs (one per event start).
         blur_faces: blur faces in the evidence.
         motion_gate: motion-gated inference (None: the engine's default).
+        names: the model's class names (``--names``), over the config's ``detector.names``.
         keep_events: keep every event in ``Engine.events`` (the demo scores them).
         notify: ``--notify`` URLs, added to the config's ``notify:`` channels.
         orders_settings: the ``orders:`` settings, overriding the config's.
@@ -110,6 +112,7 @@ class LiveOptions:
     snapshots: Path | None = None
     blur_faces: bool = True
     motion_gate: bool | None = None
+    names: tuple[str, ...] | None = None
     keep_events: bool = False
     notify: tuple[str, ...] = ()
     orders_settings: OrdersConfig | None = None
@@ -128,6 +131,7 @@ class LiveOptions:
             blur_faces=self.blur_faces,
             keep_events=self.keep_events,
             backend_options=dict(self.backend_options),
+            names=self.names,
         )
         if self.motion_gate is not None:
             from dataclasses import replace
@@ -461,12 +465,15 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
         )
         return
     factory = engine_factory or Engine
+    engine_options = opts.engine_options()
+    if pipe.township is not None:  # the cameras go as a list: their default detector too
+        engine_options = dataclasses.replace(engine_options, detector=pipe.township.detector)
     pipe.engine = factory(
         pipe.cameras,
         pipe.pm,
         backend=opts.backend,
         model=opts.model,
         sinks=pipe.sinks,
-        options=opts.engine_options(),
+        options=engine_options,
         listeners=listeners,
     )

@@ -73,8 +73,7 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
     ack_secret = overrides.pop("_ack_secret", None)
     settings = Settings(
         db_url=f"sqlite:///{tmp_path / 'api.sqlite'}",
-        uploads_dir=tmp_path / "uploads",
-        snapshots_dir=tmp_path / "snapshots",
+        data_dir=tmp_path,  # uploads and snapshots in tmp_path/uploads, tmp_path/snapshots
         session_secret="test-session-secret-0123456789",  # type: ignore[arg-type]
         **overrides,  # type: ignore[arg-type]
     )

@@ -144,18 +144,23 @@ def event_get(log: EventLogDep, _user: Viewer, event_id: str) -> EventOut:
 
 
 def snapshot_path(services: Services, stored: str | None) -> Path | None:
-    """The snapshot file of a stored path, only if it lies inside the snapshots folder."""
+    """The snapshot file of a stored path, only if it lies inside the snapshots folder.
+
+    A relative path is looked up in the snapshots folder, then in the data folder (the
+    form that survives a restart from another directory or a moved data folder), then
+    (older stores) from the working directory.
+    """
     if not stored:
         return None
-    root = services.settings.snapshots_dir.resolve()
+    settings = services.settings
+    root = settings.snapshots_dir.resolve()
     path = Path(stored)
-    candidate = (path if path.is_absolute() else root / path).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
-        # A path written relative to the working directory (the engine's own form).
-        candidate = path.resolve()
-        if not candidate.is_relative_to(root) or not candidate.is_file():
-            return None
-    return candidate
+    bases = [Path("/")] if path.is_absolute() else [root, settings.data_dir, Path.cwd()]
+    for base in bases:
+        candidate = (base / path).resolve()
+        if candidate.is_relative_to(root) and candidate.is_file():
+            return candidate
+    return None
 
 
 @router.get(

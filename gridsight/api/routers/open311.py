@@ -15,10 +15,12 @@ integrator holds) in the form/query, or an ``Authorization: Bearer`` header.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
+from pydantic import BeforeValidator
 
 from gridsight.api.accounts import User
 from gridsight.api.deps import OrdersDep, ServicesDep
@@ -29,6 +31,19 @@ from gridsight.orders.errors import OrderNotFound
 from gridsight.orders.facade import OrdersFacade
 from gridsight.orders.states import OPEN_STATES
 from gridsight.orders.views import OrderFilter, WorkOrderView
+
+
+def _iso_only(value: object) -> object:
+    """GeoReport dates are W3C date-times; a bare number (``0.5``) is not one."""
+    if isinstance(value, str) and not _W3C_DATE.match(value):
+        raise ValueError("a W3C date-time, e.g. 2026-12-01T10:00:00+08:00")
+    return value
+
+
+_W3C_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
+)
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -151,8 +166,8 @@ def get_requests(
     service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
     service_code: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
-    start_date: Annotated[datetime | None, Query()] = None,
-    end_date: Annotated[datetime | None, Query()] = None,
+    start_date: Annotated[IsoDatetime | None, Query()] = None,
+    end_date: Annotated[IsoDatetime | None, Query()] = None,
 ) -> list[Open311Request]:
     """Residents' requests, newest first (ids comma-separated, as the spec allows)."""
     _caller(services, request, api_key)
