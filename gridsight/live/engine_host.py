@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from gridsight.core.config.hazards import check_camera_hazards
 from gridsight.core.config.township import Township
 from gridsight.core.config.validation import format_validation
 from gridsight.core.engine import EngineOptions, EngineStopped, LiveEngine
+from gridsight.core.engine.health import EngineHealth
 from gridsight.core.engine.status import EngineStatus
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
@@ -171,6 +173,7 @@ class EngineHost:
         self._factory = engine_factory or LiveEngine
         self.engine: LiveEngine | None = None
         self.phase = "idle"
+        self.since = time.time()  # of the host's last phase change (before the engine is built)
         self.error: str | None = None
         self._thread: threading.Thread | None = None
         self._built = threading.Event()
@@ -181,6 +184,7 @@ class EngineHost:
         if self._thread is not None:
             return
         self.phase = "loading"
+        self.since = time.time()
         self._thread = threading.Thread(target=self._run, name="gridsight-engine", daemon=True)
         self._thread.start()
 
@@ -198,6 +202,7 @@ class EngineHost:
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             self.phase = "failed"
+            self.since = time.time()
             log.error("engine failed to start: %s", self.error)
             self._built.set()
             return
@@ -211,6 +216,7 @@ class EngineHost:
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             self.phase = "failed"
+            self.since = time.time()
             log.exception("engine stopped on an error")
             return
         self.phase = "stopped"
@@ -230,14 +236,29 @@ class EngineHost:
         if self.phase == "stopping" and (self._thread is None or not self._thread.is_alive()):
             self.phase = "stopped"
 
-    def readiness(self) -> tuple[bool, str]:
-        """(ready, reason): model loaded and every enabled camera's reader started."""
+    def health(self) -> EngineHealth:
+        """The engine's health (:meth:`Engine.health <gridsight.core.engine.Engine.health>`)
+        once it is built; before that, or when building it failed, the host's own."""
+        engine = self.engine
+        if engine is not None and self.phase != "failed":
+            return engine.health()
+        restarts = engine.health().restarts if engine is not None else 0
+        if self.phase == "failed":
+            return EngineHealth(
+                "failed", f"engine failed: {self.error}", self.since, False, restarts
+            )
         if self.phase == "loading":
-            return False, "loading the detector model"
-        if self.phase in ("failed",):
-            return False, f"engine failed: {self.error}"
-        if self.phase in ("stopping", "stopped", "idle"):
-            return False, f"engine {self.phase}"
+            return EngineHealth("starting", "loading the detector model", self.since, False, 0)
+        if self.phase == "idle":
+            return EngineHealth("starting", "not started yet", self.since, False, 0)
+        return EngineHealth("stopped", f"engine {self.phase}", self.since, False, restarts)
+
+    def readiness(self) -> tuple[bool, str]:
+        """(ready, reason): the engine's loop is running and every enabled camera's reader
+        has started; else why not (the engine's phase and reason)."""
+        health = self.health()
+        if health.phase != "running":
+            return False, f"engine {health.phase}: {health.reason}"
         engine = self.engine
         if engine is None or not engine.readers_started.is_set():
             return False, "starting the cameras"
