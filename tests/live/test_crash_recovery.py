@@ -1,11 +1,10 @@
 """Recovery after a crash, for real: ``kill -9`` of a ``gridsight run`` (and of a
 ``gridsight serve``) subprocess at seeded random moments while events are open, then a
 restart on the same store (SQLite and PostgreSQL). After the restart every event that
-started has ended (those the dead
-process left open with reason ``restart``, at their last known time), no order is lost
-(every stored event points at an existing order) and none is duplicated (one order per
-camera and hazard still open at most; the restart's events joined the orders they
-belong to).
+started has ended (those the dead process left open with reason ``restart``, at their
+last known time), no order is lost (every stored event points at an existing order) and
+none is duplicated (one order per camera and hazard still open at most; the restart's
+events joined the orders they belong to).
 """
 
 from __future__ import annotations
