@@ -44,3 +44,10 @@ def test_events_show_every_field_of_the_stored_event() -> None:
 def test_cameras_show_their_whole_status() -> None:
     status = _fields(CameraView) - {"config"}
     assert status <= set(CameraOut.model_fields), status - set(CameraOut.model_fields)
+
+
+def test_engine_health_is_shown_whole() -> None:
+    from gridsight.api.schemas import EngineHealthOut
+    from gridsight.core.engine.health import EngineHealth
+
+    assert _fields(EngineHealth) == set(EngineHealthOut.model_fields)

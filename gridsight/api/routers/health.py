@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
@@ -17,10 +19,7 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 def _engine_health(services: Services) -> EngineHealthOut | None:
     if services.host is None:
         return None
-    h = services.host.health()
-    return EngineHealthOut(
-        phase=h.phase, reason=h.reason, since=h.since, up=h.up, restarts=h.restarts
-    )
+    return EngineHealthOut.model_validate(dataclasses.asdict(services.host.health()))
 
 
 @router.get(
