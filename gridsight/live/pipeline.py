@@ -333,6 +333,7 @@ def build_pipeline(
     clock: Callable[[], float] | None = None,
     engine_factory: Callable[..., Any] | None = None,
     outbox_channels: Sequence[str] = (),
+    sinks: Sequence[EventSink] = (),
 ) -> LivePipeline:
     """Build the live pipeline of ``config`` (see the module docstring); nothing runs yet
     except the orders thread, which first ends what a crashed process left open.
@@ -353,6 +354,8 @@ def build_pipeline(
         engine_factory: builds the engine (tests pass one with a fake detector).
         outbox_channels: names of channels the order service writes outbox rows for that
             another process delivers (``gridsight outbox``), besides ``channels``.
+        sinks: more event sinks for the engine (a cluster node's JetStream sink: with
+            ``options.db`` None the pipeline is then an engine feeding only them).
 
     Raises:
         ConfigError: a bad config, camera id, notify URL, or notify without a store.
@@ -405,6 +408,7 @@ def build_pipeline(
         ack_secret=ack_secret if ack_secret is not None else ack_secret_from_env(),
         outbox_channels=outbox_channels,
     )
+    pipe.sinks.extend(sinks)
     try:
         _assemble(pipe, engine_factory)
     except BaseException:
