@@ -33,8 +33,9 @@ DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 @click.option(
     "--fast",
     is_flag=True,
-    help="Run file/synthetic sources as fast as possible instead of at their own pace "
-    "(the orders then follow the streams' clock, as in gridsight run).",
+    help="Run file/synthetic sources as fast as possible instead of at their own pace. "
+    "Orders follow the streams' clock with --fast and for files and synthetic cameras, "
+    "the wall clock for live ones (as gridsight run).",
 )
 @click.option(
     "--nats",
@@ -106,6 +107,7 @@ def serve(
             backend_options=backend_options,
             snapshots=settings.snapshots_dir,
             notify=notify,
+            degraded_drop_share=settings.degraded_drop_share,
             # A demo's store is read on the stream's clock it recorded.
             store_clock=no_engine,
         ),

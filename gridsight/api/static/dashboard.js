@@ -84,10 +84,25 @@
   async function loadCameras() {
     const cams = await api("GET", "/api/v1/cameras");
     const body = document.querySelector("#cameras tbody");
+    // The camera's whole status: its reader's state, a view fault (moved, covered,
+    // blinded) and "degraded" when it drops more than the configured share of frames.
+    const camState = (c) => {
+      if (!c.enabled) return t("cam_disabled", "disabled");
+      const parts = [c.state];
+      if (c.view && c.view !== "ok") parts.push(t("view." + c.view, c.view));
+      if (c.degraded) {
+        parts.push(t("cam_degraded", "degraded").replace("{share}",
+          Math.round(c.drop_share * 100) + "%"));
+      }
+      return parts.join(" · ");
+    };
+    const camClass = (c) => "cam-" + c.state + (c.view && c.view !== "ok" ? " cam-view-fault" : "")
+      + (c.degraded ? " cam-degraded" : "");
     body.replaceChildren(...cams.items.map((c) =>
-      el("tr", { "data-camera": c.id, class: "cam-" + c.state },
+      el("tr", { "data-camera": c.id, class: camClass(c),
+                 title: c.gated ? `${c.gated} gated (still scene)` : "" },
         el("td", { title: c.name }, c.id),
-        el("td", { class: "state" }, c.enabled ? c.state : "disabled"),
+        el("td", { class: "state" }, camState(c)),
         el("td", {}, c.fps.toFixed(1)),
         el("td", {}, c.drops),
         el("td", {}, c.reconnects),
