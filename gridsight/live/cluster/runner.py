@@ -55,11 +55,9 @@ def build_node_engine(
     sinks: Iterable[EventSink],
     options: EngineOptions,
 ) -> Any:
-    """The node's engine: today's :class:`LiveEngine` (the service's run-time engine)."""
-    try:  # where the engine with run-time camera commands lives once it moves to core
-        from gridsight.core.engine import LiveEngine  # type: ignore[attr-defined]
-    except ImportError:
-        from gridsight.api.live_engine import LiveEngine
+    """The node's engine: the :class:`LiveEngine` that takes camera changes at run time."""
+    from gridsight.core.engine import LiveEngine
+
     return LiveEngine(
         list(cameras), pm, backend=backend, model=model, sinks=list(sinks), options=options
     )
