@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import pluggy
 
 from gridsight.core.config.camera import CameraConfig
-from gridsight.core.engine import EngineOptions
+from gridsight.core.engine import EngineOptions, LiveEngine
 from gridsight.core.sinks.base import EventSink
 
 log = logging.getLogger("gridsight.cluster.runner")
@@ -56,8 +56,6 @@ def build_node_engine(
     options: EngineOptions,
 ) -> Any:
     """The node's engine: the :class:`LiveEngine` that takes camera changes at run time."""
-    from gridsight.core.engine import LiveEngine
-
     return LiveEngine(
         list(cameras), pm, backend=backend, model=model, sinks=list(sinks), options=options
     )
