@@ -113,6 +113,11 @@ def serve(
         ),
     )
     services = build_services(settings, live=live)
+    if nats_url is not None and live.township is not None:
+        from gridsight.live.cluster.hosting import cluster_camera_host
+
+        # The camera routes change the cluster's cameras (the nodes run them).
+        services.host = cluster_camera_host(nats_url, live.township, live.pm, cluster_name)
     app = create_app(settings, services=services)
     clock = "streams'" if live.stream_clock is not None else "wall"
     if no_engine:
