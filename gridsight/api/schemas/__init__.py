@@ -63,7 +63,9 @@ class CameraOut(BaseModel):
     source: str = Field(description="source URI with any password masked")
     target_fps: float
     enabled: bool
-    state: str = Field(description="starting | running | retrying | ended | failed | stopped")
+    state: str = Field(
+        description="starting | running | retrying | ended | failed | stopped | off (no engine)"
+    )
     view: str = Field(
         default="ok",
         description="ok | moved | covered | blinded: the view against its reference (a view "

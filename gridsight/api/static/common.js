@@ -3,12 +3,14 @@
 const GS = (() => {
   const S = JSON.parse(document.getElementById("i18n").textContent);
   const ME = JSON.parse(document.getElementById("me").textContent);
+  const PLACES = JSON.parse((document.getElementById("places") || { textContent: "{}" }).textContent);
 
   function t(key, fallback) {
     return Object.prototype.hasOwnProperty.call(S, key) ? S[key] : (fallback ?? key);
   }
   const hazardName = (h) => t("hazard." + h, h);
   const stateName = (s) => t("state." + s, s);
+  const placeName = (village) => PLACES[village] || village;
 
   async function api(method, path, body, isForm) {
     const opts = { method, credentials: "same-origin", headers: { "X-Requested-With": "gridsight" } };
@@ -115,5 +117,5 @@ const GS = (() => {
     });
   });
 
-  return { t, hazardName, stateName, api, el, fmtDuration, fmtTime, fmtDateTime, slaText, stream, debounce, setClock, now, ME };
+  return { t, hazardName, stateName, placeName, api, el, fmtDuration, fmtTime, fmtDateTime, slaText, stream, debounce, setClock, now, ME };
 })();

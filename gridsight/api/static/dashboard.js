@@ -1,7 +1,7 @@
 // The command-centre dashboard: figures, queue, live alerts, map, camera health.
 "use strict";
 (() => {
-  const { api, el, t, hazardName, stateName, fmtTime, fmtDateTime, slaText, debounce } = GS;
+  const { api, el, t, hazardName, stateName, placeName, fmtTime, fmtDateTime, slaText, debounce } = GS;
   let orders = [];
   let workers = [];
 
@@ -39,9 +39,9 @@
       const actions = (o.allowed || []).map((to) =>
         el("button", { type: "button", class: "act", "data-to": to, onclick: (ev) => act(o, to, ev.target) }, t("do." + to, to)));
       return el("tr", { "data-order": o.id, class: "state-" + o.state },
-        el("td", { class: "mono" }, o.id),
+        el("td", { class: "mono" }, el("a", { href: `/orders/${encodeURIComponent(o.id)}` }, o.id)),
         el("td", {}, hazardName(o.hazard)),
-        el("td", {}, `${o.village} / ${o.grid}`),
+        el("td", {}, `${placeName(o.village)} / ${o.grid}`),
         el("td", { class: "state" }, stateName(o.state)),
         el("td", {}, o.assignee || t("unassigned")),
         el("td", { class: "sla " + sla.cls }, sla.text),
@@ -71,7 +71,7 @@
         el("b", {}, hazardName(e.hazard)), " ",
         el("span", { class: "phase" }, t("phase." + e.last_phase, e.last_phase)),
         el("br"),
-        el("span", { class: "muted" }, `${e.camera} · ${e.village}/${e.grid} · ${fmtTime(e.started_at)}`)));
+        el("span", { class: "muted" }, `${e.camera} · ${placeName(e.village)}/${e.grid} · ${fmtTime(e.started_at)}`)));
   }
 
   async function loadEvents() {
@@ -87,8 +87,8 @@
     // The camera's whole status: its reader's state, a view fault (moved, covered,
     // blinded) and "degraded" when it drops more than the configured share of frames.
     const camState = (c) => {
-      if (!c.enabled) return t("cam_disabled", "disabled");
-      const parts = [c.state];
+      if (!c.enabled) return t("cam.disabled", "disabled");
+      const parts = [t("cam." + c.state, c.state)];
       if (c.view && c.view !== "ok") parts.push(t("view." + c.view, c.view));
       if (c.degraded) {
         parts.push(t("cam_degraded", "degraded").replace("{share}",
