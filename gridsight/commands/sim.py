@@ -1,4 +1,4 @@
-"""``gridsight sim``: the governance simulator — run, sweep, verify, mmc."""
+"""``gridsight sim``: the governance simulator — run, sweep, compare, verify, mmc."""
 
 from __future__ import annotations
 
@@ -111,6 +111,7 @@ def sim() -> None:
     gridsight sim run configs/sim/baseline.yaml -n 2 --trace trace.csv --set verifiers=3
     gridsight sim sweep configs/sim/baseline.yaml --vary verifiers=1,2,3
     gridsight sim sweep configs/sim/baseline.yaml --vary 'workers_per_grid=1,2'
+    gridsight sim compare configs/sim/baseline.yaml --alt verifiers=3 -n 30
     gridsight sim verify
     gridsight sim mmc --arrival-rate 2.4 --service-rate 1 --servers 3
     """
@@ -198,11 +199,20 @@ def _with_common(f: Any) -> Any:
     help="write one row per alarm and request: replication, camera, hazard, kind, alarm_s, "
     "verified_s, dispatched_s, on_site_s, closed_s, worker, village",
 )
+@click.option(
+    "--replications-csv",
+    "reps_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE.csv",
+    help="write every replication's KPIs (one row per replication)",
+)
 @_with_common
 def run(
     scenario: str,
     trace: str | None,
     trace_out: str | None,
+    reps_csv: str | None,
     sets: tuple[str, ...],
     replications: int | None,
     days: float | None,
@@ -256,6 +266,12 @@ def run(
         )
     _print_targets(doc)
     _write_json(json_out, doc)
+    for w in doc["warnings"]:
+        click.echo(f"warning: {w}", err=True)
+    if reps_csv:
+        from gridsight.governance_sim.report import write_replications_csv
+
+        click.echo(f"wrote {write_replications_csv(reps_csv, results)}")
     if trace_out:
         from gridsight.governance_sim.trace import write_trace
 
@@ -321,6 +337,107 @@ def sweep(
     if report_dir:
         files = write_sweep_report(report_dir, sc.name, name, rows, build_sim_config(sc, town))
         click.echo(f"wrote {', '.join(str(f) for f in files)}")
+
+
+@sim.command()
+@click.argument("baseline")
+@click.argument("alternatives", nargs=-1)
+@click.option(
+    "--alt",
+    "alts",
+    multiple=True,
+    metavar="KEY=VALUE[;KEY=VALUE]",
+    help="an alternative made from BASELINE by --set changes (repeatable)",
+)
+@click.option(
+    "--replications-csv",
+    "reps_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write every replication's KPIs of every scenario (one row each)",
+)
+@_with_common
+def compare(
+    baseline: str,
+    alternatives: tuple[str, ...],
+    alts: tuple[str, ...],
+    reps_csv: str | None,
+    sets: tuple[str, ...],
+    replications: int | None,
+    days: float | None,
+    seed: int | None,
+    workers: int,
+    dask_address: str | None,
+    json_out: str | None,
+    report_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Compare alternatives with BASELINE: paired differences of every KPI.
+
+    Every scenario runs with the same seed and replications, so replication i of each
+    sees the same hazard occurrences and requests (common random numbers); differences
+    are taken per replication, with Bonferroni-corrected 95% intervals over the
+    alternatives. ALTERNATIVES are scenario files; --alt 'verifiers=3;workers_per_grid=2'
+    makes one from BASELINE.
+    """
+    from gridsight.core.errors import ConfigError
+    from gridsight.governance_sim.experiment import (
+        compare_document,
+        results_document,
+        run_replications,
+    )
+    from gridsight.governance_sim.report import compare_table, write_replications_csv
+    from gridsight.governance_sim.scenario import build_sim_config
+    from gridsight.governance_sim.sweep import apply_sets
+
+    if not alternatives and not alts:
+        raise ConfigError("sim compare: give at least one alternative (a file or --alt)")
+    sc, town = _load(baseline)
+    sc = apply_sets(sc, sets)
+    registry = _policies()
+    labels = [baseline]
+    cfgs = [build_sim_config(sc, town, policies=registry.policies, days=days)]
+    for path in alternatives:
+        a_sc, a_town = _load(path)
+        labels.append(path)
+        cfgs.append(
+            build_sim_config(apply_sets(a_sc, sets), a_town, policies=registry.policies, days=days)
+        )
+    for text in alts:
+        changes = [t for t in text.split(";") if t.strip()]
+        labels.append(text)
+        cfgs.append(
+            build_sim_config(
+                apply_sets(sc, [*sets, *changes]), town, policies=registry.policies, days=days
+            )
+        )
+    seed_ = sc.seed if seed is None else seed
+    reps = sc.replications if replications is None else replications
+    results = [
+        run_replications(
+            cfg,
+            seed_,
+            reps,
+            registry=registry,
+            workers=workers,
+            dask_address=dask_address,
+            progress=not quiet,
+        )
+        for cfg in cfgs
+    ]
+    docs = [results_document(c, seed_, r) for c, r in zip(cfgs, results, strict=True)]
+    doc = compare_document(labels, docs, results)
+    doc["run"] = {"seed": seed_, "replications": reps, "days": cfgs[0].horizon.days}
+    click.echo(compare_table(doc))
+    _write_json(json_out, doc)
+    if reps_csv:
+        rows = [(label, r) for label, res in zip(labels, results, strict=True) for r in res]
+        click.echo(f"wrote {write_replications_csv(reps_csv, rows)}")
+    if report_dir:
+        out = Path(report_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.md").write_text(compare_table(doc) + "\n", encoding="utf-8")
+        click.echo(f"wrote {out / 'compare.md'}")
 
 
 @sim.command()
