@@ -281,7 +281,7 @@ def run_warnings(summary: dict[str, dict[str, Any]]) -> list[str]:
 
 def parameters(cfg: SimConfig) -> dict[str, Any]:
     """The scenario's parameters as run (the township as counts; the orders settings)."""
-    d = asdict(cfg)
+    d = {k: v for k, v in asdict(cfg).items() if k != "township"}
     t = cfg.township
     d["township"] = {
         "name": t.name,
@@ -289,7 +289,12 @@ def parameters(cfg: SimConfig) -> dict[str, Any]:
         "grids": len(t.grids),
         "cameras": len(t.cameras),
         "workers": {r: sum(1 for w in t.workers if w.role == r) for r in ROLES},
-        "travel": asdict(t.travel),
+        "travel": {
+            **{k: v for k, v in asdict(t.travel).items() if k != "roads"},
+            "roads": None
+            if t.travel.roads is None
+            else {"nodes": len(t.travel.roads.ids), "closed": list(t.travel.roads.closed)},
+        },
     }
     d["orders"] = cfg.orders.model_dump(mode="json")
     d["trace"] = None if cfg.trace is None else len(cfg.trace)

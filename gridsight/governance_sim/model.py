@@ -419,9 +419,7 @@ class TownModel:
         acked = env.now
         w.loads = w.load(acked) + 1
         w.touch()
-        mean_travel = cfg.township.travel.expected_s(
-            math.hypot(order.x_km - x0, order.y_km - y0), w.spec.mode
-        )
+        mean_travel = cfg.township.travel.trip_s(x0, y0, order.x_km, order.y_km, w.spec.mode)
         if self.d_travel is not None:
             mean_travel *= math.exp(self.d_travel.next())
         yield env.timeout(mean_travel)
