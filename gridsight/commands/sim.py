@@ -112,6 +112,8 @@ def sim() -> None:
     gridsight sim sweep configs/sim/baseline.yaml --vary verifiers=1,2,3
     gridsight sim sweep configs/sim/baseline.yaml --vary 'workers_per_grid=1,2'
     gridsight sim compare configs/sim/baseline.yaml --alt verifiers=3 -n 30
+    gridsight sim calibrate --db orders.sqlite --since 2026-06-01 --until 2026-07-01 --out cal.yaml
+    gridsight sim validate cal.yaml --db orders.sqlite --since 2026-06-01 --until 2026-07-01
     gridsight sim verify
     gridsight sim mmc --arrival-rate 2.4 --service-rate 1 --servers 3
     """
@@ -438,6 +440,190 @@ def compare(
         out.mkdir(parents=True, exist_ok=True)
         (out / "compare.md").write_text(compare_table(doc) + "\n", encoding="utf-8")
         click.echo(f"wrote {out / 'compare.md'}")
+
+
+def _when(text: str, zone: str) -> float:
+    """Epoch seconds of ``--since``/``--until``: epoch seconds, or an ISO date/time
+    (local time of the township where it has no offset)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gridsight.core.errors import ConfigError
+
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{text!r}: expected epoch seconds or an ISO date such as 2026-07-01"
+        ) from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(zone))
+    return dt.timestamp()
+
+
+def read_store(db: str, since: float, until: float, timezone: str) -> Any:
+    """What the live store recorded in ``[since, until)``, as the simulator's
+    :class:`~gridsight.governance_sim.calibrate.Observed` (read here: the simulator does
+    not import the order service)."""
+    import sqlalchemy as sa
+
+    from gridsight.governance_sim.calibrate import Observed
+    from gridsight.orders.store import OrderStore
+    from gridsight.orders.tables import events, transitions, work_orders
+
+    store = OrderStore.open(db, migrate=False)
+    try:
+        with store.read() as conn:
+            states = dict(conn.execute(sa.select(work_orders.c.id, work_orders.c.state)).all())
+            ev = [
+                (r.camera, r.hazard, float(r.started_at), states.get(r.order_id or "", ""))
+                for r in conn.execute(
+                    sa.select(events).where(
+                        events.c.started_at >= since, events.c.started_at < until
+                    )
+                )
+            ]
+            verified: dict[str, tuple[float, str]] = {}
+            for r in conn.execute(
+                sa.select(transitions.c.order_id, transitions.c.at, transitions.c.actor_role)
+                .where(transitions.c.to_state == "verified")
+                .order_by(transitions.c.at)
+            ):
+                verified.setdefault(
+                    r.order_id, (float(r.at), "system" if r.actor_role == "system" else "operator")
+                )
+            orders = []
+            for r in conn.execute(
+                sa.select(work_orders).where(
+                    work_orders.c.created_at >= since, work_orders.c.created_at < until
+                )
+            ):
+                v = verified.get(r.id)
+                orders.append(
+                    {
+                        "source": r.source, "kind": r.kind, "state": r.state,
+                        "created_at": r.created_at, "verified_at": v[0] if v else None,
+                        "verified_by": v[1] if v else None, "dispatched_at": r.dispatched_at,
+                        "acknowledged_at": r.acknowledged_at, "on_site_at": r.on_site_at,
+                        "resolved_at": r.resolved_at, "closed_at": r.closed_at,
+                    }
+                )  # fmt: skip
+    finally:
+        store.close()
+    return Observed(since, until, timezone, ev, orders)
+
+
+_store_options = [
+    click.option("--db", required=True, help="the live orders store (sqlite path or URL)"),
+    click.option("--since", required=True, help="start: ISO date/time (local) or epoch s"),
+    click.option("--until", required=True, help="end: ISO date/time (local) or epoch s"),
+]
+
+
+def _with_store(f: Any) -> Any:
+    for opt in reversed(_store_options):
+        f = opt(f)
+    return f
+
+
+@sim.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
+@_with_store
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="scenario to write")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False), default=None)
+def calibrate(
+    scenario: str, db: str, since: str, until: str, out: str, report_out: str | None
+) -> None:
+    """Fit SCENARIO's arrival rates and times to the live store; write the result.
+
+    Alarm rates per camera x hazard and hour, requests per kind, the false-alarm share,
+    verification, acknowledgement, travel, handling and review times (lognormal, with a
+    Kolmogorov-Smirnov fit), each with its 95% interval in the report.
+    """
+    import yaml
+
+    from gridsight.governance_sim.calibrate import calibrate as fit
+
+    sc, town = _load(scenario)
+    zone = town.orders.timezone
+    obs = read_store(db, _when(since, zone), _when(until, zone), zone)
+    cams = {c.id: tuple(sorted(c.hazards)) for c in town.cameras}
+    data, report = fit(obs, sc.model_dump(mode="json"), cams)
+    data["name"] = f"{sc.name}-calibrated"
+    data["description"] = f"calibrated from {db} over {obs.days:.3g} days"
+    data["township"] = str(Path(scenario).resolve().parent / sc.township)
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    click.echo(f"wrote {p}")
+    for h, r in report["hazards"].items():
+        a = r["real_alarms_per_camera_day"]
+        click.echo(
+            f"  {h}: {a['mean']:.3f} real alarms per camera-day 95% CI "
+            f"[{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}] (n={a['n']})"
+        )
+    for name, f in report["times"].items():
+        if f is not None:
+            ks = "n/a" if f["ks_p"] is None else f"{f['ks_p']:.3f}"
+            click.echo(f"  {name}: mean {f['mean']:.1f} cv {f['cv']:.2f} (n={f['n']}, KS p {ks})")
+    _write_json(report_out, report)
+
+
+@sim.command()
+@click.argument("scenario")
+@_with_store
+@_with_common
+def validate(
+    scenario: str,
+    db: str,
+    since: str,
+    until: str,
+    sets: tuple[str, ...],
+    replications: int | None,
+    days: float | None,
+    seed: int | None,
+    workers: int,
+    dask_address: str | None,
+    json_out: str | None,
+    report_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Run SCENARIO (e.g. a calibrated one) and put its KPIs beside the store's."""
+    from gridsight.governance_sim.calibrate import observed_kpis
+    from gridsight.governance_sim.experiment import results_document, run_replications
+    from gridsight.governance_sim.scenario import build_sim_config
+    from gridsight.governance_sim.sweep import apply_sets
+
+    sc, town = _load(scenario)
+    sc = apply_sets(sc, sets)
+    zone = town.orders.timezone
+    obs = read_store(db, _when(since, zone), _when(until, zone), zone)
+    registry = _policies()
+    cfg = build_sim_config(sc, town, policies=registry.policies, days=days)
+    seed_ = sc.seed if seed is None else seed
+    reps = sc.replications if replications is None else replications
+    res = run_replications(
+        cfg, seed_, reps, registry=registry, workers=workers, dask_address=dask_address,
+        progress=not quiet,
+    )  # fmt: skip
+    doc = results_document(cfg, seed_, res, source=scenario)
+    seen = observed_kpis(obs, cfg.targets.dispatch_s, cfg.targets.closure_s)
+    sim_days = cfg.horizon.days - cfg.horizon.warmup_days
+    simulated = {k: doc["kpis"].get(k) for k in seen if k != "real_alerts_per_day"}
+    ra = doc["kpis"].get("real_alerts", {})
+    simulated["real_alerts_per_day"] = {
+        "mean": (ra.get("mean") or 0.0) / sim_days,
+        "ci95": [None if v is None else v / sim_days for v in ra.get("ci95", [None, None])],
+        "n": ra.get("n", 0),
+    }
+    click.echo(f"{'KPI':28s} {'observed':>34s}   {'simulated':>34s}")
+    for k, o in seen.items():
+        click.echo(f"{k:28s} {_ci(o):>34s}   {_ci(simulated.get(k)):>34s}")
+    _write_json(json_out, {"observed": seen, "simulated": simulated, "run": doc["run"]})
 
 
 @sim.command()
