@@ -114,6 +114,8 @@ def sim() -> None:
     gridsight sim compare configs/sim/baseline.yaml --alt verifiers=3 -n 30
     gridsight sim calibrate --db orders.sqlite --since 2026-06-01 --until 2026-07-01 --out cal.yaml
     gridsight sim validate cal.yaml --db orders.sqlite --since 2026-06-01 --until 2026-07-01
+    gridsight sim staff configs/sim/baseline.yaml --probability 0.9 -n 10
+    gridsight sim tornado configs/sim/baseline.yaml --report out/
     gridsight sim verify
     gridsight sim mmc --arrival-rate 2.4 --service-rate 1 --servers 3
     """
@@ -624,6 +626,138 @@ def validate(
     for k, o in seen.items():
         click.echo(f"{k:28s} {_ci(o):>34s}   {_ci(simulated.get(k)):>34s}")
     _write_json(json_out, {"observed": seen, "simulated": simulated, "run": doc["run"]})
+
+
+@sim.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
+@click.option(
+    "--probability",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.9,
+    show_default=True,
+    help="share of periods (replications) that must meet every target",
+)
+@click.option("--per-village", is_flag=True, help="search grid staff and cadres per village")
+@_with_common
+def staff(
+    scenario: str,
+    probability: float,
+    per_village: bool,
+    sets: tuple[str, ...],
+    replications: int | None,
+    days: float | None,
+    seed: int | None,
+    workers: int,
+    dask_address: str | None,
+    json_out: str | None,
+    report_dir: str | None,
+    quiet: bool,
+) -> None:
+    """The fewest verifiers, cadres and grid staff that meet every target.
+
+    Searches down from SCENARIO's staff, one resource at a time, with common random
+    numbers, then confirms the answer on fresh random numbers with twice the
+    replications. A candidate meets when at least --probability of its periods
+    (replications of --days) reach every target.
+    """
+    from gridsight.governance_sim.scenario import build_sim_config
+    from gridsight.governance_sim.staffing import search_staff
+    from gridsight.governance_sim.sweep import apply_sets
+
+    sc, town = _load(scenario)
+    sc = apply_sets(sc, sets)
+    registry = _policies()
+    cfg = build_sim_config(sc, town, policies=registry.policies, days=days)
+    ws = cfg.township.workers
+    per_grid = max(
+        sum(1 for w in ws if w.grid == g.id and w.role in ("grid_worker", "micro_grid_worker"))
+        for g in cfg.township.grids
+    )
+    cadres = max(sum(1 for w in ws if w.village == v and w.role == "cadre") for v in
+                 {w.village for w in ws})  # fmt: skip
+    start: dict[str, int] = {"centre.verifiers": cfg.centre.verifiers}
+    if per_village:
+        for v in sorted({c.village for c in cfg.township.cameras}):
+            start[f"village:{v}:workers_per_grid"] = per_grid
+            start[f"village:{v}:cadres"] = cadres
+    else:
+        start["staffing.cadres_per_village"] = cadres
+        start["staffing.workers_per_grid"] = per_grid
+    start["staffing.volunteers"] = sum(1 for w in ws if w.role == "volunteer")
+    seed_ = sc.seed if seed is None else seed
+    reps = 10 if replications is None else replications
+
+    def step(ev: Any) -> None:
+        if not quiet:
+            p = ", ".join(f"{k} {v:.2f}" for k, v in ev.p_meets.items())
+            click.echo(f"  {'meets ' if ev.meets else 'fails '} {ev.staff}  ({p})", err=True)
+
+    ans = search_staff(
+        sc, town, start, probability=probability, replications=reps, seed=seed_, days=days,
+        registry=registry, workers=workers, on_step=step,
+    )  # fmt: skip
+    click.echo(f"fewest staff meeting every target in >= {probability:g} of periods:")
+    for key, n in ans.staff.items():
+        click.echo(f"  {key} = {n}  (from {start[key]})")
+    conf = ans.confirmation
+    if conf is not None:
+        p = ", ".join(f"{k} {v:.2f}" for k, v in conf.p_meets.items())
+        state = "confirmed" if ans.confirmed else "NOT confirmed"
+        click.echo(f"  {state} on fresh random numbers ({2 * reps} replications): {p}")
+    _write_json(
+        json_out,
+        {
+            "scenario": sc.name, "probability": probability, "start": start,
+            "answer": ans.staff, "confirmed": ans.confirmed,
+            "confirmation": None if conf is None else vars(conf),
+            "trail": [vars(e) for e in ans.trail],
+        },
+    )  # fmt: skip
+
+
+@sim.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
+@_with_common
+def tornado(
+    scenario: str,
+    sets: tuple[str, ...],
+    replications: int | None,
+    days: float | None,
+    seed: int | None,
+    workers: int,
+    dask_address: str | None,
+    json_out: str | None,
+    report_dir: str | None,
+    quiet: bool,
+) -> None:
+    """How far each target moves when each assumed input goes low or high (tornado)."""
+    from gridsight.governance_sim.staffing import tornado as run_tornado
+    from gridsight.governance_sim.staffing import write_tornado_png
+    from gridsight.governance_sim.sweep import apply_sets
+
+    sc, town = _load(scenario)
+    sc = apply_sets(sc, sets)
+    seed_ = sc.seed if seed is None else seed
+    reps = 10 if replications is None else replications
+    doc = run_tornado(sc, town, replications=reps, seed=seed_, days=days,
+                      registry=_policies(), workers=workers)  # fmt: skip
+    base = doc["baseline"]
+    click.echo("baseline: " + ", ".join(f"{t} {v:.3f}" for t, v in base.items() if v is not None))
+    for r in doc["rows"]:
+        cells = ", ".join(f"{t} {r['low'][t] or 0:.3f}..{r['high'][t] or 0:.3f}" for t in base)
+        click.echo(f"  {r['label']:36s} {cells}")
+    _write_json(json_out, doc)
+    if report_dir:
+        out = Path(report_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        t = sc.targets
+        write_tornado_png(
+            out / "tornado.png",
+            doc,
+            {"dispatch": t.attainment, "closure": t.attainment,
+             "response_reduction": t.response_reduction},
+        )  # fmt: skip
+        click.echo(f"wrote {out / 'tornado.png'}")
 
 
 @sim.command()
