@@ -31,6 +31,7 @@ import numpy as np
 import simpy
 
 from gridsight.core.dispatch import DispatchPolicy, WorkerIndex, WorkOrder, escalate
+from gridsight.core.roster import on_duty_at
 from gridsight.governance_sim.arrivals import Alarms, Occurrences, Requests
 from gridsight.governance_sim.centre import Centre
 from gridsight.governance_sim.params import DAY_S, HOUR_S, DrawBuffer, NormalBuffer, SimConfig
@@ -95,8 +96,13 @@ class TownModel:
             self.by_village.setdefault(w.spec.village, []).append(w)
         self.villages = {v: VillageView(ws) for v, ws in self.by_village.items()}
         # When a waiting village's people may come on duty: its workers' shift starts.
+        # (Computed once per distinct shift: every worker of a shift shares its edges.)
+        starts = {
+            shift: [e for e in es if on_duty_at(shift, ((e + 1.0) % DAY_S) / HOUR_S)]
+            for shift, es in edges.items()
+        }
         self.village_starts: dict[str, list[float]] = {
-            v: sorted({e for w in ws for e in w.edges if w.spec.on_duty(e + 1.0)})
+            v: sorted({e for shift in {w.spec.shift for w in ws} for e in starts[shift]})
             for v, ws in self.by_village.items()
         }
         self.cam_xy = [(c.x_km, c.y_km) for c in t.cameras]
