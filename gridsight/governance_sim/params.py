@@ -370,7 +370,7 @@ class Horizon:
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """The three published targets (SEED_FACTS.md)."""
+    """The three published targets (docs/deployment.md#the-reservoir-case, #reported-outcomes)."""
 
     dispatch_s: float = 60.0
     closure_s: float = 55.0 * 60.0

@@ -294,7 +294,8 @@ class HorizonSpec(_Strict):
 
 
 class TargetSpec(_Strict):
-    """The published targets (SEED_FACTS.md) and the attainment level they are judged at."""
+    """The published targets (docs/deployment.md#the-reservoir-case) and the attainment
+    level they are judged at."""
 
     dispatch_s: float = Field(default=60.0, gt=0)
     closure_min: float = Field(default=55.0, gt=0)
