@@ -160,9 +160,11 @@ def run_engine(
     motion_gate: bool | None = None,
     backend_options: dict[str, Any] | None = None,
     names: tuple[str, ...] | None = None,
+    clips: Path | None = None,
 ) -> EngineSummary:
     """Load ``config``, run the engine with a live table, print the summary."""
     from gridsight.core.config import load_township
+    from gridsight.core.config.evidence import ClipsConfig
     from gridsight.core.plugins import build_plugin_manager
 
     console = console or Console()
@@ -206,6 +208,7 @@ def run_engine(
         backend_options=dict(backend_options or {}),
         detector=town.detector,
         names=names,
+        clips=(town.clips or ClipsConfig()).settings(clips, blur_faces),
     )
     if motion_gate is not None:
         options = dataclasses.replace(options, motion_gate=motion_gate)
@@ -290,7 +293,14 @@ def run_engine(
     default=None,
     help="Write an evidence JPEG per event start here.",
 )
-@click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots.")
+@click.option(
+    "--clips",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write an H.264 MP4 around each event start here (pre/post roll and retention: "
+    "the config's clips: block).",
+)
+@click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots or clips.")
 @options.detector()
 @options.names()
 @options.backend_options()
@@ -314,6 +324,7 @@ def run(
     db: str | None,
     events_db: Path | None,
     snapshots: Path | None,
+    clips: Path | None,
     no_blur: bool,
     backend: str,
     model: str | None,
@@ -351,4 +362,5 @@ def run(
         motion_gate=motion_gate,
         backend_options=backend_options,
         names=names,
+        clips=clips,
     )

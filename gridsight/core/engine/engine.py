@@ -61,6 +61,7 @@ from gridsight.core.plugins import declare_plugin_vocabulary, hazard_rules
 from gridsight.core.ratelimit import RateLimitedLog
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sinks.evidence import EvidenceWriter
+from gridsight.core.sinks.evidence_clips import ClipRecorder, ClipSettings
 from gridsight.core.sources.base import Frame, SourceOptions
 from gridsight.core.sources.frame_queue import FrameQueue
 from gridsight.core.sources.reader import BackoffPolicy, CameraReader
@@ -99,6 +100,7 @@ class EngineOptions:
         detector: the township's ``detector:`` block (the default of every camera
             without its own); read from the township itself when the engine gets one.
         snapshots_dir: where evidence JPEGs go; None writes none.
+        clips: an H.264 clip around each event start (``--clips DIR``); None writes none.
         blur_faces: blur faces (and person heads) in evidence snapshots.
         run_id: suffix of every event id; a fresh one per run if None.
         backoff: camera reconnect policy (the reader's default if None).
@@ -133,6 +135,7 @@ class EngineOptions:
     names: tuple[str, ...] | None = None
     detector: DetectorConfig | None = None
     snapshots_dir: Path | None = None
+    clips: ClipSettings | None = None
     blur_faces: bool = True
     run_id: str | None = None
     backoff: BackoffPolicy | None = None
@@ -262,6 +265,7 @@ class Engine:
             if self.options.snapshots_dir is not None
             else None
         )
+        self.clips = ClipRecorder(self.options.clips) if self.options.clips is not None else None
         self.events: list[HazardEvent] = []
         self._starts: Counter[tuple[str, str]] = Counter()
         self._stop = threading.Event()
@@ -677,6 +681,8 @@ class Engine:
                     self._component_error(
                         f"rule:{failure.camera}:{failure.hazard}", "rule", failure.error
                     )
+            if self.clips is not None:  # before the start is emitted: its pre-roll
+                self.clips.add_frame(pipe.id, ts, item.frame.image, tracked)
             view = self.views.get(pipe.id)
             if view is not None:
                 view_events = view.observe(ts, item.frame.image, wall)
@@ -709,6 +715,8 @@ class Engine:
                     event = dataclasses.replace(event, snapshot=path)
                 except Exception as exc:
                     self._component_error("evidence", "evidence", exc)
+            if self.clips is not None:
+                event = dataclasses.replace(event, clip=self.clips.start(event))
         self.metrics.events.labels(hazard=event.hazard, phase=event.phase).inc()
         self.board.count_event(event.camera, event.hazard, event.phase)
         if self.options.keep_events:
@@ -823,6 +831,11 @@ class Engine:
                     )
             except Exception as exc:
                 self._sink_error(worker.sink, exc)
+        if self.clips is not None:
+            try:
+                self.clips.close()
+            except Exception as exc:
+                self._component_error("clips", "evidence", exc)
         if self._owns_detector:
             if self.pool is not None:
                 self.pool.close()

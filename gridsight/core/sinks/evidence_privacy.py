@@ -145,7 +145,9 @@ class Anonymizer:
             self._cascades = cascades
             if self.settings.people:
                 hog = cv2.HOGDescriptor()
-                hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+                hog.setSVMDetector(
+                    np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32)
+                )
                 self._hog = hog
         return self._cascades
 

@@ -18,7 +18,6 @@ from ...faults.rtsp import sample_video
 
 pytestmark = pytest.mark.slow  # five frames through HOG at 1.5x: ~1 s each, more when loaded
 
-#: ``python -m tests.core.sinks.test_privacy_vtest`` prints the share per pass (docs/privacy.md).
 
 #: frame index -> hand-marked centres (x, y) of the visible faces, in frame pixels.
 VISIBLE_FACES: dict[int, list[tuple[float, float]]] = {
@@ -91,14 +90,3 @@ def test_strict_mode_blurs_everything_outside_the_zone() -> None:
     assert np.array_equal(out[inside], frame[inside])
     detail = np.abs(np.diff(out[outside].astype(int), axis=1)).mean()
     assert detail < 0.5 * np.abs(np.diff(frame[outside].astype(int), axis=1)).mean()
-
-
-if __name__ == "__main__":  # the measurement in docs/privacy.md
-    frames = _frames()
-    for label, settings in [
-        ("face cascades only", PrivacySettings(people=False)),
-        ("HOG people only", PrivacySettings(faces=False)),
-        ("both (the default)", PrivacySettings()),
-    ]:
-        got, of = coverage(Anonymizer(settings), frames)
-        print(f"{label:<20} {got:>2} of {of} visible faces blurred ({got / of:.0%})")
