@@ -38,7 +38,9 @@ class ClipsConfig(StrictModel):
         default=False, description="blur everything outside the camera's zones too"
     )
 
-    def settings(self, directory: str | Path | None = None, blur: bool = True) -> ClipSettings | None:
+    def settings(
+        self, directory: str | Path | None = None, blur: bool = True
+    ) -> ClipSettings | None:
         """The engine's ``ClipSettings`` (``directory`` over ``dir``), or None without one."""
         from gridsight.core.sinks.evidence_clips import ClipSettings
         from gridsight.core.sinks.evidence_privacy import PrivacySettings
