@@ -126,7 +126,6 @@ def evaluate_detector(folder: Path, detector: Detector, batch: int = 8) -> dict[
         ev.params.maxDets = [1, 10, VAL_MAX_DET]
         ev.evaluate()
         ev.accumulate()
-        ev.summarize()
     precision = ev.eval["precision"]  # [iou thresholds, recall, class, area, max dets]
     for k, cat in enumerate(ev.params.catIds):
         p_all = precision[:, :, k, 0, -1]
@@ -137,6 +136,9 @@ def evaluate_detector(folder: Path, detector: Detector, batch: int = 8) -> dict[
             "ap50": float(np.mean(p50[p50 > -1])) if n and (p50 > -1).any() else None,
             "labels": n,
         }
-    out["map"] = float(ev.stats[0]) if ev.stats[0] >= 0 else 0.0
-    out["map50"] = float(ev.stats[1]) if ev.stats[1] >= 0 else 0.0
+    # From the precision array itself: summarize()'s first figure is hard-wired to
+    # maxDets=100, which our 300 (Ultralytics') does not list.
+    p_all, p50 = precision[:, :, :, 0, -1], precision[0, :, :, 0, -1]
+    out["map"] = float(np.mean(p_all[p_all > -1])) if (p_all > -1).any() else 0.0
+    out["map50"] = float(np.mean(p50[p50 > -1])) if (p50 > -1).any() else 0.0
     return out
