@@ -1,4 +1,4 @@
-"""The labelling loop end to end: dataset export -> (labels corrected) -> eval model; eval events."""
+"""The labelling loop end to end: dataset export, eval model on the labels, eval events."""
 
 from __future__ import annotations
 
