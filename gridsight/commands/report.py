@@ -60,7 +60,7 @@ def _run(kind: str, db: str, config: Path, out: Path, day: str | None) -> None:
 def _command(kind: str, what: str) -> click.Command:
     @click.command(
         kind,
-        help=f"The {what} of DATE's period (default: today) into --out DIR. \"Today\" is "
+        help=f'The {what} of DATE\'s period (default: today) into --out DIR. "Today" is '
         "the store's: on a store written on a stream's clock (gridsight demo) the day of "
         "the run's last stream time. Without --date, a period with no order names the "
         "days that have some.",

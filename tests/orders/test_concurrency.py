@@ -297,11 +297,13 @@ def test_kill9_at_random_points_loses_and_duplicates_nothing(
     assert trails(url, schema) == trails(ref, None)
     assert counts == check_invariants(ref, None)
     assert counts["orders"] >= 10 and counts["transitions"] >= 60
-    reopened = [
-        r
+    # The script brings hazards back after they cleared: a recurrence of a verified order
+    # reopens it; one of an order nobody verified (cancelled) is a new case on the same
+    # camera and hazard. Either way the replays above had recurrences to get right.
+    recurrences = [
+        cases
         for cases in trails(ref, None).values()
-        for t in cases
-        for r in t[1:]
-        if r[1] == "reopened"
+        if any(r[1] == "reopened" for t in cases for r in t[1:])
+        or (len(cases) > 1 and any(t[0][1] == "cancelled" for t in cases[:-1]))
     ]
-    assert reopened, "the script should reopen orders (recurrences within the window)"
+    assert recurrences, "the script should bring hazards back after they cleared"

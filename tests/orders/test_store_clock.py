@@ -74,7 +74,8 @@ def test_an_orders_sink_records_its_runs_clock(tmp_path: Path) -> None:
     """The sink's thread records the clock: the stream's time of the latest event on a
     stream-clock run (synthetic world, --fast), the machine's clock otherwise."""
     sink = open_orders_sink(str(tmp_path / "s.sqlite"), CONFIG, stream_time=True, tick_s=0.05)
-    sink.write(dataclasses.replace(event(), wall_time=datetime.fromtimestamp(MORNING, ZONE).isoformat()))
+    morning = datetime.fromtimestamp(MORNING, ZONE).isoformat()
+    sink.write(dataclasses.replace(event(), wall_time=morning))
     sink.close()
     rec = read_clock(sink.service.store)
     assert rec is not None and rec.kind == "stream"

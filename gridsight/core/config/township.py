@@ -1,7 +1,7 @@
 """The township model: villages, comprehensive grids, micro-grids, staff, positions, travel
 and the AI camera points (and the settings of the live work-order loop, ``orders:``).
 
-Levels, as in the deployment this is modelled on (see shared SEED_FACTS.md)::
+Levels, as in the deployment this is modelled on (docs/deployment.md#people-and-grids)::
 
     township -> villages/communities -> comprehensive grids (one grid worker each)
              -> micro-grids (one micro-grid worker each)

@@ -83,6 +83,11 @@ class CameraPipeline:
         #: The camera reached the run's duration: its frames are no longer wanted.
         self.done = False
         self.frames = 0
+        #: Frames in a row on which this camera's pipeline raised (engine isolation).
+        self.failures = 0
+        #: 0 for the camera's first pipeline in a run, k for the k-th that replaced it
+        #: (set by the engine; it keeps event ids unique within the run).
+        self.generation = 0
         #: The motion gate in front of the detector (motion-gated runs only).
         self.gate: MotionGate | None = None
 
