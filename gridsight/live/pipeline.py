@@ -85,6 +85,7 @@ class LiveOptions:
         blur_faces: blur faces in the evidence.
         motion_gate: motion-gated inference (None: the engine's default).
         names: the model's class names (``--names``), over the config's ``detector.names``.
+        clips: a folder of evidence clips (``--clips``), over the config's ``clips.dir``.
         keep_events: keep every event in ``Engine.events`` (the demo scores them).
         notify: ``--notify`` URLs, added to the config's ``notify:`` channels.
         orders_settings: the ``orders:`` settings, overriding the config's.
@@ -110,6 +111,7 @@ class LiveOptions:
     alerts: Path | None = None
     events_db: Path | None = None
     snapshots: Path | None = None
+    clips: Path | None = None
     blur_faces: bool = True
     motion_gate: bool | None = None
     names: tuple[str, ...] | None = None
@@ -471,7 +473,12 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
     factory = engine_factory or Engine
     engine_options = opts.engine_options()
     if pipe.township is not None:  # the cameras go as a list: their default detector too
-        engine_options = dataclasses.replace(engine_options, detector=pipe.township.detector)
+        from gridsight.core.config.evidence import ClipsConfig
+
+        clips = (pipe.township.clips or ClipsConfig()).settings(opts.clips, opts.blur_faces)
+        engine_options = dataclasses.replace(
+            engine_options, detector=pipe.township.detector, clips=clips
+        )
     pipe.engine = factory(
         pipe.cameras,
         pipe.pm,
