@@ -85,7 +85,8 @@ def today_stats(services: Services) -> OrderStats:
     svc = services.orders
     if svc is None:
         raise NotFound("the service runs without a township config: no work orders")
-    now = services.orders_now()
+    clock = services.orders_clock()
+    now = clock["now"]
     since = float(svc.roster.day_start(now))
     with services.store.read() as conn:
         rows = [
@@ -110,8 +111,7 @@ def today_stats(services: Services) -> OrderStats:
 
     return OrderStats(
         since=since,
-        now=now,
-        stream_time=services.orders_stream_time(),
+        **clock,
         orders=len(rows),
         open=open_n,
         closed=closed_n,

@@ -84,9 +84,15 @@ class Services:
         (``serve --no-engine`` over a demo's store), else the wall clock."""
         return float(self.orders.clock()) if self.orders is not None else self.clock()
 
-    def orders_stream_time(self) -> bool:
-        """Whether :meth:`orders_now` is a stream's time (the store's recorded clock)."""
-        return getattr(getattr(self.orders, "clock", None), "kind", "wall") == "stream"
+    def orders_clock(self) -> dict[str, Any]:
+        """The orders' clock as the API states it: ``now``, ``stream_time`` (whether it is
+        a stream's time, the store's recorded clock) and the township's ``timezone``."""
+        clock = getattr(self.orders, "clock", None)
+        return {
+            "now": self.orders_now(),
+            "stream_time": getattr(clock, "kind", "wall") == "stream",
+            "timezone": self.orders.settings.timezone if self.orders is not None else None,
+        }
 
     def store_reachable(self) -> str:
         """``ok`` or why the store cannot be reached."""

@@ -183,7 +183,8 @@ def list_orders(
     """Orders newest first; a worker account gets only its own."""
     if user.role == "worker":
         assignee = user.worker_id
-    now = services.orders_now()
+    clock = services.orders_clock()
+    now = clock["now"]
     page = adapter(services).list_orders(
         states=tuple(state or ()),
         open_only=open,
@@ -202,8 +203,7 @@ def list_orders(
     return WorkOrderPage(
         items=[order_out(v, user, now) for v in page.items],
         next_cursor=page.next_cursor,
-        now=now,
-        stream_time=services.orders_stream_time(),
+        **clock,
     )
 
 
