@@ -18,10 +18,20 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from gridsight.core.backends.base import Backend
+    from gridsight.core.backends.model_info import ModelInfo, read_model_info
     from gridsight.core.config.camera import CameraConfig
+    from gridsight.core.config.detector import DetectorConfig
     from gridsight.core.config.township import Township
     from gridsight.core.detection.detections import Detections
-    from gridsight.core.detection.roles import Role
+    from gridsight.core.detection.roles import (
+        ROLE_NAMES,
+        Role,
+        RoleSpec,
+        declare_role,
+        role_id,
+        role_name,
+        role_names,
+    )
     from gridsight.core.detection.spec import DetectorSpec
     from gridsight.core.dispatch import DispatchPolicy, WorkerState, WorkOrder
     from gridsight.core.errors import (
@@ -34,12 +44,14 @@ if TYPE_CHECKING:
         SourceError,
     )
     from gridsight.core.events import HazardEvent
-    from gridsight.core.hazards.rule import HazardRule, Observation, RuleSettings
+    from gridsight.core.hazards.rule import FrameInfo, HazardRule, Observation, RuleSettings
     from gridsight.core.hazards.zones import LineZone, PolygonZone, Zone, anchor_points
     from gridsight.core.hookspecs import hookimpl, hookspec
     from gridsight.core.plugins import build_plugin_manager
     from gridsight.core.sinks.base import EventSink
     from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
+    from gridsight.core.tracking.base import Tracker
+    from gridsight.core.tracking.bytetrack import TrackerSettings
     from gridsight.orders.notify.base import Notifier
 
 #: Public name -> the module that defines it.
@@ -56,6 +68,18 @@ _PUBLIC: dict[str, str] = {
     "anchor_points": "gridsight.core.hazards.zones",
     "Detections": "gridsight.core.detection.detections",
     "Role": "gridsight.core.detection.roles",
+    "ROLE_NAMES": "gridsight.core.detection.roles",
+    "RoleSpec": "gridsight.core.detection.roles",
+    "declare_role": "gridsight.core.detection.roles",
+    "role_id": "gridsight.core.detection.roles",
+    "role_name": "gridsight.core.detection.roles",
+    "role_names": "gridsight.core.detection.roles",
+    "FrameInfo": "gridsight.core.hazards.rule",
+    "ModelInfo": "gridsight.core.backends.model_info",
+    "read_model_info": "gridsight.core.backends.model_info",
+    "Tracker": "gridsight.core.tracking.base",
+    "TrackerSettings": "gridsight.core.tracking.bytetrack",
+    "DetectorConfig": "gridsight.core.config.detector",
     "DetectorSpec": "gridsight.core.detection.spec",
     "HazardEvent": "gridsight.core.events",
     "EventSink": "gridsight.core.sinks.base",

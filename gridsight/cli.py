@@ -105,6 +105,11 @@ def main(argv: list[str] | None = None) -> Any:
         exc.show()
         sys.exit(exc.exit_code)
     except GridsightError as exc:
+        args = sys.argv[1:] if argv is None else argv
+        if "-v" in args or "--verbose" in args:  # where it came from, e.g. a plugin's line
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
 

@@ -424,8 +424,23 @@ class AccountStore:
         ]
 
     def revoke_token(self, token_id: int) -> bool:
-        """Revoke one token by id; False if it does not exist or was revoked already."""
+        """Revoke one token by id; False if it does not exist or was revoked already.
+
+        Raises:
+            LockOut: the token of ``GRIDSIGHT_ADMIN_TOKEN`` (the environment owns it:
+                rotate the variable and restart instead).
+        """
         with self.engine.begin() as conn:
+            label = conn.execute(
+                sa.select(api_tokens.c.label).where(
+                    api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None)
+                )
+            ).scalar()
+            if label == ADMIN_TOKEN_LABEL:
+                raise LockOut(
+                    f"token {token_id} is GRIDSIGHT_ADMIN_TOKEN's; rotate the variable and "
+                    "restart to replace it"
+                )
             result = conn.execute(
                 api_tokens.update()
                 .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))

@@ -1,15 +1,16 @@
 """The FastAPI application factory.
 
 ``create_app(settings)`` builds a new app (nothing is built at import): the services
-(store, accounts, work-order service, optional engine host and outbox relay), the
-routers (health and metrics at the root, the resources under ``/api/v1``, Open311 under
-``/open311/v2``, the pages at ``/``), the one error handler, HTTP metrics, and CORS only
-when origins are configured.
+(the live pipeline of :mod:`gridsight.live` plus accounts and sessions), the routers
+(health and metrics at the root, the resources under ``/api/v1``, Open311 under
+``/open311/v2``, the pages at ``/``), the one error handler, HTTP metrics, and CORS
+only when origins are configured.
 
-Start and drain: the lifespan seeds ``GRIDSIGHT_ADMIN_TOKEN``, starts the engine and
-relay and the SLA ticker, then marks the service ready; on shutdown it marks it
-``stopping`` (``/readyz`` answers 503 from then on), stops the engine (its open events
-are ended and written), the relay and the ticker, and closes the store.
+Start and drain: the lifespan seeds ``GRIDSIGHT_ADMIN_TOKEN``, starts the pipeline
+(engine, notifications; its orders thread runs the SLA clocks), then marks the service
+ready; on shutdown it marks it ``stopping`` (``/readyz`` answers 503 from then on) and
+closes the pipeline: the engine stops (its open events are ended and written), every
+queued event reaches the store, due notifications go out (up to 5 s), the store closes.
 
 Example:
     >>> from gridsight.api import Settings, create_app
@@ -23,7 +24,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -37,16 +37,21 @@ from gridsight.api.routers import (
     auth,
     cameras,
     events,
+    exports,
     health,
     open311,
+    order_pages,
     pages,
     plugins,
     township,
     work_orders,
     workers,
 )
+from gridsight.api.service_metrics import register_service_metrics
 from gridsight.api.services import Services, build_services
 from gridsight.api.settings import Settings
+from gridsight.orders.metrics import OrderMetrics
+from gridsight.orders.views import WorkOrderView
 
 log = logging.getLogger("gridsight.api")
 
@@ -54,31 +59,15 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api/v1"
 
 
-async def _ticker(services: Services) -> None:
-    """Run the SLA clocks (escalations, breaches) every ``tick_s`` seconds."""
-    while True:
-        await asyncio.sleep(services.tick_s)
-        if services.orders is None:
-            continue
-        try:
-            await asyncio.to_thread(services.orders.tick)
-        except Exception:  # the ticker must outlive one bad tick
-            log.exception("work-order tick failed; going on")
-
-
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the engine, relay and ticker; drain them on shutdown."""
+    """Start the live pipeline; drain it on shutdown."""
     services: Services = app.state.services
     settings = services.settings
     services.phase = "starting"
     if settings.admin_token is not None:
         services.accounts.seed_admin_token(settings.admin_token.get_secret_value())
-    if services.host is not None:
-        services.host.start()
-    if services.relay is not None:
-        services.relay.start()
-    ticker = asyncio.create_task(_ticker(services))
+    services.live.start()
     services.phase = "ready"
     log.info("gridsight API ready")
     try:
@@ -86,14 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         services.phase = "stopping"
         services.bus.close()  # live streams end, so the drain does not wait on them
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
-        if services.host is not None:
-            await asyncio.to_thread(services.host.stop)
-        if services.relay is not None:
-            await asyncio.to_thread(services.relay.stop)
-        services.store.close()
+        await asyncio.to_thread(services.live.close, flush_s=5.0)
         log.info("gridsight API stopped")
 
 
@@ -122,19 +104,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         responses={400: {"model": DetailBody, "description": "a malformed request"}},
     )
     app.state.services = services
-    if services.orders is not None and services.orders.on_change is None:
-        # Every committed order change (the API's, the engine's, the ticker's, and
-        # orders changed as a consequence) goes to the live stream.
-        from gridsight.api.routers.work_orders import publish_order
+    # Every committed order change (the API's, the engine's, the clocks', and orders
+    # changed as a consequence) goes to the live stream.
+    from gridsight.api.routers.work_orders import publish_order
 
-        bound = services
+    bound = services
 
-        def on_change(view: Any) -> None:
-            publish_order(bound, view)
+    def on_change(view: WorkOrderView) -> None:
+        publish_order(bound, view)
 
-        services.orders.on_change = on_change
+    services.live.order_listeners.append(on_change)
     install_error_handlers(app)
     install_hardening(app, settings.max_body_bytes)
+    register_service_metrics(
+        services.http_metrics.registry, OrderMetrics(services.store.engine, services.live.clock)
+    )
     app.middleware("http")(services.http_metrics.middleware)
     if settings.cors_origins:
         app.add_middleware(
@@ -145,11 +129,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (cameras, events, work_orders, workers, plugins, township, auth):
+    for module in (cameras, events, work_orders, workers, plugins, township, auth, exports):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(open311.router)
     app.include_router(pages.router)
     app.include_router(ack.router)
+    app.include_router(order_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -19,8 +19,10 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from gridsight.api.accounts import User
-from gridsight.api.errors import Forbidden, Unauthorized
+from gridsight.api.errors import Forbidden, NotFound, Unauthorized
 from gridsight.api.services import Services
+from gridsight.orders.event_log import EventLog
+from gridsight.orders.facade import OrdersFacade
 
 SESSION_COOKIE = "gridsight_session"
 CSRF_HEADER = "X-Requested-With"
@@ -40,6 +42,26 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_orders(services: ServicesDep) -> OrdersFacade:
+    """The work orders (the one way from a handler to them).
+
+    Raises:
+        NotFound: the service runs without a township config (no orders possible).
+    """
+    if services.orders is None:
+        raise NotFound("the service runs without a township config: no work orders")
+    return OrdersFacade(services.orders, stream_time=services.orders_stream_time())
+
+
+def get_event_log(services: ServicesDep) -> EventLog:
+    """The stored hazard events."""
+    return EventLog(services.store)
+
+
+OrdersDep = Annotated[OrdersFacade, Depends(get_orders)]
+EventLogDep = Annotated[EventLog, Depends(get_event_log)]
 
 
 def optional_user(

@@ -96,6 +96,11 @@ class EventOut(BaseModel):
     last_phase: str
     last_at: float
     ended_at: float | None
+    end_reason: str | None = Field(
+        default=None,
+        description="why it ended when not seen to end: 'restart' (a crashed process left "
+        "it open; ended at its last known time)",
+    )
     confidence: float
     boxes: list[list[float]]
     track_ids: list[int]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from gridsight.core.config.base import StrictModel
 from gridsight.orders.states import State
@@ -115,7 +115,7 @@ class TransitionIn(Strict):
         max_length=200,
         description="a name returned by POST /work-orders/{id}/photos (report-back)",
     )
-    expected_version: int | None = Field(
+    expected_version: StrictInt | None = Field(
         default=None, ge=0, description="the version read; 409 if the order changed since"
     )
 
@@ -128,8 +128,8 @@ class ManualOrderIn(Strict):
     grid: str = Field(min_length=1, max_length=64)
     title: str = Field(default="", max_length=200)
     description: str = Field(default="", max_length=4000)
-    x_km: float | None = Field(default=None, ge=-1000, le=1000)
-    y_km: float | None = Field(default=None, ge=-1000, le=1000)
+    x_km: StrictFloat | None = Field(default=None, ge=-1000, le=1000)
+    y_km: StrictFloat | None = Field(default=None, ge=-1000, le=1000)
 
 
 class NoteIn(Strict):
@@ -187,5 +187,5 @@ class WorkerOut(BaseModel):
 class PositionIn(Strict):
     """A worker's reported position (km in the town frame)."""
 
-    x_km: float = Field(ge=-1000, le=1000)
-    y_km: float = Field(ge=-1000, le=1000)
+    x_km: StrictFloat = Field(ge=-1000, le=1000)
+    y_km: StrictFloat = Field(ge=-1000, le=1000)

@@ -1,8 +1,10 @@
-"""What the app's handlers use, built once per app: store, accounts, orders, engine, bus.
+"""What the app's handlers use, built once per app: the live pipeline and the HTTP parts.
 
-:func:`build_services` opens (and migrates) the store named by the settings, loads the
-township, and wires the work-order service. The engine host and outbox relay are
-optional: ``gridsight serve --no-engine`` and the tests run without them.
+The pipeline (:mod:`gridsight.live`) holds the store, the work-order service, the
+engine host, the notifications and the event bus; this module adds only what HTTP needs
+(accounts, session signing, login throttle, HTTP metrics, the page language).
+:func:`build_services` wraps a pipeline ``gridsight serve`` built, or builds one over a
+store with no engine (``serve --no-engine`` and the tests).
 """
 
 from __future__ import annotations
@@ -12,32 +14,22 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pluggy
 import sqlalchemy as sa
 
 from gridsight.api.accounts import AccountStore
-from gridsight.api.bus import LiveBus
 from gridsight.api.dbread import read_only
-from gridsight.api.engine_host import EngineHost
 from gridsight.api.http_metrics import HttpMetrics
 from gridsight.api.security import LoginThrottle, SessionSigner
 from gridsight.api.settings import Settings
 from gridsight.core.config.township import Township
+from gridsight.core.errors import ConfigError
+from gridsight.live import EngineHost, LiveBus, LivePipeline
+from gridsight.orders.service import OrderService
 from gridsight.orders.store import OrderStore
 
 log = logging.getLogger("gridsight.api")
-
-
-class Relay:
-    """What the app needs of an outbox relay (``start``/``stop``)."""
-
-    def start(self) -> None:  # pragma: no cover - protocol
-        """Start delivering."""
-
-    def stop(self) -> None:  # pragma: no cover - protocol
-        """Stop delivering."""
 
 
 @dataclass
@@ -46,26 +38,27 @@ class Services:
 
     Attributes:
         settings: the service settings.
-        store: the work-order store.
+        live: the live pipeline (store, orders, engine host, notifications, bus).
+        store: the work-order store (the pipeline's).
         accounts: users and tokens.
-        orders: the work-order service (``gridsight.orders.service.OrderService``).
+        orders: the work-order service, or None without a township config.
         township: the township config, or None.
         pm: the plugin manager.
-        bus: live messages for the SSE stream.
+        bus: live messages for the SSE stream (the pipeline's).
         signer: session cookie signer.
         throttle: login rate limiter.
         http_metrics: HTTP metrics registry.
         host: the engine host, or None (``--no-engine``).
-        relay: the outbox relay, or None.
         phase: ``starting`` | ``ready`` | ``stopping``.
         clock: wall clock (sessions, tokens).
         language: default page language.
     """
 
     settings: Settings
+    live: LivePipeline
     store: OrderStore
     accounts: AccountStore
-    orders: Any
+    orders: OrderService | None
     township: Township | None
     pm: pluggy.PluginManager
     bus: LiveBus
@@ -73,26 +66,21 @@ class Services:
     throttle: LoginThrottle
     http_metrics: HttpMetrics = field(default_factory=HttpMetrics)
     host: EngineHost | None = None
-    relay: Any = None
     phase: str = "starting"
     clock: Callable[[], float] = time.time
     language: str = "en"
-    tick_s: float = 5.0
 
     def orders_now(self) -> float:
         """Now on the work orders' clock: a stream's time on a store written on one
         (``serve --no-engine`` over a demo's store), else the wall clock."""
         return float(self.orders.clock()) if self.orders is not None else self.clock()
 
-    def orders_clock(self) -> dict[str, Any]:
-        """The orders' clock as the API states it: ``now``, ``stream_time`` (whether it is
-        a stream's time, the store's recorded clock) and the township's ``timezone``."""
-        clock = getattr(self.orders, "clock", None)
-        return {
-            "now": self.orders_now(),
-            "stream_time": getattr(clock, "kind", "wall") == "stream",
-            "timezone": self.orders.settings.timezone if self.orders is not None else None,
-        }
+    def orders_stream_time(self) -> bool:
+        """Whether :meth:`orders_now` is a stream's time (the pipeline's streams' clock,
+        or the clock a stream-clock run recorded in the store)."""
+        if self.live.stream_clock is not None:
+            return True
+        return getattr(getattr(self.orders, "clock", None), "kind", "wall") == "stream"
 
     def store_reachable(self) -> str:
         """``ok`` or why the store cannot be reached."""
@@ -116,64 +104,70 @@ def default_language(settings: Settings, township: Township | None) -> str:
 def build_services(
     settings: Settings,
     *,
+    live: LivePipeline | None = None,
     township: Township | None = None,
     pm: pluggy.PluginManager | None = None,
-    clock: Callable[[], float] = time.time,
-    channels: Sequence[str] = (),
-    ack_secret: str | None = None,
+    clock: Callable[[], float] | None = None,
     store: OrderStore | None = None,
     store_clock: bool = False,
+    channels: Sequence[str] = (),
+    ack_secret: str | None = None,
 ) -> Services:
-    """Open the store, load the township, and wire the work-order service.
+    """The HTTP parts over a live pipeline (built here, engine off, when not given).
 
     Args:
         settings: the service settings (``db_url``, ``config``, ...).
-        township: a loaded township (else loaded from ``settings.config``, if set).
-        pm: plugin manager (a fresh one if None).
-        clock: wall clock (tests pass a fake one).
-        channels: notification channel names (an outbox row each per change).
-        ack_secret: secret of the acknowledge tokens in dispatch notifications.
+        live: the pipeline ``gridsight serve`` built (engine, notifications, ...).
+        township: a loaded township (else loaded from ``settings.config``, if set),
+            for a pipeline built here.
+        pm: plugin manager (a fresh one if None), for a pipeline built here.
+        clock: the wall clock of accounts and sessions, and the order service's clock
+            for a pipeline built here (tests pass a fake one).
         store: an open store (e.g. in a PostgreSQL schema) instead of ``settings.db_url``.
-        store_clock: run the orders on the clock recorded in the store
-            (:class:`~gridsight.orders.store_clock.StoreClock`): for a service that writes
-            no events of its own over a store a stream-clock run wrote (``--no-engine``).
+        store_clock: see :attr:`~gridsight.live.LiveOptions.store_clock`, for a pipeline
+            built here.
+        channels: outbox channel names delivered elsewhere, for a pipeline built here.
+        ack_secret: secret of the acknowledge tokens, for a pipeline built here.
 
     Raises:
         ConfigError: the township config is invalid.
         StoreError: the store cannot be opened.
     """
-    from gridsight.core.config import validate_camera_hazards
-    from gridsight.core.plugins import build_plugin_manager
-    from gridsight.orders.config import load_orders_township
-    from gridsight.orders.service import OrderService
-    from gridsight.orders.store_clock import StoreClock
+    from gridsight.live import LiveOptions, build_pipeline
 
-    pm = pm if pm is not None else build_plugin_manager()
-    if township is None and settings.config is not None:
-        township = load_orders_township(settings.config)
-        validate_camera_hazards(township, pm)
-    store = store if store is not None else OrderStore.open(settings.db_url)
+    if live is None:
+        config = township if township is not None else settings.config
+        live = build_pipeline(
+            config,
+            LiveOptions(
+                db=settings.db_url, engine=False, service=True, tick_s=5.0, store_clock=store_clock
+            ),
+            pm=pm,
+            store=store,
+            clock=clock or time.time,
+            outbox_channels=channels,
+            ack_secret=ack_secret,
+        )
+    wall = clock or time.time
+    if live.store is None:
+        raise ConfigError("the API needs a work-order store (--db or $GRIDSIGHT_DB_URL)")
     secret = (
         settings.session_secret.get_secret_value().encode("utf-8")
         if settings.session_secret is not None
         else secrets.token_bytes(32)
     )
-    orders_clock = StoreClock(store, wall=clock) if store_clock else clock
-    orders = (
-        OrderService(store, township, clock=orders_clock, channels=channels, ack_secret=ack_secret)
-        if township is not None
-        else None
-    )
     return Services(
         settings=settings,
-        store=store,
-        accounts=AccountStore(store.engine, clock=clock),
-        orders=orders,
-        township=township,
-        pm=pm,
-        bus=LiveBus(),
-        signer=SessionSigner(secret, settings.session_max_age_s, clock=clock),
+        live=live,
+        store=live.store,
+        accounts=AccountStore(live.store.engine, clock=wall),
+        orders=live.service,
+        township=live.township,
+        pm=live.pm,
+        bus=live.bus,
+        signer=SessionSigner(secret, settings.session_max_age_s, clock=wall),
         throttle=LoginThrottle(settings.login_attempts, settings.login_window_s),
-        clock=clock,
-        language=default_language(settings, township),
+        host=live.host,
+        clock=wall,
+        language=default_language(settings, live.township),
     )

@@ -37,8 +37,7 @@ import click
 from rich.console import Console
 
 from gridsight.commands import options
-from gridsight.commands.demo_notify import DemoNotifications, format_notices
-from gridsight.core.engine import Engine, EngineOptions
+from gridsight.commands.demo_notify import FLUSH_S, DemoNotifications, format_notices
 from gridsight.core.errors import ConfigError
 from gridsight.evaluation.scoring import (
     HazardScore,
@@ -51,6 +50,8 @@ from gridsight.evaluation.scoring import (
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
+    from gridsight.live import LivePipeline
+    from gridsight.orders.config import OrdersConfig
 
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 DEFAULT_DURATION_S = 360.0
@@ -85,12 +86,13 @@ def run_demo(
     the engine with motion-gated inference (``EngineOptions.motion_gate``).
     """
     from gridsight.core.config import load_township
-    from gridsight.core.plugins import build_plugin_manager, sinks
+    from gridsight.core.plugins import build_plugin_manager
     from gridsight.evaluation.synthetic import (
         align_synthetic_camera,
         is_synthetic,
         synthetic_truth,
     )
+    from gridsight.live import LiveOptions, build_pipeline
     from gridsight.simulator import parse_world_uri
 
     console = console or Console()
@@ -119,39 +121,48 @@ def run_demo(
     alerts, db = out / "alerts.jsonl", out / "alerts.sqlite"
     for stale in (alerts, db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)
-    registry = sinks(pm)
     record = out / "notifications.jsonl"
     record.unlink(missing_ok=True)
+    orders_db = out / "orders.sqlite"
+    for stale in (orders_db, *(orders_db.with_name(orders_db.name + x) for x in ("-wal", "-shm"))):
+        stale.unlink(missing_ok=True)
     notes = DemoNotifications.start(pm, record=record)
     try:
-        orders = _orders_sink(
-            config, out / "orders.sqlite", channels=notes.names, ack_secret=notes.secret
-        )
-        notes.attach(orders.service.store.engine)
-        engine = Engine(
-            cams,
-            pm,
-            backend=backend,
-            model=model,
-            sinks=[registry["jsonl"](alerts), registry["sqlite"](db), orders],
-            options=EngineOptions(
+        pipe = build_pipeline(
+            town,
+            LiveOptions(
+                db=str(orders_db),
                 duration_s=duration,
-                snapshots_dir=out / "snapshots" if snapshots else None,
+                backend=backend,
+                model=model,
+                alerts=alerts,
+                events_db=db,
+                snapshots=out / "snapshots" if snapshots else None,
                 keep_events=True,
                 motion_gate=motion_gate,
+                orders_settings=demo_orders_settings(),
             ),
+            pm=pm,
+            cameras=cams,
+            channels=notes.channels,
+            ack_secret=notes.secret,
         )
     except BaseException:
         notes.close()
         raise
+    engine = pipe.engine
+    if engine is None:  # pragma: no cover - a foreground pipeline always has one
+        raise ConfigError("the demo's pipeline has no engine")
     console.print(
         f"gridsight demo: {len(cams)} synthetic cameras x {duration:g} s of stream time, "
         f"bundled detector on {getattr(engine.detector, 'backend_name', backend)}, --fast"
     )
     t0 = time.monotonic()
     try:
-        summary = _run_engine(engine, console, duration)
+        summary = _run_engine(pipe, console, duration)
+        pipe.drain()  # every event applied to the store before the orders are read
     except BaseException:
+        pipe.close(flush_s=0.0)
         notes.close()
         raise
     wall = time.monotonic() - t0
@@ -161,9 +172,9 @@ def run_demo(
     truth: list[Span] = []
     late_spans: list[Span] = []
     late: dict[str, int] = {}
-    for pipe in engine.cameras.values():
-        spans, _ = synthetic_truth(pipe.config, duration)
-        need = {r.hazard: _required_s(r.settings) for r in pipe.hazards.rules}
+    for camera in engine.cameras.values():
+        spans, _ = synthetic_truth(camera.config, duration)
+        need = {r.hazard: _required_s(r.settings) for r in camera.hazards.rules}
         scored, left = scorable_episodes(spans, need, duration, SLACK_S)
         truth += scored
         late_spans += left
@@ -212,69 +223,59 @@ def run_demo(
         "late_episodes": late,
         "scores": {h: s.to_dict() for h, s in scores.items()},
     }
-    report["orders"] = _print_orders(console, orders, notes)
+    report["orders"] = _print_orders(console, pipe, notes)
     (out / "demo_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     console.print(f"report: {out / 'demo_report.json'}")
     return scores
 
 
-def _run_engine(engine: Engine, console: Console, duration: float) -> Any:
-    """Run the engine; on a terminal with the cameras' live table (minutes of work)."""
+def _run_engine(pipe: LivePipeline, console: Console, duration: float) -> Any:
+    """Run the pipeline; on a terminal with the cameras' live table (minutes of work)."""
     if not console.is_terminal:
-        return engine.run()
+        return pipe.run()
     from rich.live import Live
 
     from gridsight.commands.run import status_table
 
     title = f"gridsight demo — {duration:g} s of stream time per camera"
     with Live(
-        get_renderable=lambda: status_table(engine.status(), title),
+        get_renderable=lambda: status_table(pipe.camera_status(), title),
         console=console,
         refresh_per_second=2,
         transient=True,
     ):
-        return engine.run()
+        return pipe.run()
 
 
-def _orders_sink(
-    config: Path, db: Path, *, channels: tuple[str, ...] = (), ack_secret: str | None = None
-) -> Any:
-    """A fresh work-order store for the demo's alerts, dispatched over the config's roster.
+def demo_orders_settings() -> OrdersConfig:
+    """The demo's ``orders:`` settings: every hazard verified automatically.
 
     The demo has nobody at the command-centre desk, so every hazard is verified
     automatically (in a real deployment only ``near_water`` is, by default); nobody
-    acknowledges either, so orders escalate up the tiers every ``ack_timeout_s``.
+    acknowledges either, so orders escalate up the tiers every ``ack_timeout_s``. The
+    synthetic world's time of day decides who is on shift (the pipeline runs the orders
+    on the streams' clock), not the machine's.
     """
     from gridsight.orders.config import HazardOrders, OrdersConfig
-    from gridsight.orders.sink import open_orders_sink
 
-    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        stale.unlink(missing_ok=True)
     hazards = ("fire_lane", "ebike", "vending", "near_water")
-    settings = OrdersConfig(
+    return OrdersConfig(
         hazards={
             h: HazardOrders(auto_verify=True, priority=20 if h == "near_water" else 10)
             for h in hazards
         }
     )
-    # The synthetic world's time of day decides who is on shift, not the machine's.
-    return open_orders_sink(
-        str(db),
-        config,
-        settings=settings,
-        channels=channels,
-        ack_secret=ack_secret,
-        stream_time=True,
-    )
 
 
-def _print_orders(console: Console, sink: Any, notes: DemoNotifications) -> dict[str, Any]:
+def _print_orders(console: Console, pipe: LivePipeline, notes: DemoNotifications) -> dict[str, Any]:
     """The orders table (next to the accuracy table), what the demo's webhook receiver got
     (after flushing the outbox), and a summary for the JSON report."""
     from gridsight.commands.orders import orders_table
     from gridsight.orders.views import OrderFilter
 
-    svc = sink.service
+    svc, sink = pipe.service, pipe.orders
+    if svc is None or sink is None:  # pragma: no cover - the demo always has a store
+        raise ConfigError("the demo's pipeline has no work-order store")
     views = list(svc.iter_all(OrderFilter()))[::-1]
     url = svc.store.url.render_as_string(hide_password=True)
     title = f"work orders ({len(views)}) — {url}"
@@ -293,8 +294,14 @@ def _print_orders(console: Console, sink: Any, notes: DemoNotifications) -> dict
         f"{sum(v.sla_dispatch == 'met' for v in views)}/{len(views)}. "
         f"See: gridsight orders list --db {url}"
     )
-    clock = sink.stream_clock  # the service ran on the synthetic world's clock
-    notified = notes.finish(views, to_service_time=clock.at_wall if clock else None)
+    clock = pipe.stream_clock  # the service ran on the synthetic world's clock
+    left = pipe.close(flush_s=FLUSH_S)  # deliver what is due, then stop
+    notified = notes.finish(
+        views,
+        pending=left,
+        counts=pipe.notifications.final_counts if pipe.notifications is not None else {},
+        to_service_time=clock.at_wall if clock else None,
+    )
     for line in format_notices(notified):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     return {

@@ -3,15 +3,15 @@
 ``gridsight demo`` shows alerts becoming *notified* work orders, as
 ``gridsight run --db orders.sqlite --notify http://127.0.0.1:<port>/hook`` would with
 ``GRIDSIGHT_WEBHOOK_SECRET`` set: the order service writes an outbox row per
-notification, the outbox relay (:class:`~gridsight.orders.notify.delivery.Delivery`)
-posts each one, signed, to a :class:`~gridsight.orders.notify.receiver.WebhookReceiver`
-on 127.0.0.1 that checks the signature and records what arrived. Usage::
+notification, the pipeline's outbox relay (:mod:`gridsight.live.notifications`) posts
+each one, signed, to a :class:`~gridsight.orders.notify.receiver.WebhookReceiver` on
+127.0.0.1 that checks the signature and records what arrived. Usage::
 
-    notes = DemoNotifications.start(pm)          # receiver + channel (relay not yet)
-    sink = open_orders_sink(db, config, channels=notes.names, ack_secret=notes.secret)
-    notes.attach(sink.service.store.engine)      # the relay, over the store's outbox
+    notes = DemoNotifications.start(pm)          # receiver + a channel signed for it
+    pipe = build_pipeline(town, options, channels=notes.channels, ack_secret=notes.secret)
     ...                                          # the engine runs; orders are notified
-    summary = notes.finish(views)                # flush, stop, one line per order
+    left = pipe.close(flush_s=FLUSH_S)           # the relay delivers what is due
+    summary = notes.finish(views, pending=left, counts=pipe.notifications.final_counts)
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pluggy
-    from sqlalchemy.engine import Engine
 
     from gridsight.orders.notify.channels import Channel
-    from gridsight.orders.notify.delivery import Delivery
     from gridsight.orders.notify.receiver import Received, WebhookReceiver
     from gridsight.orders.views import WorkOrderView
 
@@ -98,7 +96,7 @@ def order_notices(
 
 
 class DemoNotifications:
-    """The receiver, its signed webhook channel and (after :meth:`attach`) the relay.
+    """The receiver and its signed webhook channel.
 
     Args:
         receiver: a started receiver.
@@ -109,7 +107,6 @@ class DemoNotifications:
         self.receiver = receiver
         self.channels = channels
         self.secret = DEMO_SECRET
-        self.delivery: Delivery | None = None
 
     @classmethod
     def start(cls, pm: pluggy.PluginManager, *, record: Path | None = None) -> DemoNotifications:
@@ -135,36 +132,28 @@ class DemoNotifications:
         """The channel names (what the order service writes outbox rows for)."""
         return tuple(c.name for c in self.channels)
 
-    def attach(self, store_engine: Engine) -> None:
-        """Start the outbox relay over the store the order service writes to."""
-        from gridsight.orders.notify.delivery import Delivery
-
-        self.delivery = Delivery.create(self.channels, store_engine, poll_s=0.2)
-
     def finish(
         self,
         views: Iterable[WorkOrderView],
         *,
-        flush_s: float = FLUSH_S,
+        pending: int = 0,
+        counts: Mapping[str, Mapping[str, int]] | None = None,
         to_service_time: Callable[[float], float] | None = None,
     ) -> dict[str, Any]:
-        """Deliver what is due (up to ``flush_s``), stop relay and receiver, and sum up.
+        """Stop the receiver and sum up what it got (call after the relay's flush).
 
-        ``to_service_time``: see :func:`order_notices`.
+        Args:
+            views: the orders.
+            pending: notifications the flush left in the outbox.
+            counts: the relay's per-channel counts (``dead`` is summed).
+            to_service_time: see :func:`order_notices`.
 
         Returns:
             ``received``, ``accepted``, ``signatures_ok``, ``pending`` (left in the
             outbox), ``dead`` and ``notices`` (a list of :class:`OrderNotice` dicts).
         """
-        pending = dead = 0
-        try:
-            if self.delivery is not None:
-                pending = self.delivery.flush(flush_s)
-                dead = sum(self.delivery.relay.counts(n)["dead"] for n in self.names)
-        finally:
-            if self.delivery is not None:
-                self.delivery.close()
-            self.receiver.stop()
+        self.receiver.stop()
+        dead = sum(int(c.get("dead", 0)) for c in (counts or {}).values())
         received = self.receiver.received
         accepted = self.receiver.accepted
         notices = order_notices(views, accepted, to_service_time)
@@ -186,10 +175,7 @@ class DemoNotifications:
         }
 
     def close(self) -> None:
-        """Stop relay and receiver without flushing (on an error path)."""
-        if self.delivery is not None:
-            self.delivery.close()
-            self.delivery = None
+        """Stop the receiver (on an error path)."""
         self.receiver.stop()
 
 

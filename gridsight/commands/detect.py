@@ -22,7 +22,13 @@ import numpy as np
 
 from gridsight.commands import options
 from gridsight.core.detection.detections import Detections
-from gridsight.core.detection.detector import Detector
+from gridsight.core.detection.detector import (
+    ULTRALYTICS_CONF,
+    ULTRALYTICS_IOU,
+    ULTRALYTICS_MAX_DET,
+    Detector,
+)
+from gridsight.core.detection.roles import role_name
 from gridsight.core.errors import DataError, ModelError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -78,7 +84,7 @@ def _records(det: Detections, detector: Detector) -> list[dict[str, Any]]:
     records = det.to_records(detector.class_names)
     for rec in records:
         role = detector.mapper.role_of(rec["class_id"])
-        rec["role"] = role.label if role is not None else None
+        rec["role"] = role_name(role) if role is not None else None
     return records
 
 
@@ -90,19 +96,28 @@ def _records(det: Detections, detector: Detector) -> list[dict[str, Any]]:
     type=click.Path(path_type=Path),
     help="ONNX detector (YOLOv8/YOLO11 or end-to-end layout). Default: the bundled model.",
 )
-@click.option("--conf", default=0.25, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--iou", default=0.45, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--max-det", default=300, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--conf",
+    type=click.FloatRange(0, 1),
+    help=f"Score threshold (default: the detector's own, else {ULTRALYTICS_CONF} as Ultralytics).",
+)
+@click.option(
+    "--iou",
+    type=click.FloatRange(0, 1),
+    help=f"NMS IoU threshold (default: the detector's own, else {ULTRALYTICS_IOU} as Ultralytics).",
+)
+@click.option(
+    "--max-det",
+    type=click.IntRange(min=1),
+    help=f"Most detections per image (default: the detector's own, else {ULTRALYTICS_MAX_DET}).",
+)
 @click.option(
     "--backend",
     default="auto",
     show_default=True,
     help="auto, onnxruntime, opencv, tensorrt (or a plugin's backend).",
 )
-@click.option(
-    "--names",
-    help="Comma-separated class names, for models without 'names' metadata.",
-)
+@options.names()
 @click.option("--batch", default=8, show_default=True, type=click.IntRange(min=1))
 @options.as_json("Print one JSON document.")
 @click.option(
@@ -113,11 +128,11 @@ def _records(det: Detections, detector: Detector) -> list[dict[str, Any]]:
 def detect(
     images: tuple[Path, ...],
     model: Path | None,
-    conf: float,
-    iou: float,
-    max_det: int,
+    conf: float | None,
+    iou: float | None,
+    max_det: int | None,
     backend: str,
-    names: str | None,
+    names: tuple[str, ...] | None,
     batch: int,
     as_json: bool,
     out: Path | None,
@@ -125,7 +140,9 @@ def detect(
     """Run a detector model on IMAGES (files or directories) and print the detections.
 
     An image that cannot be read is reported and skipped; the others are still run, and
-    the command then exits with status 2.
+    the command then exits with status 2. The model is checked on a blank frame before
+    any image: an output layout gridsight cannot decode, or a class count other than the
+    names' (``--names`` or the model's metadata), is an error naming both (status 2).
 
     \b
     Examples:
@@ -144,14 +161,17 @@ def detect(
     paths = _expand(images)
     if not paths:
         raise click.UsageError("no images found in the given paths")
-    class_names = [n.strip() for n in names.split(",")] if names else None
     results: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     kwargs: dict[str, Any] = dict(conf=conf, iou=iou, max_det=max_det, pm=pm)
-    if spec is not None and class_names is None:
+    if names:
+        kwargs.update(class_names=list(names), names_from="--names")
+    if spec is not None:
         detector = Detector.from_spec(spec, backend, **kwargs)
     else:
-        detector = Detector(model_path, backend, class_names=class_names, **kwargs)
+        defaults = dict(conf=ULTRALYTICS_CONF, iou=ULTRALYTICS_IOU, max_det=ULTRALYTICS_MAX_DET)
+        kwargs.update({k: v for k, v in defaults.items() if kwargs[k] is None})
+        detector = Detector(model_path, backend, **kwargs)
     with detector:
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
@@ -195,8 +215,9 @@ def detect(
         doc = {
             "model": str(model_path),
             "backend": detector.backend_name,
-            "conf": conf,
-            "iou": iou,
+            "conf": detector.conf,
+            "iou": detector.iou,
+            "max_det": detector.max_det,
             "images": results,
             "skipped": skipped,
         }

@@ -62,6 +62,48 @@ def detector(model_help: str = MODEL_HELP) -> Callable[[F], F]:
     return _stack(backend(), model(model_help))
 
 
+def parse_names(text: str) -> tuple[str, ...]:
+    """Class names from ``--names``: comma-separated, or a file (a name per line, or a
+    YOLO ``data.yaml`` whose ``names`` is a list or an ``{id: name}`` mapping).
+
+    Raises:
+        click.BadParameter: an empty list, or a file that holds no names.
+    """
+    path = Path(text)
+    if path.is_file():
+        raw = path.read_text(encoding="utf-8")
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            doc = yaml.safe_load(raw) or {}
+            found = doc.get("names") if isinstance(doc, dict) else None
+            if isinstance(found, dict):
+                found = [found[k] for k in sorted(found)]
+            names = tuple(str(n).strip() for n in found or ())
+        else:
+            names = tuple(line.strip() for line in raw.splitlines() if line.strip())
+    else:
+        names = tuple(n.strip() for n in text.split(","))
+    if not names or not all(names):
+        raise click.BadParameter(
+            f"{text!r}: expected comma-separated class names (person,car,...) or a file of them"
+        )
+    return names
+
+
+def names() -> Callable[[F], F]:
+    """``--names LIST|FILE`` (``names: tuple[str, ...] | None``): the model's class names,
+    in class order, checked against the model's output when it loads."""
+    return click.option(
+        "--names",
+        callback=lambda ctx, param, value: None if value is None else parse_names(value),
+        metavar="LIST|FILE",
+        help="The model's class names in class order: comma-separated, or a file (one per "
+        "line, or a YOLO data.yaml). Checked against the model's class count at load. "
+        "Default: the config's detector.names, else the model's metadata.",
+    )
+
+
 def _option_value(text: str) -> Any:
     """``true``/``false``, an int, a float, else the text itself."""
     low = text.strip().lower()

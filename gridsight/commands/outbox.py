@@ -95,7 +95,7 @@ def list_rows(db: str, which: str | None, channel: str | None, limit: int, as_js
 @click.argument("keys", nargs=-1)
 def retry(db: str, channel: str | None, keys: tuple[str, ...]) -> None:
     """Requeue dead letters (all, one channel's, or the given KEYS) for delivery."""
-    from gridsight.orders.outbox_relay import requeue_dead
+    from gridsight.orders.notify.relay import requeue_dead
     from gridsight.orders.store import OrderStore
 
     with OrderStore.open(db) as store:

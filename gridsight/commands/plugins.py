@@ -28,6 +28,8 @@ PROVIDES: dict[str, tuple[str, Callable[[Any], str]]] = {
     "gridsight_register_source_schemes": ("source schemes", lambda scheme: f"{scheme}://"),
     "gridsight_register_sinks": ("sinks", lambda cls: str(cls.name)),
     "gridsight_register_dispatch_policies": ("dispatch policies", lambda cls: str(cls.name)),
+    "gridsight_register_notifiers": ("notifiers", lambda cls: str(cls.name)),
+    "gridsight_register_roles": ("roles", lambda spec: str(spec.name)),
 }
 
 
@@ -113,19 +115,28 @@ def plugins(as_json: bool) -> None:
       GRIDSIGHT_DISABLE_PLUGINS=a,b  do not load these, built-ins included
       GRIDSIGHT_TRACE_PLUGINS=1      trace every hook call to stderr
     """
-    from gridsight.core.plugins import build_plugin_manager, load_errors
+    from gridsight.core.plugins import build_plugin_manager, check_registries, load_errors
 
     try:
         pm = build_plugin_manager()
-        listing = describe_plugins(pm)
-        hazards = _hazard_table(pm)
-        failed = load_errors(pm)
     except (PluginError, GridsightError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    # A conflict between plugins (two register one hazard id) must not hide the listing
+    # that shows where each comes from: list first, report the conflict, then fail.
+    conflicts = check_registries(pm)
+    conflict = "; ".join(conflicts) or None
+    try:
+        hazards = _hazard_table(pm)
+    except GridsightError:
+        hazards = []
+    listing = describe_plugins(pm)
+    failed = load_errors(pm)
     if as_json:
-        out = {"plugins": listing, "hazards": hazards, "failed": failed}
+        out = {"plugins": listing, "hazards": hazards, "failed": failed, "conflict": conflict}
         click.echo(json.dumps(out, indent=2))
+        if conflict:
+            sys.exit(2)
         return
     for item in listing:
         where = item["module"]
@@ -141,3 +152,6 @@ def plugins(as_json: bool) -> None:
     click.echo(f"hazards ({len(hazards)}):")
     for row in hazards:
         click.echo(f"  {row['hazard']:<12} {row['description']}")
+    if conflict:
+        click.echo(f"error: {conflict}", err=True)
+        sys.exit(2)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
-import pluggy
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
 from gridsight.commands import options
-from gridsight.commands.notify_option import RunNotifications, notify_channels, notify_option
-from gridsight.core.engine import Engine, EngineOptions, EngineSummary
+from gridsight.commands.notify_option import notify_option
+from gridsight.core.engine import EngineSummary
 from gridsight.core.engine.status import EngineStatus
 from gridsight.core.errors import ConfigError
-from gridsight.core.sinks.base import EventSink
 
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 
@@ -128,19 +125,6 @@ def summary_tables(summary: EngineSummary) -> Group:
     return Group(events, totals, stages, *problems, line)
 
 
-def build_sinks(pm: pluggy.PluginManager, alerts: Path | None, db: Path | None) -> list[EventSink]:
-    """JSONL and SQLite sinks from the plugin registry (so a plugin may replace them)."""
-    from gridsight.core.plugins import sinks as sink_registry
-
-    registry = sink_registry(pm)
-    out: list[EventSink] = []
-    if alerts is not None:
-        out.append(registry["jsonl"](alerts))
-    if db is not None:
-        out.append(registry["sqlite"](db))
-    return out
-
-
 def run_engine(
     config: Path,
     *,
@@ -159,10 +143,10 @@ def run_engine(
     notify: Iterable[str] = (),
     motion_gate: bool | None = None,
     backend_options: dict[str, Any] | None = None,
+    names: tuple[str, ...] | None = None,
 ) -> EngineSummary:
-    """Load ``config``, run the engine with a live table, print the summary."""
-    from gridsight.core.config import load_township
-    from gridsight.core.plugins import build_plugin_manager
+    """Build the live pipeline of ``config``, run it with a live table, print the summary."""
+    from gridsight.live import LiveOptions, build_pipeline
 
     console = console or Console()
     if not config.exists():
@@ -170,83 +154,80 @@ def run_engine(
             f"{config}: no such config file; pass one (gridsight run path/to/town.yaml) or "
             f"run from the repository root, where {DEFAULT_CONFIG} is"
         )
-    pm = build_plugin_manager()
-    town = load_township(config, pm)
-    cams = list(town.cameras)
-    wanted = set(cameras)
-    if wanted:
-        unknown = wanted - {c.id for c in cams}
-        if unknown:
-            raise ConfigError(f"{config}: no camera(s) {', '.join(sorted(unknown))}")
-        cams = [c for c in cams if c.id in wanted]
-    orders: list[EventSink] = []
-    channels = notify_channels(pm, town, notify, db)
-    if db is not None:  # the work-order store: alerts become dispatched work orders
-        from gridsight.orders.notify.ack import ack_secret_from_env
-        from gridsight.orders.sink import open_orders_sink
-
-        names = [c.name for c in channels]
-        # Without --realtime the streams run ahead of the machine's clock: the orders
-        # follow the events' time of day (shifts, time-outs), not the machine's.
-        sink = open_orders_sink(
-            db,
-            config,
-            channels=names,
-            ack_secret=ack_secret_from_env(),
-            stream_time=not realtime,
-        )
-        orders.append(sink)
-        store_engine = sink.service.store.engine
-    options = EngineOptions(
-        duration_s=duration,
+    options = LiveOptions(
+        db=db,
         realtime=realtime,
-        snapshots_dir=snapshots,
-        blur_faces=blur_faces,
-        backend_options=dict(backend_options or {}),
-    )
-    if motion_gate is not None:
-        options = dataclasses.replace(options, motion_gate=motion_gate)
-    engine = Engine(
-        cams,
-        pm,
+        duration_s=duration,
+        cameras=tuple(cameras),
         backend=backend,
         model=model,
-        sinks=build_sinks(pm, alerts, events_db) + orders,
-        options=options,
+        backend_options=dict(backend_options or {}),
+        alerts=alerts,
+        events_db=events_db,
+        snapshots=snapshots,
+        blur_faces=blur_faces,
+        motion_gate=motion_gate,
+        notify=tuple(notify),
+        names=names,
     )
-    notifications = (
-        RunNotifications.start(channels, store_engine, town, engine) if channels else None
-    )
-    mode = "realtime" if realtime else "fast"
-    backend_name = getattr(engine.detector, "backend_name", backend)
-    title = f"gridsight run {config} — {len(cams)} cameras, {mode}, backend {backend_name}"
-    if live and console.is_terminal:
-        with Live(
-            get_renderable=lambda: status_table(engine.status(), title),
-            console=console,
-            refresh_per_second=2,
-            transient=False,
-        ):
-            summary = engine.run()
-    else:
-        console.print(f"{title}: running (no live view)")
-        summary = engine.run()
-        console.print(status_table(summary.status, title))
+    pipe = build_pipeline(config, options)
+    try:
+        engine = pipe.engine
+        if engine is None:  # pragma: no cover - a foreground pipeline always has one
+            raise ConfigError(f"{config}: no engine was built")
+        mode = "realtime" if realtime else "fast"
+        backend_name = getattr(engine.detector, "backend_name", backend)
+        clock = "the streams' clock" if pipe.stream_clock is not None else "the wall clock"
+        title = (
+            f"gridsight run {config} — {len(pipe.cameras)} cameras, {mode}, backend "
+            f"{backend_name}" + (f", orders on {clock}" if pipe.service is not None else "")
+        )
+        if live and console.is_terminal:
+            with Live(
+                get_renderable=lambda: status_table(engine.status(), title),
+                console=console,
+                refresh_per_second=2,
+                transient=False,
+            ):
+                summary = pipe.run()
+        else:
+            console.print(f"{title}: running (no live view)")
+            summary = pipe.run()
+            console.print(status_table(summary.status, title))
+        pipe.drain()  # every event applied to the store before the orders are shown
+    except BaseException:
+        pipe.close(flush_s=0.0)
+        raise
     console.print(summary_tables(summary))
     if alerts is not None:
         console.print(f"alerts (JSONL): {alerts}")
     if events_db is not None:
         console.print(f"alerts (SQLite): {events_db}")
-    if orders:
+    if pipe.orders is not None and pipe.service is not None:
         from gridsight.commands.orders import orders_table
 
-        made = list(sink.orders.values())
+        made = list(pipe.orders.orders.values())
         title = f"work orders ({len(made)})"
         # "now" on the order service's clock (the streams' in --fast), as the orders' times.
-        console.print(orders_table(made, sink.service.clock(), title, width=console.width))
+        console.print(orders_table(made, pipe.service.clock(), title, width=console.width))
+        if pipe.orders.recovered:
+            console.print(
+                f"recovered after a crash: {len(pipe.orders.recovered)} order(s) whose events "
+                "an earlier process left open were reconciled (reason: restart)"
+            )
         console.print(f"work orders: {db} (gridsight orders list --db {db})")
-    if notifications is not None:
-        notifications.close(console)
+    left = pipe.close(flush_s=10.0)
+    notes = pipe.notifications
+    for name, c in (notes.final_counts if notes is not None else {}).items():
+        console.print(
+            f"notify {name}: {c['delivered']} delivered, {c['pending']} pending, {c['dead']} dead",
+            soft_wrap=True,
+        )
+    if left:
+        console.print(
+            f"{left} notification(s) not delivered yet; they stay in the outbox and go "
+            "out with the next run or serve on this store"
+        )
     return summary
 
 
@@ -289,6 +270,7 @@ def run_engine(
 )
 @click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots.")
 @options.detector()
+@options.names()
 @options.backend_options()
 @click.option("--camera", "cameras", multiple=True, help="Run only this camera id (repeatable).")
 @notify_option
@@ -313,6 +295,7 @@ def run(
     no_blur: bool,
     backend: str,
     model: str | None,
+    names: tuple[str, ...] | None,
     backend_options: dict[str, Any],
     cameras: tuple[str, ...],
     notify: tuple[str, ...],
@@ -345,4 +328,5 @@ def run(
         notify=notify,
         motion_gate=motion_gate,
         backend_options=backend_options,
+        names=names,
     )

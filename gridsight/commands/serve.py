@@ -1,12 +1,12 @@
-"""``gridsight serve``: the engine, the work-order service, the outbox relay and the REST
-API with its pages, in one process."""
+"""``gridsight serve``: the live pipeline (:mod:`gridsight.live`: engine, work orders,
+notifications, camera status) with the REST API and its pages on top, in one process."""
 
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -14,24 +14,7 @@ from gridsight.commands import options
 from gridsight.commands.notify_option import notify_option
 from gridsight.core.errors import ConfigError
 
-if TYPE_CHECKING:
-    from gridsight.orders.notify.delivery import Delivery
-
 DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
-
-
-class _Relay:
-    """The service's relay: the notification delivery, started and drained with the app."""
-
-    def __init__(self, delivery: Delivery) -> None:
-        self.delivery = delivery
-
-    def start(self) -> None:
-        self.delivery.relay.start()
-
-    def stop(self) -> None:
-        # Deliver what is due (at most 5 s); the rest stays in the outbox for next time.
-        self.delivery.close(flush_s=5.0)
 
 
 @click.command("serve")
@@ -50,7 +33,8 @@ class _Relay:
 @click.option(
     "--fast",
     is_flag=True,
-    help="Run file/synthetic sources as fast as possible instead of at their own pace.",
+    help="Run file/synthetic sources as fast as possible instead of at their own pace "
+    "(the orders then follow the streams' clock, as in gridsight run).",
 )
 @click.option(
     "--nats",
@@ -90,11 +74,7 @@ def serve(
 
     from gridsight.api import Settings, create_app
     from gridsight.api.services import build_services
-    from gridsight.api.wiring import attach_engine
-    from gridsight.core.config import load_township, validate_camera_hazards
-    from gridsight.core.plugins import build_plugin_manager
-    from gridsight.orders.notify.channels import build_channels
-    from gridsight.orders.notify.delivery import Delivery
+    from gridsight.live import LiveOptions, build_pipeline
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -113,52 +93,33 @@ def serve(
             raise ConfigError(f"{config}: no such config file")
         overrides["config"] = config
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    pm = build_plugin_manager()
-    town = None
-    if settings.config is not None:
-        town = load_township(settings.config)
-        validate_camera_hazards(town, pm)
-    channels = build_channels(pm, town, notify)
-    from gridsight.orders.notify.ack import ack_secret_from_env
-
-    services = build_services(
-        settings,
-        township=town,
-        pm=pm,
-        channels=[c.name for c in channels],
-        ack_secret=ack_secret_from_env(),
-        store_clock=no_engine,  # a demo's store is read on the stream's clock it recorded
-    )
-    delivery = None
-    if channels:
-        delivery = Delivery.create(
-            channels, services.store.engine, town=town, start=False, poll_s=0.2
-        )
-        services.relay = _Relay(delivery)
-    if not no_engine and nats_url is None:  # with --nats the cluster's nodes run the cameras
-        attach_engine(
-            services,
+    live = build_pipeline(
+        settings.config,
+        LiveOptions(
+            db=settings.db_url,
+            # With --nats the cluster's nodes run the cameras.
+            engine=not no_engine and nats_url is None,
+            service=True,
+            realtime=not fast,
             backend=backend,
             model=model,
-            realtime=not fast,
             backend_options=backend_options,
-        )
+            snapshots=settings.snapshots_dir,
+            notify=notify,
+            # A demo's store is read on the stream's clock it recorded.
+            store_clock=no_engine,
+        ),
+    )
+    services = build_services(settings, live=live)
     app = create_app(settings, services=services)
-    if delivery is not None and services.orders is not None:
-        # Send at once after each committed change instead of at the relay's next poll.
-        publish = services.orders.on_change
-        wake = delivery.wake
-
-        def on_change(view: object) -> None:
-            if publish is not None:
-                publish(view)
-            wake()
-
-        services.orders.on_change = on_change
+    clock = "streams'" if live.stream_clock is not None else "wall"
+    if no_engine:
+        clock = "recorded (the store's)"
     where = f"http://{settings.host}:{settings.port}/"
     click.echo(
         f"gridsight serve: {where} (store {services.store.url.render_as_string()}, "
-        f"engine {'off' if no_engine else 'on'}, {len(channels)} notify channel(s))",
+        f"engine {'on' if live.host is not None else 'off'}, orders on the {clock} clock, "
+        f"{len(live.channels)} notify channel(s))",
         err=True,
     )
     consumer = None

@@ -16,10 +16,11 @@ DEFAULT_SCENARIO = "configs/sim/baseline.yaml"
 
 def _load(scenario: str) -> tuple[Any, Any]:
     from gridsight.core.config import load_township
-    from gridsight.governance_sim.scenario import load_scenario
+    from gridsight.governance_sim.scenario import load_scenario, with_live_orders
 
     sc, town_path = load_scenario(scenario)
-    return sc, load_township(town_path)
+    town = load_township(town_path)
+    return with_live_orders(sc, town), town
 
 
 def _policies() -> PolicyRegistry:
@@ -107,13 +108,23 @@ def sim() -> None:
 
     \b
     gridsight sim run configs/sim/baseline.yaml -n 30 --days 30 --json out.json --report out/
+    gridsight sim run configs/sim/baseline.yaml -n 2 --trace trace.csv --set verifiers=3
     gridsight sim sweep configs/sim/baseline.yaml --vary verifiers=1,2,3
+    gridsight sim sweep configs/sim/baseline.yaml --vary 'workers_per_grid=1,2'
     gridsight sim verify
     gridsight sim mmc --arrival-rate 2.4 --service-rate 1 --servers 3
     """
 
 
 _common = [
+    click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="set a scenario field first (repeatable); the keys --vary takes, a JSON or "
+        "YAML value: --set verifiers=3 --set 'staffing.grid_worker.shift_h=[7,19]'",
+    ),
     click.option(
         "--replications",
         "-n",
@@ -178,10 +189,21 @@ def _with_common(f: Any) -> Any:
     default=None,
     help="replay an engine alert JSONL instead of synthetic alerts",
 )
+@click.option(
+    "--trace",
+    "trace_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE.csv",
+    help="write one row per alarm and request: replication, camera, hazard, kind, alarm_s, "
+    "verified_s, dispatched_s, on_site_s, closed_s, worker, village",
+)
 @_with_common
 def run(
     scenario: str,
     trace: str | None,
+    trace_out: str | None,
+    sets: tuple[str, ...],
     replications: int | None,
     days: float | None,
     seed: int | None,
@@ -195,8 +217,10 @@ def run(
     from gridsight.governance_sim.experiment import results_document, run_replications
     from gridsight.governance_sim.replay import trace_rows
     from gridsight.governance_sim.scenario import build_sim_config, effective_horizon
+    from gridsight.governance_sim.sweep import apply_sets
 
     sc, town = _load(scenario)
+    sc = apply_sets(sc, sets)
     rows = None
     if trace is not None:
         horizon = effective_horizon(sc, days)
@@ -219,8 +243,11 @@ def run(
         workers=workers,
         dask_address=dask_address,
         progress=not quiet,
+        trace=trace_out is not None,
     )
     doc = results_document(cfg, seed_, results, source=scenario)
+    if sets:
+        doc["run"]["set"] = list(sets)
     if trace is not None:
         doc["run"]["trace"] = trace
         doc["run"]["trace_alerts"] = len(rows or ())
@@ -229,6 +256,11 @@ def run(
         )
     _print_targets(doc)
     _write_json(json_out, doc)
+    if trace_out:
+        from gridsight.governance_sim.trace import write_trace
+
+        p = write_trace(trace_out, (row for r in results for row in r.trace or ()))
+        click.echo(f"wrote {p}")
     if report_dir:
         from gridsight.governance_sim.report import write_run_report
 
@@ -250,6 +282,7 @@ def run(
 def sweep(
     scenario: str,
     vary: str,
+    sets: tuple[str, ...],
     replications: int | None,
     days: float | None,
     seed: int | None,
@@ -262,9 +295,10 @@ def sweep(
     """Vary one parameter of SCENARIO and tabulate SLA attainment against it."""
     from gridsight.governance_sim.report import sweep_table, write_sweep_report
     from gridsight.governance_sim.scenario import build_sim_config
-    from gridsight.governance_sim.sweep import parse_vary, run_sweep
+    from gridsight.governance_sim.sweep import apply_sets, parse_vary, run_sweep
 
     sc, town = _load(scenario)
+    sc = apply_sets(sc, sets)
     name, path, values = parse_vary(vary)
     seed_ = sc.seed if seed is None else seed
     reps = sc.replications if replications is None else replications

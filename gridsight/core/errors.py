@@ -37,3 +37,24 @@ class DataError(GridsightError):
 
 class SimulationError(GridsightError):
     """A simulation scenario is impossible or a run failed."""
+
+
+def origin(exc: BaseException) -> str:
+    """``file:line`` where ``exc`` was raised: the innermost frame of its traceback that is
+    not in the plugin machinery (pluggy, importlib), or ``?`` without a traceback.
+
+    Example:
+        >>> try:
+        ...     {}["x"]
+        ... except KeyError as e:
+        ...     origin(e).startswith("<doctest")
+        True
+    """
+    tb = exc.__traceback__
+    found = "?"
+    while tb is not None:
+        path = tb.tb_frame.f_code.co_filename
+        if not any(part in path for part in ("pluggy", "importlib", "<frozen")):
+            found = f"{path}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found

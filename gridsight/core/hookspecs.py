@@ -13,6 +13,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from gridsight.core.backends.base import Backend
+    from gridsight.core.detection.roles import RoleSpec
     from gridsight.core.detection.spec import DetectorSpec
     from gridsight.core.dispatch import DispatchPolicy
     from gridsight.core.events import HazardEvent
@@ -44,6 +45,35 @@ def gridsight_register_detectors() -> list[DetectorSpec]:
 
     Returns:
         A list of ``DetectorSpec``. Results of all plugins are collected.
+    """
+
+
+@hookspec
+def gridsight_register_roles() -> list[RoleSpec]:
+    """Declare object roles beyond the built-in six (a dog, a gas cylinder, a boat).
+
+    Each role gets the next free role id and maps the model class names it lists;
+    rules' role settings and configs' ``class_to_role`` may then name it. The built-in
+    roles keep their ids and classes.
+
+    Returns:
+        A list of ``RoleSpec``. Results of all plugins are collected; a class that two
+        roles claim is an error.
+    """
+
+
+@hookspec
+def gridsight_register_trackers() -> list[type]:
+    """Register tracker classes, chosen per camera by its config's ``tracker:`` name.
+
+    Each class has a unique ``name``, a ``Settings`` pydantic model (validated from the
+    camera's ``tracker_settings:``) and is built as ``cls(settings)``; its instances
+    implement ``gridsight.Tracker`` (``update(detections, ts)``, ``reset()``,
+    ``track_count``). One instance per camera, called on the engine's thread.
+
+    Returns:
+        A list of tracker classes. Results of all plugins are collected; two plugins
+        providing the same name is an error.
     """
 
 

@@ -33,26 +33,30 @@ log = logging.getLogger("gridsight.sim")
 
 # Per worker process: the run's scenario, policy and seeds, set once by the initializer
 # so that a job is only a list of replication numbers (no scenario pickled per job).
-_RUN: tuple[SimConfig, type[DispatchPolicy], list[np.random.SeedSequence]] | None = None
+_RUN: tuple[SimConfig, type[DispatchPolicy], list[np.random.SeedSequence], bool] | None = None
 
 
 def _init_worker(
-    cfg: SimConfig, policy: type[DispatchPolicy], seqs: list[np.random.SeedSequence]
+    cfg: SimConfig,
+    policy: type[DispatchPolicy],
+    seqs: list[np.random.SeedSequence],
+    trace: bool = False,
 ) -> None:
     global _RUN
-    _RUN = (cfg, policy, seqs)
+    _RUN = (cfg, policy, seqs, trace)
 
 
 def _chunk(indices: Sequence[int]) -> list[ReplicationResult]:
     assert _RUN is not None, "worker process not initialised"
-    cfg, policy, seqs = _RUN
-    return [run_replication(cfg, policy, seqs[i], i) for i in indices]
+    cfg, policy, seqs, trace = _RUN
+    return [run_replication(cfg, policy, seqs[i], i, trace=trace) for i in indices]
 
 
 def _one(
-    args: tuple[SimConfig, type[DispatchPolicy], np.random.SeedSequence, int],
+    args: tuple[SimConfig, type[DispatchPolicy], np.random.SeedSequence, int, bool],
 ) -> ReplicationResult:
-    return run_replication(*args)
+    cfg, policy, seq, index, trace = args
+    return run_replication(cfg, policy, seq, index, trace=trace)
 
 
 def _chunks(n: int, workers: int) -> list[list[int]]:
@@ -72,6 +76,7 @@ def run_replications(
     dask_address: str | None = None,
     progress: bool = False,
     on_done: Callable[[int], None] | None = None,
+    trace: bool = False,
 ) -> list[ReplicationResult]:
     """Run ``replications`` independent replications of ``cfg``.
 
@@ -87,6 +92,7 @@ def run_replications(
             run on that cluster instead of local processes.
         progress: show a tqdm progress bar on stderr.
         on_done: called with the number finished so far (for other progress displays).
+        trace: keep each replication's trace rows (``ReplicationResult.trace``).
 
     Returns:
         The results in replication order.
@@ -110,15 +116,15 @@ def run_replications(
 
     try:
         if dask_address is not None:
-            jobs = [(cfg, policy, seqs[i], i) for i in range(replications)]
+            jobs = [(cfg, policy, seqs[i], i, trace) for i in range(replications)]
             _run_dask(jobs, dask_address, lambda r: done([r]))
         elif workers <= 1 or replications == 1:
             for i in range(replications):
-                done([run_replication(cfg, policy, seqs[i], i)])
+                done([run_replication(cfg, policy, seqs[i], i, trace=trace)])
         else:
             n = min(workers, replications)
             with ProcessPoolExecutor(
-                max_workers=n, initializer=_init_worker, initargs=(cfg, policy, seqs)
+                max_workers=n, initializer=_init_worker, initargs=(cfg, policy, seqs, trace)
             ) as pool:
                 futures = [pool.submit(_chunk, c) for c in _chunks(replications, n)]
                 for fut in as_completed(futures):

@@ -3,13 +3,19 @@
 One :class:`TownModel` is one replication. Alarms and residents' requests are generated
 up front (``arrivals``); the model walks through them, and each becomes a SimPy process:
 
-    alarm -> verification (centre, a PriorityResource) -> false: dismissed
-          -> work order -> dispatch policy -> notify -> acknowledge (or time out and
-             escalate) -> travel -> handle on site -> report back -> centre review -> closed
+    alarm -> verification (centre, a PriorityResource; skipped where the live settings
+             auto-verify the hazard) -> false: dismissed
+          -> work order (the live priority) -> dispatch policy, or the village's queue
+             (first come, first served within priority) -> notify -> acknowledge (or
+             time out and escalate) -> travel -> handle on site -> report back -> centre
+             review -> closed
+          an order not yet dispatched when the hazard clears is cancelled (the live
+          ``cancel_on_clear``); one still queued at its dispatch SLA moves up a tier.
 
-Times recorded per alarm: first notification (dispatch), acknowledgement, arrival on
-site (response, from hazard onset), closure. Workers' positions come from their last
-job, their household visits (generated up front) or their office.
+Times recorded per alarm: verified, first notification (dispatch), acknowledgement,
+arrival on site (response, from hazard onset), closure or cancellation; the worker.
+Workers' positions come from their last job, their household visits (generated up
+front) or their office.
 """
 
 from __future__ import annotations
@@ -36,7 +42,6 @@ from gridsight.governance_sim.workers import (
     shift_edges,
 )
 
-ALERT_PRIORITY = 10
 # Centre queue priorities (lower is served first): a new alarm before a closure review.
 VERIFY_FIRST = 0
 REVIEW_LATER = 1
@@ -71,9 +76,9 @@ class TownModel:
         self.env = simpy.Environment()
         self.centre = Centre(self.env, capacity=cfg.centre.verifiers)
         # Work orders nobody could take, one queue per village (a village's orders go
-        # only to its own people): (-priority, arrival number, order, event). Served
-        # first come, first served within priority, and only at the head.
-        self.waiting: dict[str, list[tuple[int, int, WorkOrder, simpy.Event]]] = {}
+        # only to its own people): (-priority, arrival number, order, event, cancel at,
+        # dispatch due). Served first come, first served within priority, at the head.
+        self.waiting: dict[str, list[tuple[int, int, WorkOrder, simpy.Event, float, float]]] = {}
         self._arrivals = 0
         self._polling: dict[str, float] = {}  # village -> when its queue is looked at
         t = cfg.township
@@ -96,6 +101,19 @@ class TownModel:
         }
         self.cam_xy = [(c.x_km, c.y_km) for c in t.cameras]
         self.hazard_ids = [h for h, _ in cfg.hazards]
+        # The live service's settings per hazard, asked through the same methods the live
+        # workflow calls (``OrdersConfig.for_kind``, ``dispatch_due_s``).
+        orders = cfg.orders
+        live = [orders.for_kind(h) for h in self.hazard_ids]
+        self.auto_verify = [h.auto_verify for h in live]
+        self.priority = [h.priority for h in live]
+        self.cancel_on_clear = [h.cancel_on_clear for h in live]
+        self.dispatch_due = [orders.dispatch_due_s(h) for h in self.hazard_ids]
+        self.req_priority = [
+            orders.requests[rp.kind].priority if rp.kind in orders.requests else rp.priority
+            for rp in cfg.requests
+        ]
+        self.req_due = [orders.dispatch_due_s(rp.kind, request=True) for rp in cfg.requests]
 
         d = cfg.dispatch
         self.d_verify = DrawBuffer(cfg.centre.verify, gens["verify"])
@@ -134,11 +152,19 @@ class TownModel:
         self.a_closed = nan.copy()
         self.a_done = nan.copy()
         self.a_verify_start = nan.copy()
+        self.a_verified = nan.copy()
+        self.a_cancelled = nan.copy()
+        self.a_worker = np.full(n, -1, dtype=np.int64)
+        self.a_sla_escalated = np.zeros(n, dtype=bool)
         self.a_present = np.zeros(n, dtype=bool)
         self.a_escalations = np.zeros(n, dtype=np.int64)
         m = len(requests)
         self.r_dispatch = np.full(m, np.nan)
+        self.r_arrive = np.full(m, np.nan)
+        self.r_verified = np.full(m, np.nan)
         self.r_closed = np.full(m, np.nan)
+        self.r_worker = np.full(m, -1, dtype=np.int64)
+        self.worker_index = {w.spec.id: i for i, w in enumerate(self.workers)}
         # Occurrences resolved by a worker end at the worker's arrival.
         self.occ_end = occ.end.copy()
 
@@ -239,37 +265,61 @@ class TownModel:
         env = self.env
         alarm_t = env.now
         self.in_system.change(alarm_t, 1.0)
-        with self.centre.request(priority=VERIFY_FIRST) as req:
-            yield req
-            self.a_verify_start[k] = env.now
-            dt = self.d_verify.next()
-            self.centre_busy.change(env.now, 1.0)
-            yield env.timeout(dt)
-            self.centre_busy.change(env.now, -1.0)
         oi = self._a_occ[k]
-        if oi < 0:  # dismissed as a false alarm
-            self.in_system.change(env.now, -1.0)
-            self.a_done[k] = env.now
-            return
+        hz = self._a_hz[k]
+        # cancel_on_clear: a not-yet-dispatched order ends when the camera stops seeing
+        # the hazard (a false alarm's "hazard" is never cleared by the camera here).
+        cancel_at = self.occ_end[oi] if oi >= 0 and self.cancel_on_clear[hz] else math.inf
+        if self.auto_verify[hz]:
+            # Verified at once by the live service: false alarms are dispatched too.
+            self.a_verified[k] = alarm_t
+        else:
+            with self.centre.request(priority=VERIFY_FIRST) as req:
+                yield req
+                self.a_verify_start[k] = env.now
+                if env.now >= cancel_at:  # cleared while it waited for an operator
+                    self._end_alarm(k, cancelled=cancel_at)
+                    return
+                dt = self.d_verify.next()
+                self.centre_busy.change(env.now, 1.0)
+                yield env.timeout(dt)
+                self.centre_busy.change(env.now, -1.0)
+            self.a_verified[k] = env.now
+            if oi < 0:  # dismissed as a false alarm
+                self._end_alarm(k)
+                return
         cam = self._a_cam[k]
         c = self.cfg.township.cameras[cam]
         x, y = self.cam_xy[cam]
-        hz = self._a_hz[k]
         order = WorkOrder(
-            f"a{k}", self.hazard_ids[hz], c.village, c.grid, x, y, alarm_t, ALERT_PRIORITY
+            f"a{k}", self.hazard_ids[hz], c.village, c.grid, x, y, alarm_t, self.priority[hz]
         )
         self.open_orders.change(env.now, 1.0)
-        res = yield env.process(self._field(order, hz, oi))
-        notified, acked, arrived, present, escalations = res
+        res = yield env.process(
+            self._field(order, hz, oi, cancel_at, alarm_t + self.dispatch_due[hz])
+        )
+        if res is None:  # cancelled on clear before anyone was sent
+            self.open_orders.change(env.now, -1.0)
+            self._end_alarm(k, cancelled=cancel_at)
+            return
+        notified, acked, arrived, present, escalations, worker, sla_up = res
         self.a_dispatch[k] = notified
         self.a_ack[k] = acked
         self.a_arrive[k] = arrived
         self.a_present[k] = present
         self.a_escalations[k] = escalations
+        self.a_worker[k] = worker
+        self.a_sla_escalated[k] = sla_up
         yield from self._review()
-        self.a_closed[k] = self.a_done[k] = env.now
+        self.a_closed[k] = env.now
         self.open_orders.change(env.now, -1.0)
-        self.in_system.change(env.now, -1.0)
+        self._end_alarm(k)
+
+    def _end_alarm(self, k: int, cancelled: float = math.nan) -> None:
+        now = self.env.now
+        self.a_done[k] = now
+        self.a_cancelled[k] = cancelled
+        self.in_system.change(now, -1.0)
 
     def _request(self, k: int) -> Generator[simpy.Event, Any, None]:
         env = self.env
@@ -285,12 +335,17 @@ class TownModel:
                 self.centre_busy.change(env.now, 1.0)
                 yield env.timeout(dt)
                 self.centre_busy.change(env.now, -1.0)
+            self.r_verified[k] = env.now
         order = WorkOrder(
             f"r{k}", rp.kind, g.village, g.id, self._r_x[k], self._r_y[k],
-            created, rp.priority,
+            created, self.req_priority[s],
         )  # fmt: skip
-        res = yield env.process(self._field(order, -1 - s, -1))
+        res = yield env.process(self._field(order, -1 - s, -1, math.inf, created + self.req_due[s]))
+        if res is None:  # pragma: no cover - requests have no camera to clear them
+            return
         self.r_dispatch[k] = res[0]
+        self.r_arrive[k] = res[2]
+        self.r_worker[k] = res[5]
         yield from self._review()
         self.r_closed[k] = env.now
         self.open_orders.change(env.now, -1.0)
@@ -318,9 +373,15 @@ class TownModel:
         return index, LazyTravel(order.x_km, order.y_km, index, self.cfg.township.travel)
 
     def _field(
-        self, order: WorkOrder, hz: int, oi: int
-    ) -> Generator[simpy.Event, Any, tuple[float, float, float, bool, int]]:
-        """Dispatch, acknowledge, travel, handle, report. Returns the recorded times."""
+        self, order: WorkOrder, hz: int, oi: int, cancel_at: float, due_at: float
+    ) -> Generator[simpy.Event, Any, tuple[float, float, float, bool, int, int, bool] | None]:
+        """Dispatch, acknowledge, travel, handle, report.
+
+        Returns the recorded times (notified, acknowledged, arrived), whether the hazard
+        was there, escalations, the worker's index and whether the dispatch SLA's
+        breach moved the order up a tier; None when the order was cancelled on clear
+        (at ``cancel_at``) before anyone was sent. ``due_at`` is the dispatch deadline.
+        """
         env = self.env
         cfg = self.cfg
         d = cfg.dispatch
@@ -328,12 +389,17 @@ class TownModel:
             yield env.timeout(d.decision_s)
         notified = math.nan
         escalations = 0
+        sla_up = False
         while True:
             got = self._take(order)
             if got is None:
                 # Nobody available: join the village's queue; the order is handed a
                 # worker when it reaches the head and someone is free (``_serve``).
-                got = yield self._wait(order)
+                got = yield self._wait(order, cancel_at, due_at)
+                if got is None:
+                    return None
+                if got[1].tier > order.tier:
+                    sla_up = True
             wid, order = got
             if math.isnan(notified):
                 notified = env.now
@@ -361,7 +427,7 @@ class TownModel:
         yield env.timeout(mean_travel)
         arrived = env.now
         if hz >= 0:
-            present = arrived < self.occ_end[oi]
+            present = oi >= 0 and arrived < self.occ_end[oi]
             if present:
                 self.occ_end[oi] = arrived
             handle = self.d_handle[hz].next() if present else self.d_gone.next()
@@ -372,7 +438,7 @@ class TownModel:
         w.last_x, w.last_y = order.x_km, order.y_km
         self._account_busy(w, acked, env.now)
         self._release(w)
-        return notified, acked, arrived, present, escalations
+        return notified, acked, arrived, present, escalations, self.worker_index[wid], sla_up
 
     def _account_busy(self, w: WorkerRuntime, a: float, b: float) -> None:
         h = self.cfg.horizon
@@ -389,70 +455,82 @@ class TownModel:
 
     # -- the field queue ----------------------------------------------------------------
 
+    def _choose(self, order: WorkOrder) -> tuple[str | None, WorkOrder]:
+        """The policy's choice; as the live workflow, when nobody untried is available
+        those who did not acknowledge before are asked again at once."""
+        now = self.env.now
+        states, times = self._states(order, now)
+        wid = self.policy.choose(order, states, now, times)
+        if wid is None and order.tried:
+            order = replace(order, tried=frozenset())
+            wid = self.policy.choose(order, states, now, times)
+        return wid, order
+
+    def _reserve(self, wid: str) -> None:
+        w = self.by_id[wid]
+        w.busy = True  # reserved while being notified
+        w.touch()
+
     def _take(self, order: WorkOrder) -> tuple[str, WorkOrder] | None:
         """The worker the policy chooses now, reserved; None when the order must queue
         (nobody available, or earlier orders of its village already wait)."""
         if self.waiting.get(order.village):
             return None
-        now = self.env.now
-        states, times = self._states(order, now)
-        wid = self.policy.choose(order, states, now, times)
+        wid, order = self._choose(order)
         if wid is None:
             return None
-        w = self.by_id[wid]
-        w.busy = True  # reserved while being notified
-        w.touch()
+        self._reserve(wid)
         return wid, order
 
-    def _wait(self, order: WorkOrder) -> simpy.Event:
+    def _wait(self, order: WorkOrder, cancel_at: float, due_at: float) -> simpy.Event:
         """Queue ``order`` behind its village's waiting orders of equal or higher
-        priority; the event's value is ``(worker id, order)`` once it is served."""
+        priority. The event's value is ``(worker id, order)`` once it is served, or None
+        when it is cancelled on clear (at ``cancel_at``) first; past ``due_at`` (its
+        dispatch SLA) it moves up one tier once, as the live workflow does on a breach."""
         ev = self.env.event()
         queue = self.waiting.setdefault(order.village, [])
         self._arrivals += 1
-        heappush(queue, (-order.priority, self._arrivals, order, ev))
+        heappush(queue, (-order.priority, self._arrivals, order, ev, cancel_at, due_at))
         self._serve(order.village)
         return ev
 
     def _serve(self, village: str) -> None:
         """Hand free workers to the head of the village's queue, in order, until the
-        head finds nobody; then wait for a release or the next shift start."""
+        head finds nobody; then wait for a release, a shift start or the head's clocks."""
         queue = self.waiting[village]
-        env = self.env
+        now = self.env.now
         while queue:
-            neg_prio, seq, order, ev = queue[0]
-            states, times = self._states(order, env.now)
-            wid = self.policy.choose(order, states, env.now, times)
+            entry = queue[0]
+            neg_prio, seq, order, ev, cancel_at, due_at = entry
+            if now >= cancel_at:
+                heappop(queue)
+                ev.succeed(None)
+                continue
+            if now >= due_at:
+                order = replace(order, tier=min(order.tier + 1, len(self.policy.tiers) - 1))
+                queue[0] = entry = (neg_prio, seq, order, ev, cancel_at, math.inf)
+            wid, order = self._choose(order)
             if wid is None:
-                retry = bool(order.tried)
-                if retry:
-                    # Those who did not acknowledge before may be reachable now: try
-                    # them again after ``dispatch.retry_s`` (or an earlier release).
-                    queue[0] = (neg_prio, seq, replace(order, tried=frozenset()), ev)
-                self._poll(village, retry)
+                self._poll(village, min(cancel_at, entry[5]))
                 return
             heappop(queue)
-            w = self.by_id[wid]
-            w.busy = True
-            w.touch()
+            self._reserve(wid)
             ev.succeed((wid, order))
 
-    def _poll(self, village: str, retry: bool) -> None:
-        """Look at the village's queue again when a shift starts there, or after
-        ``dispatch.retry_s`` when the head's tried workers become reachable again (or no
-        shift starts); a release looks at once. One timer per village, whatever the
-        backlog: a run costs time linear in its events."""
+    def _poll(self, village: str, head_at: float) -> None:
+        """Look at the village's queue again at the next shift start there or when the
+        head's clocks run out (``head_at``), else after ``dispatch.retry_s``; a release
+        looks at once. One timer per village, whatever the backlog: a run costs time
+        linear in its events."""
         now = self.env.now
-        retry_s = self.cfg.dispatch.retry_s
         starts = self.village_starts.get(village, [])
         i = bisect_right(starts, now)
-        dt = starts[i] - now + 1.0 if i < len(starts) else retry_s
-        if retry:
-            dt = min(dt, retry_s)
-        if self._polling.get(village, math.inf) <= now + dt:
+        at = starts[i] + 1.0 if i < len(starts) else now + self.cfg.dispatch.retry_s
+        at = min(at, head_at)
+        if self._polling.get(village, math.inf) <= at:
             return  # already looked at by then
-        self._polling[village] = at = now + dt
-        wake = self.env.timeout(dt)
+        self._polling[village] = at
+        wake = self.env.timeout(at - now)
 
         def look(_: simpy.Event) -> None:
             if self._polling.get(village) == at:

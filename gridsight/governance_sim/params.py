@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from gridsight.core.config.orders import OrdersConfig
 from gridsight.core.roster import on_duty_at
 
 DistKind = Literal["const", "exp", "lognormal", "gamma", "uniform"]
@@ -363,7 +364,10 @@ class SimConfig:
     """Everything one replication needs. Plain, frozen, picklable.
 
     ``trace`` holds replayed alerts (``(time_s, camera, hazard, duration_s)`` rows) in
-    place of the synthetic generator when set.
+    place of the synthetic generator when set. ``orders`` is the live service's
+    ``orders:`` section (the township's, with the scenario's overrides): the model asks
+    it, through the same methods the live workflow calls, whether a hazard is verified
+    automatically, its priority, its SLA clocks and whether a clear cancels it.
     """
 
     name: str
@@ -379,6 +383,7 @@ class SimConfig:
     horizon: Horizon
     targets: Targets = field(default_factory=Targets)
     trace: tuple[tuple[float, str, str, float], ...] | None = None
+    orders: OrdersConfig = field(default_factory=OrdersConfig)
 
     def hazard(self, hazard_id: str) -> HazardParams:
         """Parameters of one hazard (KeyError if unknown)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from gridsight.governance_sim.model import TownModel
 from gridsight.governance_sim.params import DAY_S, HOUR_S, ROLES, SimConfig
 from gridsight.governance_sim.patrol import run_patrol
 from gridsight.governance_sim.streams import Streams, named_generators
+from gridsight.governance_sim.trace import trace_rows
 
 # Hazards counted as "short" for the coverage KPI (a person at the water leaves soon).
 SHORT_HAZARDS: tuple[str, ...] = ("near_water",)
@@ -38,6 +40,7 @@ class ReplicationResult:
     kpis: dict[str, float]
     samples: dict[str, np.ndarray] = field(default_factory=dict)
     events: int = 0
+    trace: list[tuple[Any, ...]] | None = None
 
 
 def build_occurrences(cfg: SimConfig, gens: Streams) -> Occurrences:
@@ -58,7 +61,12 @@ def build_occurrences(cfg: SimConfig, gens: Streams) -> Occurrences:
 
 
 def run_replication(
-    cfg: SimConfig, policy_cls: type[DispatchPolicy], seq: np.random.SeedSequence, index: int
+    cfg: SimConfig,
+    policy_cls: type[DispatchPolicy],
+    seq: np.random.SeedSequence,
+    index: int,
+    *,
+    trace: bool = False,
 ) -> ReplicationResult:
     """Run one replication.
 
@@ -67,6 +75,7 @@ def run_replication(
         policy_cls: the dispatch policy class (``cfg.dispatch.policy`` resolved).
         seq: this replication's SeedSequence.
         index: replication number (kept in the result for ordering).
+        trace: keep the trace rows (one per alarm and request; ``governance_sim.trace``).
     """
     gens = named_generators(seq)
     occ = build_occurrences(cfg, gens)
@@ -84,7 +93,8 @@ def run_replication(
     events = model.run()
     patrol = run_patrol(cfg, occ, gens["patrol"])
     kpis, samples = compute_kpis(cfg, model, occ, alarms, patrol.found, patrol.response)
-    return ReplicationResult(index=index, kpis=kpis, samples=samples, events=events)
+    rows = trace_rows(index, cfg, model, alarms) if trace else None
+    return ReplicationResult(index=index, kpis=kpis, samples=samples, events=events, trace=rows)
 
 
 def _q(x: np.ndarray, q: float) -> float:

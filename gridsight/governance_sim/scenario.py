@@ -23,7 +23,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from gridsight.core.config.base import StrictModel
 from gridsight.core.config.orders import Mode as _CoreMode
-from gridsight.core.config.orders import RoleShift
+from gridsight.core.config.orders import OrdersConfig, RoleShift
 from gridsight.core.config.validation import format_validation
 from gridsight.core.errors import ConfigError, SimulationError
 from gridsight.core.roster import grid_radius, ring, shift_of, staff_slots
@@ -178,12 +178,16 @@ class CentreSpec(_Strict):
 class DispatchSpec(_Strict):
     """Dispatch policy, acknowledgement and escalation."""
 
-    policy: str = "grid_owner_first"
+    policy: str | None = Field(
+        default=None, description="default: the township's orders.policy (the live one)"
+    )
     decision_s: float = Field(default=2.0, ge=0)
     ack_s: DistSpec = _dist(20.0, 1.0, "exp")
     ack_visiting_s: DistSpec = _dist(60.0, 1.0, "exp")
     p_no_ack: float = Field(default=0.05, ge=0, le=1)
-    ack_timeout_s: float = Field(default=120.0, gt=0)
+    ack_timeout_s: float | None = Field(
+        default=None, gt=0, description="default: the township's orders.ack_timeout_s"
+    )
     retry_s: float = Field(default=60.0, gt=0)
 
 
@@ -269,6 +273,10 @@ class Scenario(_Strict):
     field: FieldSpec = Field(default_factory=FieldSpec)
     staffing: StaffingSpec = Field(default_factory=StaffingSpec)
     patrol: PatrolSpec = Field(default_factory=PatrolSpec)
+    orders: OrdersConfig | None = Field(
+        default=None,
+        description="the live work-order settings; default: the township's orders: section",
+    )
 
     @field_validator("horizon")
     @classmethod
@@ -444,6 +452,14 @@ def effective_horizon(sc: Scenario, days: float | None = None) -> P.Horizon:
     )
 
 
+def with_live_orders(sc: Scenario, town: Any) -> Scenario:
+    """The scenario with the township's ``orders:`` section filled in where it has none,
+    so that ``--set orders.…`` / ``--vary orders.…`` change the live settings."""
+    if sc.orders is not None:
+        return sc
+    return sc.model_copy(update={"orders": town.orders})
+
+
 def build_sim_config(
     sc: Scenario,
     town: Any,
@@ -465,10 +481,12 @@ def build_sim_config(
         SimulationError: the scenario cannot run (unknown policy, nobody on duty in a
             village at some hour, a camera hazard without parameters).
     """
-    if policies is not None and sc.dispatch.policy not in policies:
+    orders: OrdersConfig = sc.orders if sc.orders is not None else town.orders
+    policy = sc.dispatch.policy or orders.policy
+    if policies is not None and policy not in policies:
+        path = ("dispatch", "policy") if sc.dispatch.policy else ("orders", "policy")
         raise SimulationError(
-            f"{_where(sc, ('dispatch', 'policy'))}unknown policy {sc.dispatch.policy!r}; "
-            f"known: {', '.join(sorted(policies))}"
+            f"{_where(sc, path)}unknown policy {policy!r}; known: {', '.join(sorted(policies))}"
         )
     view = township_view(town, sc)
     hz = sc.hazards
@@ -519,12 +537,12 @@ def build_sim_config(
             review=sc.centre.review_min.to(60.0),
         ),
         dispatch=P.DispatchParams(
-            policy=sc.dispatch.policy,
+            policy=policy,
             decision_s=sc.dispatch.decision_s,
             ack=sc.dispatch.ack_s.to(1.0),
             ack_visiting=sc.dispatch.ack_visiting_s.to(1.0),
             p_no_ack=sc.dispatch.p_no_ack,
-            ack_timeout_s=sc.dispatch.ack_timeout_s,
+            ack_timeout_s=sc.dispatch.ack_timeout_s or orders.ack_timeout_s,
             retry_s=sc.dispatch.retry_s,
         ),
         fieldwork=P.FieldParams(
@@ -548,6 +566,7 @@ def build_sim_config(
             attainment=sc.targets.attainment,
         ),
         trace=trace,
+        orders=orders,
     )
     try:
         check_staffing(cfg)

@@ -195,6 +195,8 @@ def full_model_mmc_checks(
         "requests": {},
         "horizon.days": days,
         "horizon.warmup_days": days * 0.1,
+        # Every alarm verified by an operator (none auto-verified and dispatched).
+        "orders": {"hazards": {h: {"auto_verify": False} for h in sc.hazards}},
     }
     hazards = {}
     for cam_h in sorted({h for cam in town.cameras for h in cam.hazards}):

@@ -11,11 +11,15 @@
   where the hazard's settings say so; any other gets an annotation.
 
 Re-delivering an event (a writer restarted and re-sent its tail) changes nothing.
+
+After a crash, :func:`end_left_open` ends the events the dead process left open (at
+their last known time, reason ``restart``) and reconciles their orders the same way.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -58,7 +62,7 @@ def ingest(flow: Workflow, conn: Connection, event: HazardEvent, now: float) -> 
     )
     if order is None:
         return None
-    return _cleared(flow, conn, order, event, now)
+    return cleared(flow, conn, order, event.id, now)
 
 
 def _event_row(event: HazardEvent, now: float) -> dict[str, object]:
@@ -165,7 +169,42 @@ def _recently_ended(flow: Workflow, conn: Connection, event: HazardEvent, now: f
     return row
 
 
-def _cleared(flow: Workflow, conn: Connection, row: Row, event: HazardEvent, now: float) -> Row:
+#: Why an event ended, as the order's record says it.
+CLEARED_NOTES = {
+    "camera_clearance": (
+        "the camera confirms the hazard has cleared",
+        "the hazard cleared before anyone went",
+        "the camera no longer sees the hazard",
+    ),
+    "restart": (
+        "the engine restarted: the hazard's event ended at its last known time "
+        "(the camera's new frames reopen the order if the hazard is still there)",
+        "",  # a restart is no evidence that the hazard cleared: nothing is cancelled
+        "the engine restarted: the hazard's event ended at its last known time (the "
+        "camera's new frames attach to this order if the hazard is still there)",
+    ),
+}
+
+
+def cleared(
+    flow: Workflow,
+    conn: Connection,
+    row: Row,
+    event_id: str,
+    now: float,
+    *,
+    reason: str = "camera_clearance",
+    cleared_at: float | None = None,
+) -> Row:
+    """Record that the camera stopped seeing ``row``'s hazard (event ``event_id`` ended).
+
+    Once no event of the order is active: a ``resolved`` camera order closes, one nobody
+    has gone to yet is cancelled where the hazard's settings say so (not on a
+    ``restart``: the engine stopping is no evidence that the hazard cleared), any other
+    open one gets an annotation; ``hazard_active`` becomes false and ``cleared_at`` is
+    set (``cleared_at``, default ``now``). ``reason`` (``camera_clearance`` or
+    ``restart``) goes into the record's note and data.
+    """
     still = conn.execute(
         sa.select(sa.func.count())
         .select_from(events)
@@ -173,27 +212,73 @@ def _cleared(flow: Workflow, conn: Connection, row: Row, event: HazardEvent, now
     ).scalar_one()
     if still:
         return row  # another event of the order is still active
-    values = {"cleared_at": now, "hazard_active": False}
+    closed_note, cancelled_note, seen_note = CLEARED_NOTES[reason]
+    data = {"event": reason, "event_id": event_id}
+    values = {"cleared_at": now if cleared_at is None else cleared_at, "hazard_active": False}
     if row["state"] == "resolved" and row["source"] == "camera":
-        rec = Record(
-            "closed", "system", "system", kind=END,
-            note="the camera confirms the hazard has cleared",
-            data={"event": "camera_clearance", "event_id": event.id},
-        )  # fmt: skip
+        rec = Record("closed", "system", "system", kind=END, note=closed_note, data=data)
         return flow.change(conn, row, rec, now, closed_at=now, open_key=None, **values)
-    if row["state"] in NOT_YET_GONE and flow.settings.for_kind(row["kind"]).cancel_on_clear:
-        rec = Record(
-            "cancelled", "system", "system", kind=END,
-            note="the hazard cleared before anyone went",
-            data={"event": "camera_clearance", "event_id": event.id},
-        )  # fmt: skip
+    cancels = reason != "restart" and flow.settings.for_kind(row["kind"]).cancel_on_clear
+    if row["state"] in NOT_YET_GONE and cancels:
+        rec = Record("cancelled", "system", "system", kind=END, note=cancelled_note, data=data)
         return flow.change(conn, row, rec, now, open_key=None, **values)
     if row["state"] not in ("closed", "cancelled", "rejected", "duplicate"):
-        rec = Record(
-            row["state"], "system", "system", kind=END,
-            note="the camera no longer sees the hazard",
-            data={"event": "camera_clearance", "event_id": event.id},
-        )  # fmt: skip
+        rec = Record(row["state"], "system", "system", kind=END, note=seen_note, data=data)
         return flow.change(conn, row, rec, now, **values)
     flow.ledger.housekeep(conn, row, values)
     return row
+
+
+def end_left_open(
+    flow: Workflow, conn: Connection, cameras: Iterable[str] | None, now: float | None
+) -> list[Row]:
+    """End the events an earlier process left open (it crashed, or was killed).
+
+    Each open event of ``cameras`` (None: of every camera) ends at its last known time
+    (``last_at``) with ``end_reason: restart`` in its ``extra``; then each order they
+    belonged to is reconciled as a camera clearance would (:func:`cleared` with reason
+    ``restart``): ``hazard_active`` false, a resolved order closed, any other open one
+    annotated (none cancelled). A hazard that is still there starts a new event from the
+    camera's next frames, which attaches to its open order (or reopens a closed one
+    within the reopen window).
+
+    ``now`` is when the orders' records are written; None (a service on the streams'
+    clock, whose "now" is unknown until the first new event) writes each at the later of
+    its events' last known time and the order's last record, so its trail stays in order.
+
+    Returns the orders changed.
+    """
+    ev = events.c
+    query = sa.select(events).where(ev.ended_at.is_(None)).order_by(ev.started_at, ev.id)
+    if cameras is not None:
+        query = query.where(ev.camera.in_(list(cameras)))
+    left = [dict(r._mapping) for r in conn.execute(query.with_for_update())]
+    orders: dict[str, str] = {}
+    for stored in left:
+        extra = json.loads(stored["extra"] or "{}")
+        extra["end_reason"] = "restart"
+        conn.execute(
+            sa.update(events)
+            .where(ev.id == stored["id"], ev.ended_at.is_(None))
+            .values(
+                last_phase="end",
+                ended_at=stored["last_at"],
+                extra=json.dumps(extra, sort_keys=True, default=str),
+            )
+        )
+        if stored["order_id"]:
+            orders[stored["order_id"]] = stored["id"]
+    changed: list[Row] = []
+    for order_id, event_id in orders.items():
+        row = Ledger.read(conn, order_id, lock=True)
+        if row is None:
+            continue
+        last = max(float(s["last_at"]) for s in left if s["order_id"] == order_id)
+        at = now
+        if at is None:
+            latest = conn.execute(
+                sa.select(sa.func.max(transitions.c.at)).where(transitions.c.order_id == order_id)
+            ).scalar()
+            at = max(last, float(latest or last))
+        changed.append(cleared(flow, conn, row, event_id, at, reason="restart", cleared_at=last))
+    return changed

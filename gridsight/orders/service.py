@@ -59,7 +59,7 @@ from gridsight.orders.ledger import (
     StaleVersion,
     order_row_defaults,
 )
-from gridsight.orders.roster import Roster, RosterEntry
+from gridsight.orders.roster import Roster, RosterEntry, record_position
 
 if TYPE_CHECKING:
     import pluggy
@@ -232,9 +232,11 @@ class OrderService:
         records = Ledger.trail(conn, row["id"]) if trail else ()
         return WorkOrderView.from_row(row, records)
 
-    def _require(self, conn: Connection, order_id: str, *, lock: bool = False) -> Row:
+    def _require(
+        self, conn: Connection, order_id: str, *, lock: bool = False, visible_to: str | None = None
+    ) -> Row:
         row = Ledger.read(conn, order_id, lock=lock)
-        if row is None:
+        if row is None or (visible_to is not None and row["assignee"] != visible_to):
             raise OrderNotFound(order_id)
         return row
 
@@ -262,6 +264,26 @@ class OrderService:
             now = self._now()
             row = intake.ingest(self.flow, conn, event, now)
             return None if row is None else self._view(conn, row)
+
+        return self._run(run)
+
+    def end_left_open(
+        self, cameras: Iterable[str] | None = None, *, now: float | None = None
+    ) -> builtins.list[WorkOrderView]:
+        """End the events an earlier process left open, and reconcile their orders.
+
+        Call on start, before the first new event of ``cameras`` (None: every camera):
+        see :func:`gridsight.orders.intake.end_left_open`. ``now``: when the records are
+        written (None: at each event's last known time, for a service on the streams'
+        clock). Idempotent: a second call finds nothing open.
+
+        Returns the orders changed.
+        """
+        wanted = None if cameras is None else builtins.list(cameras)
+
+        def run(conn: Connection) -> builtins.list[WorkOrderView]:
+            rows = intake.end_left_open(self.flow, conn, wanted, now)
+            return [self._view(conn, row) for row in rows]
 
         return self._run(run)
 
@@ -358,7 +380,7 @@ class OrderService:
                 who, who_role = (actor, role) if verify else ("system", "system")
                 row = self.flow.change(conn, row, Record("verified", who, who_role), now)
                 row = self.flow.after_verified(conn, row, now)
-            return self._view(conn, row)
+            return self._view(conn, row, trail=True)
 
         return self._run(run)
 
@@ -417,8 +439,10 @@ class OrderService:
         expected_version: int | None = None,
         worker: str | None = None,
         position: tuple[float, float] | None = None,
+        visible_to: str | None = None,
     ) -> WorkOrderView:
-        """Move an order to ``to`` as ``actor`` (of ``role``).
+        """Move an order to ``to`` as ``actor`` (of ``role``), in one transaction; the
+        moved order with its trail.
 
         Args:
             order_id: the order.
@@ -432,6 +456,8 @@ class OrderService:
             worker: for ``dispatched`` by a person: the worker to send (else the policy
                 chooses).
             position: where the worker is (an acknowledgement or on-site report).
+            visible_to: a worker id: an order not assigned to them is an
+                :class:`OrderNotFound` (a worker's app never learns of others' orders).
 
         Raises:
             OrderNotFound, IllegalTransition, NotPermitted, VersionConflict, UnknownWorker.
@@ -444,14 +470,14 @@ class OrderService:
 
         def run(conn: Connection) -> WorkOrderView:
             now = self._now()
-            row = self._require(conn, order_id, lock=True)
+            row = self._require(conn, order_id, lock=True, visible_to=visible_to)
             if expected_version is not None and int(row["version"]) != expected_version:
                 raise VersionConflict(order_id, expected_version, int(row["version"]))
             current = row["state"]
             if current == to:
                 last = Ledger.last_record(conn, order_id)
                 if last is not None and last.to_state == to and last.actor == actor:
-                    return self._view(conn, row)  # a repeated tap: nothing to do
+                    return self._view(conn, row, trail=True)  # a repeated tap: nothing to do
             rule = transition(current, to)
             if rule is None:
                 raise IllegalTransition(order_id, current, to, allowed_targets(current))
@@ -465,12 +491,15 @@ class OrderService:
                     ("the assigned worker", "operator", "supervisor", "admin"),
                 )
             row = self.flow.apply(conn, row, to, actor, role, note, photo, now, worker, position)
-            return self._view(conn, row)
+            return self._view(conn, row, trail=True)
 
         return self._run(run, retries=0 if expected_version is not None else MAX_RETRIES)
 
-    def note(self, order_id: str, note: str, *, actor: str, role: str) -> WorkOrderView:
-        """Add a note to the order's trail (an annotation: the state does not change).
+    def note(
+        self, order_id: str, note: str, *, actor: str, role: str, visible_to: str | None = None
+    ) -> WorkOrderView:
+        """Add a note to the order's trail (an annotation: the state does not change), in
+        one transaction; the order with its trail. ``visible_to``: see :meth:`transition`.
 
         Raises:
             OrderNotFound, NotPermitted (a worker who is not the assignee; ``system``).
@@ -482,14 +511,14 @@ class OrderService:
 
         def run(conn: Connection) -> WorkOrderView:
             now = self._now()
-            row = self._require(conn, order_id, lock=True)
+            row = self._require(conn, order_id, lock=True, visible_to=visible_to)
             if role == "worker" and actor.removeprefix("worker:") != row["assignee"]:
                 raise NotPermitted(
                     "worker", f"note on {order_id} ({actor} is not the assignee)",
                     ("the assigned worker", "operator", "supervisor", "admin"),
                 )  # fmt: skip
             rec = Record(row["state"], actor, role, note=note, data={"event": "note"})
-            return self._view(conn, self.flow.change(conn, row, rec, now))
+            return self._view(conn, self.flow.change(conn, row, rec, now), trail=True)
 
         return self._run(run)
 
@@ -538,14 +567,15 @@ class OrderService:
 
     # -- public API: reads ---------------------------------------------------------------
 
-    def get(self, order_id: str) -> WorkOrderView:
-        """The order with its transitions.
+    def get(self, order_id: str, *, visible_to: str | None = None) -> WorkOrderView:
+        """The order with its transitions (``visible_to``: see :meth:`transition`).
 
         Raises:
             OrderNotFound: no such order.
         """
         with self.store.read() as conn:
-            return self._view(conn, self._require(conn, order_id), trail=True)
+            row = self._require(conn, order_id, visible_to=visible_to)
+            return self._view(conn, row, trail=True)
 
     def list(
         self, filters: OrderFilter | None = None, *, limit: int = 50, cursor: str | None = None
@@ -624,3 +654,19 @@ class OrderService:
         t = self._now(now)
         with self.store.read() as conn:
             return self.roster.entries(conn, t)
+
+    def report_position(self, worker_id: str, x_km: float, y_km: float) -> RosterEntry:
+        """Record where a worker is (an older report never overwrites a newer one); their
+        roster entry after it, from the same transaction.
+
+        Raises:
+            UnknownWorker: not on the roster.
+        """
+        member = self.roster.get(worker_id)
+
+        def run(conn: Connection) -> RosterEntry:
+            now = self._now()
+            record_position(conn, worker_id, x_km, y_km, now)
+            return self.roster.entries(conn, now, [member])[0]
+
+        return self._run(run)

@@ -12,6 +12,13 @@ are dropped first (they only refresh boxes), and the drop is counted; a ``start`
 ``end`` is dropped only when the queue holds nothing else, and then logged as an error.
 ``close()`` drains what is queued (up to ``drain_s``) and stops the thread.
 
+Recovery after a crash: given ``recover`` (the cameras this process runs), the thread's
+first job, retried like an event until the store answers, is
+:meth:`OrderService.end_left_open`: the events an earlier process left open on those
+cameras are ended (reason ``restart``) and their orders reconciled, before any new event
+of this process is applied. ``on_ingested`` is told of every applied event and its order
+(the live pipeline's event bus, for the API's stream).
+
 The thread also records the service's clock in the store (when it starts, on every tick
 and at the end: :func:`~gridsight.orders.store_clock.record_run_clock`), so that a store
 written on the streams' clock is read on it afterwards (``gridsight orders``, ``report``,
@@ -24,7 +31,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -54,6 +61,10 @@ class OrdersSink(EventSink):
         stream_clock: the service's clock when it runs on the streams' time (``--fast``
             over files or the synthetic world): each event's wall time moves it forward
             before the event is applied. See :mod:`gridsight.orders.clock`.
+        recover: cameras whose events left open by an earlier process are ended first
+            (None: no recovery, e.g. a service that runs no cameras).
+        on_ingested: called on the sink's thread with each applied event and the view of
+            its order (or None); a failure is logged, never retried.
 
     Attributes:
         ingested: events applied to the store.
@@ -72,8 +83,13 @@ class OrdersSink(EventSink):
         max_queue: int = 10_000,
         drain_s: float = 30.0,
         stream_clock: StreamClock | None = None,
+        recover: Iterable[str] | None = None,
+        on_ingested: Callable[[HazardEvent, WorkOrderView | None], None] | None = None,
     ) -> None:
         self.service = service
+        self.recover = None if recover is None else tuple(recover)
+        self.recovered: list[WorkOrderView] | None = None  # set once recovery ran
+        self.on_ingested = on_ingested
         self.stream_clock = stream_clock
         self.tick_s = tick_s
         self.max_queue = max_queue
@@ -134,8 +150,39 @@ class OrdersSink(EventSink):
 
     # -- the worker thread ---------------------------------------------------------------
 
+    def _recover(self) -> None:
+        """End what an earlier process left open, retrying while the store is down."""
+        pause = 0.25
+        while self.recover is not None and self.recovered is None:
+            # On the streams' clock "now" is unknown until the first event: the records
+            # are written at the events' last known time instead.
+            now = None if self.stream_clock is not None else self.service.clock()
+            try:
+                self.recovered = self.service.end_left_open(self.recover, now=now)
+            except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+                self._failed(f"recovery: store unavailable: {getattr(exc, 'orig', exc)}")
+            except Exception as exc:  # never let the thread die: go on without recovery
+                log.exception("orders sink: recovery failed")
+                self._failed(f"recovery: {type(exc).__name__}: {exc}")
+                return
+            else:
+                for view in self.recovered:
+                    self.orders[view.id] = view
+                if self.recovered:
+                    log.warning(
+                        "ended the events an earlier process left open: %d order(s) reconciled",
+                        len(self.recovered),
+                    )
+                return
+            with self._cond:
+                if self._stop:
+                    return
+                self._cond.wait(timeout=pause)
+            pause = min(pause * 2, 10.0)
+
     def _work(self) -> None:
         self._record_clock(first=True)
+        self._recover()
         next_tick = time.monotonic() + self.tick_s
         pause = 0.0
         while True:
@@ -185,6 +232,11 @@ class OrdersSink(EventSink):
         self.ingested += 1
         if view is not None:
             self.orders[view.id] = view
+        if self.on_ingested is not None:
+            try:
+                self.on_ingested(event, view)
+            except Exception:  # a listener must not make the event look failed
+                log.exception("orders sink: on_ingested listener failed")
         return True
 
     def _tick(self) -> None:

@@ -14,6 +14,7 @@ from gridsight.api import Settings, create_app
 from gridsight.api.services import Services, build_services
 from gridsight.core.config import validate_camera_hazards
 from gridsight.core.plugins import build_plugin_manager
+from gridsight.live import LiveOptions, build_pipeline
 from gridsight.orders.config import OrdersTownship, load_orders_township
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,13 +73,25 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
     ack_secret = overrides.pop("_ack_secret", None)
     settings = Settings(
         db_url=f"sqlite:///{tmp_path / 'api.sqlite'}",
-        uploads_dir=tmp_path / "uploads",
-        snapshots_dir=tmp_path / "snapshots",
+        data_dir=tmp_path,  # uploads and snapshots in tmp_path/uploads, tmp_path/snapshots
         session_secret="test-session-secret-0123456789",  # type: ignore[arg-type]
         **overrides,  # type: ignore[arg-type]
     )
+    live = None
+    if engine:  # the pipeline serve builds, with a detector that sees nothing
+        from .fakes import blind_engine
+
+        live = build_pipeline(
+            township,
+            LiveOptions(db=settings.db_url, service=True, tick_s=5.0),
+            clock=clock,
+            engine_factory=blind_engine,
+            outbox_channels=("hook",) if ack_secret else (),
+            ack_secret=str(ack_secret) if ack_secret else None,
+        )
     services = build_services(
         settings,
+        live=live,
         township=township,
         clock=clock,
         ack_secret=str(ack_secret) if ack_secret else None,
@@ -88,12 +101,6 @@ def make_api(tmp_path: Path, township: OrdersTownship, **overrides: object) -> I
     for role in ("admin", "operator", "viewer"):
         user = services.accounts.add_user(role, role, password=f"{role}-password")
         tokens[role] = services.accounts.issue_token(user.id, label="test")
-    if engine:
-        from gridsight.api.wiring import attach_engine
-
-        from .fakes import blind_engine
-
-        attach_engine(services, engine_factory=blind_engine)
     app = create_app(settings, services=services)
     with TestClient(app) as client:
         yield Api(client, services, clock, tokens, settings)

@@ -24,7 +24,6 @@ import pytest
 
 from gridsight.api import Settings, create_app
 from gridsight.api.services import Services, build_services
-from gridsight.api.wiring import event_listener
 from gridsight.core.events import HazardEvent
 from gridsight.orders.config import load_orders_township
 
@@ -153,7 +152,7 @@ def test_alert_to_closure_in_the_browser(live: LiveServer, tmp_path: Path) -> No
     from playwright.sync_api import expect, sync_playwright
 
     services = live.services
-    listener = event_listener(services)
+    listener = services.live.ingest  # what the pipeline's orders thread does
     shots = Path(os.environ.get("GRIDSIGHT_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     snaps = services.settings.snapshots_dir

@@ -114,9 +114,7 @@ def _read_messages(api: Api, url: str, headers: dict, n: int, publish) -> list[t
 
 
 def test_stream_delivers_events_and_order_changes(api: Api) -> None:
-    from gridsight.api.wiring import event_listener
-
-    listener = event_listener(api.services)
+    listener = api.services.live.ingest  # what the pipeline's orders thread does
 
     def publish() -> None:
         deadline = time.monotonic() + 5

@@ -161,3 +161,15 @@ def test_disabling_an_account_ends_its_sessions_for_good(api: Api) -> None:
     assert browser.get("/api/v1/auth/me").status_code == 401
     assert api.client.post("/api/v1/auth/users/viewer/enable", headers=admin).status_code == 200
     assert browser.get("/api/v1/auth/me").status_code == 401  # the old session stays ended
+
+
+def test_the_admin_token_cannot_be_revoked_through_the_api(
+    tmp_path: Path, township: object
+) -> None:
+    for api in make_api(tmp_path, township, admin_token="seeded-admin-token-0123456789"):
+        h = {"Authorization": "Bearer seeded-admin-token-0123456789"}
+        mine = api.client.get("/api/v1/auth/tokens", headers=h).json()
+        seeded = next(t for t in mine if t["label"] == "GRIDSIGHT_ADMIN_TOKEN")
+        r = api.client.delete(f"/api/v1/auth/tokens/{seeded['id']}", headers=h)
+        assert r.status_code == 409
+        assert api.client.get("/api/v1/auth/me", headers=h).status_code == 200

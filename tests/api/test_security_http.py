@@ -148,3 +148,27 @@ def test_a_jpeg_header_followed_by_html_is_not_a_photo(api: Api) -> None:
     )
     assert r.status_code == 415
     assert not any((api.settings.uploads_dir / order["id"]).glob("*"))
+
+
+def test_a_boolean_is_not_a_coordinate(api: Api) -> None:
+    body = {"kind": "fire_lane", "village": "ruijia", "grid": "ruijia-g01", "y_km": False}
+    r = api.client.post("/api/v1/work-orders", json=body, headers=api.h("operator"))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == "y_km"
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "yesterday"])
+def test_open311_dates_must_be_w3c_date_times(api: Api, value: str) -> None:
+    r = api.client.get(
+        "/open311/v2/requests.json", params={"start_date": value}, headers=api.h("viewer")
+    )
+    assert r.status_code == 422
+
+
+def test_open311_accepts_a_w3c_date_time(api: Api) -> None:
+    r = api.client.get(
+        "/open311/v2/requests.json",
+        params={"start_date": "2026-12-01T10:00:00+08:00"},
+        headers=api.h("operator"),
+    )
+    assert r.status_code == 200

@@ -8,17 +8,17 @@ from pathlib import Path
 
 from gridsight.commands.demo_notify import (
     DEMO_SECRET,
+    FLUSH_S,
     DemoNotifications,
     format_notices,
     order_notices,
 )
 from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import build_plugin_manager
+from gridsight.live import LiveOptions, build_pipeline
 from gridsight.orders.clock import StreamClock
 from gridsight.orders.config import HazardOrders, OrdersConfig, load_orders_township
 from gridsight.orders.notify.receiver import Received
-from gridsight.orders.service import OrderService
-from gridsight.orders.store import OrderStore
 from gridsight.orders.views import OrderFilter
 
 CONFIG = "configs/jingqiao.yaml"
@@ -47,33 +47,38 @@ def _event(eid: str, camera: str, hazard: str) -> HazardEvent:
 def test_demo_orders_are_notified_signed_with_their_delay(tmp_path: Path) -> None:
     record = tmp_path / "notifications.jsonl"
     notes = DemoNotifications.start(build_plugin_manager(), record=record)
-    store = OrderStore.open(tmp_path / "orders.sqlite")
     # As the demo: the service on the events' clock, not the machine's hour.
     clock = StreamClock()
     clock.observe(WALL)
+    settings = OrdersConfig(
+        hazards={h: HazardOrders(auto_verify=True) for h in ("near_water", "fire_lane")}
+    )
+    pipe = build_pipeline(
+        CONFIG,
+        LiveOptions(db=str(tmp_path / "orders.sqlite"), engine=False, orders_settings=settings),
+        channels=notes.channels,
+        ack_secret=notes.secret,
+        clock=clock,
+    )
     try:
-        settings = OrdersConfig(
-            hazards={h: HazardOrders(auto_verify=True) for h in ("near_water", "fire_lane")}
-        )
-        svc = OrderService(
-            store,
-            load_orders_township(CONFIG),
-            channels=notes.names,
-            ack_secret=notes.secret,
-            settings=settings,
-            clock=clock,
-        )
-        notes.attach(store.engine)
+        pipe.start()
         made = [
-            svc.ingest_event(_event("e1", "cam-reservoir-01", "near_water")),
-            svc.ingest_event(_event("e2", "cam-reservoir-01", "fire_lane")),
+            pipe.ingest(_event("e1", "cam-reservoir-01", "near_water")),
+            pipe.ingest(_event("e2", "cam-reservoir-01", "fire_lane")),
         ]
         assert all(m is not None for m in made)
-        views = list(svc.iter_all(OrderFilter()))
-        summary = notes.finish(views, to_service_time=clock.at_wall)
+        assert pipe.service is not None and pipe.notifications is not None
+        views = list(pipe.service.iter_all(OrderFilter()))
+        left = pipe.close(flush_s=FLUSH_S)
+        summary = notes.finish(
+            views,
+            pending=left,
+            counts=pipe.notifications.final_counts,
+            to_service_time=clock.at_wall,
+        )
     finally:
+        pipe.close(flush_s=0.0)
         notes.close()
-        store.close()
     assert {v.state for v in views} == {"dispatched"}
     assert summary["pending"] == 0 and summary["dead"] == 0
     assert summary["accepted"] >= len(views)

@@ -121,3 +121,37 @@ def test_no_model_and_no_bundled_model_says_what_to_do(
     assert result.exit_code == 2
     assert "detector 'bundled' is registered but its file" in result.output
     assert "pass --model path/to/model.onnx" in result.output
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("command", ["detect", "run"])
+def test_names_that_do_not_fit_the_model_exit_2_naming_both_counts(
+    command: str, images: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gridsight.cli import main
+
+    where = (
+        [str(images[0])]
+        if command == "detect"
+        else [str(ROOT / "configs/jingqiao.yaml"), "--no-live", "--duration", "1"]
+    )
+    with pytest.raises(SystemExit) as exit_:
+        main([command, *where, "--model", str(MODEL), "--names", "person,bicycle,car"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "outputs 80 classes" in err and "3 class names were given (--names)" in err
+
+
+def test_detect_defaults_follow_ultralytics_and_json_keeps_full_precision(
+    images: list[Path],
+) -> None:
+    result = CliRunner().invoke(cli, ["detect", str(images[0]), "--model", str(MODEL), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert (doc["conf"], doc["iou"], doc["max_det"]) == (0.25, 0.7, 300)
+    with Detector(MODEL, pm=PM) as det:
+        exp = det.detect_model_classes([cv2.imread(str(images[0]))])[0]
+    got = [d["confidence"] for d in doc["images"][0]["detections"]]
+    assert got == [float(c) for c in exp.confidence]  # not rounded to 4 decimals

@@ -1,16 +1,19 @@
 """Test doubles for engine tests: a scripted camera source plugin and a box-finding detector.
 
-``scripted://<name>?frames=N&fps=F&enter=A&leave=B`` renders a dark 640x360 frame with
-one white "person" box that stands in the water-edge zone (bottom of the image) from
-second A to second B and above it otherwise. :class:`BrightBoxDetector` finds white
+``scripted://<name>?frames=N&fps=F&enter=A&leave=B[&period=P]`` renders a dark 640x360
+frame with one white "person" box that stands in the water-edge zone (bottom of the
+image) from second A to second B and above it otherwise; with a period, that repeats
+every P seconds of stream time. :class:`BrightBoxDetector` finds white
 boxes by thresholding, so the whole engine downstream of the detector (batcher,
 tracker, rules, lifecycle, sinks, hooks) runs for real on a known truth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import cv2
@@ -21,6 +24,8 @@ from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.roles import Role
 from gridsight.core.hookspecs import hookimpl
 from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
+
+T = TypeVar("T")
 
 W, H = 640, 360
 WATER = [[0, 220], [640, 220], [640, 360], [0, 360]]
@@ -34,6 +39,7 @@ class ScriptedSource(FrameSource):
         self._fps = float(q.get("fps", 5))
         self.enter = float(q.get("enter", 2))
         self.leave = float(q.get("leave", 6))
+        self.period = float(q.get("period", 0))
         self.i = 0
 
     @property
@@ -45,7 +51,8 @@ class ScriptedSource(FrameSource):
             return None
         ts = self.i / self._fps
         img = np.full((H, W, 3), 30, np.uint8)
-        y = 250 if self.enter <= ts < self.leave else 60  # feet at y+80: in/out of zone
+        t = ts % self.period if self.period > 0 else ts
+        y = 250 if self.enter <= t < self.leave else 60  # feet at y+80: in/out of zone
         img[y : y + 80, 300:330] = 255
         frame = Frame(image=img, ts=ts, index=self.i)
         self.i += 1
@@ -94,6 +101,32 @@ class BrightBoxDetector:
 
     def close(self) -> None:
         self.closed = True
+
+
+def by_camera(events: Iterable[T], key: Callable[[T], str] | None = None) -> dict[str, list[T]]:
+    """Events camera by camera, each camera's in the order they came.
+
+    This is the order the engine promises: one camera's frames are judged in stream
+    order, so its events come in order; how two cameras' events interleave depends on
+    the batcher and the threads, and a test must not compare it.
+
+    Args:
+        events: :class:`HazardEvent` objects, or anything ``key`` maps to a camera id
+            (e.g. ``lambda e: e["camera"]`` for JSONL dicts).
+    """
+    out: dict[str, list[T]] = defaultdict(list)
+    for ev in events:
+        out[key(ev) if key is not None else ev.camera].append(ev)  # type: ignore[attr-defined]
+    return dict(out)
+
+
+def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Poll ``predicate`` until it holds; fail naming ``what`` after a generous ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
 
 
 def camera(cam_id: str, source: str, **hazard: Any) -> CameraConfig:

@@ -39,17 +39,34 @@ def test_every_alarm_is_dismissed_or_closed_and_times_are_ordered(baseline, seed
     cfg = make_cfg(baseline, {"alerts.rate_scale": scale}, days=3.0)
     model, occ, alarms, _ = _model(cfg, seed)
     real = alarms.occurrence >= 0
-    # Conservation: after the drain, every alarm has left the system exactly once.
+    closed = ~np.isnan(model.a_closed)
+    cancelled = ~np.isnan(model.a_cancelled)
+    auto = np.array([model.auto_verify[h] for h in alarms.hazard.tolist()], dtype=bool)
+    # Conservation: after the drain, every alarm has left the system exactly once:
+    # closed, cancelled on clear (real, never dispatched) or dismissed (false, verified
+    # by an operator). Auto-verified false alarms are dispatched and closed.
     assert not np.isnan(model.a_done).any()
-    assert np.isnan(model.a_closed[~real]).all() and not np.isnan(model.a_closed[real]).any()
-    t0 = alarms.time[real]
-    assert (model.a_verify_start >= alarms.time).all()
-    assert (model.a_dispatch[real] >= t0).all()
-    assert (model.a_ack[real] >= model.a_dispatch[real]).all()
-    assert (model.a_arrive[real] >= model.a_ack[real]).all()
-    assert (model.a_closed[real] > model.a_arrive[real]).all()
-    onset = occ.onset[alarms.occurrence[real]]
-    delay = np.array([p.detect_delay_s for _, p in cfg.hazards])[alarms.hazard[real]]
+    assert not (closed & cancelled).any()
+    assert (closed | cancelled)[real].all()
+    assert np.isnan(model.a_dispatch[cancelled]).all()
+    dismissed = ~real & ~auto
+    assert not (closed | cancelled)[dismissed].any()
+    assert closed[~real & auto].all()
+    assert (model.a_verified[closed] >= alarms.time[closed]).all()
+    assert (model.a_verified[auto & closed] == alarms.time[auto & closed]).all()
+    manual = ~np.isnan(model.a_verify_start)
+    assert (model.a_verify_start[manual] >= alarms.time[manual]).all()
+    done = real & closed
+    t0 = alarms.time[done]
+    assert (model.a_dispatch[done] >= model.a_verified[done]).all()
+    assert (model.a_ack[done] >= model.a_dispatch[done]).all()
+    assert (model.a_arrive[done] >= model.a_ack[done]).all()
+    assert (model.a_closed[done] > model.a_arrive[done]).all()
+    # A cancelled order's hazard had cleared: cancellation is at the occurrence's end.
+    occ_i = alarms.occurrence[cancelled]
+    assert (model.a_cancelled[cancelled] == occ.end[occ_i]).all()
+    onset = occ.onset[alarms.occurrence[done]]
+    delay = np.array([p.detect_delay_s for _, p in cfg.hazards])[alarms.hazard[done]]
     assert np.allclose(t0 - onset, delay)
     assert not np.isnan(model.r_closed).any()
     assert model.in_system.level == 0 and model.open_orders.level == 0

@@ -9,7 +9,11 @@ notification — the first one and each escalation — must go to the same perso
 
 Both sides find the policy by its name through one plugin manager (the one lookup of
 ``gridsight.core.dispatch``), so a throwaway plugin's policy is checked like the
-built-ins.
+built-ins. Both run the same ``orders:`` settings: two hazards are verified
+automatically, two wait for an operator (the simulator's centre; the live side is told
+the operator's verification at the simulated instant), priorities differ by hazard.
+Verification (who verified, when), priority and the acknowledgement escalations must
+agree too, not only the worker notified.
 """
 
 from __future__ import annotations
@@ -68,6 +72,19 @@ class ThrowawayPlugin:
         return [LeastLoadedFarthest]
 
 
+VERIFY_S = 20.0
+SETTINGS = OrdersConfig(
+    ack_timeout_s=ACK_TIMEOUT,
+    reopen_min=0,
+    hazards={
+        "near_water": HazardOrders(auto_verify=True, priority=20, cancel_on_clear=False),
+        "fire_lane": HazardOrders(auto_verify=True, priority=12, cancel_on_clear=False),
+        "ebike": HazardOrders(auto_verify=False, priority=10, cancel_on_clear=False),
+        "vending": HazardOrders(auto_verify=False, priority=8, cancel_on_clear=False),
+    },
+)
+
+
 def _scenario(policy: str) -> Scenario:
     const0 = {"dist": "const", "mean": 0.0, "cv": 0.0}
     no_visits = {"visits_per_day": 0.0}
@@ -77,7 +94,11 @@ def _scenario(policy: str) -> Scenario:
             "township": "unused.yaml",
             "horizon": {"days": 2, "warmup_days": 0, "drain_days": 1},
             "requests": {},
-            "centre": {"verify_s": const0, "review_min": const0},
+            "centre": {
+                "verifiers": 50,
+                "verify_s": {"dist": "const", "mean": VERIFY_S, "cv": 0.0},
+                "review_min": const0,
+            },
             "dispatch": {
                 "policy": policy,
                 "decision_s": 0.0,
@@ -93,6 +114,7 @@ def _scenario(policy: str) -> Scenario:
                 "grid_worker": no_visits,
                 "micro_grid_worker": {**no_visits, "mode": "walk"},
             },
+            "orders": SETTINGS.model_dump(),
         }
     )
 
@@ -190,12 +212,7 @@ def test_live_dispatch_picks_whom_the_simulator_picks(name: str, tmp_path) -> No
     # Live side: an epoch base at local midnight, so shifts and "today" line up.
     base = datetime(2026, 7, 1, tzinfo=ZONE).timestamp()
     clock = [base]
-    settings = OrdersConfig(
-        ack_timeout_s=ACK_TIMEOUT,
-        reopen_min=0,
-        policy=policy.name,
-        hazards={h: HazardOrders(auto_verify=True) for h in hazard_ids},
-    )
+    settings = SETTINGS.model_copy(update={"policy": name})
     svc = OrderService(
         OrderStore.open(tmp_path / "live.sqlite"),
         town,
@@ -208,9 +225,13 @@ def test_live_dispatch_picks_whom_the_simulator_picks(name: str, tmp_path) -> No
     for oid, t, _tier, _tried, got in calls:
         by_alarm.setdefault(oid, []).append((t, got))
     actions: list[tuple[float, int, int]] = []  # (time, kind, alarm)
-    START, TICK, ACK, ARRIVE, DONE = range(5)
+    START, VERIFY, TICK, ACK, ARRIVE, DONE = range(6)
+    auto = [model.auto_verify[int(h)] for h in alarms.hazard]
+    assert 0 < sum(auto) < len(auto), "the trace needs auto- and operator-verified alarms"
     for k in range(len(alarms)):
         actions.append((float(alarms.time[k]), START, k))
+        if not auto[k]:
+            actions.append((float(model.a_verified[k]), VERIFY, k))
         for t, _ in by_alarm[f"a{k}"][1:]:
             actions.append((t + 1e-6, TICK, k))
         actions.append((float(model.a_ack[k]), ACK, k))
@@ -226,8 +247,12 @@ def test_live_dispatch_picks_whom_the_simulator_picks(name: str, tmp_path) -> No
             view = svc.ingest_event(
                 event(camera=cam.id, hazard=hazard_ids[int(alarms.hazard[k])], eid=f"ev-{k}")
             )
-            assert view is not None and view.state == "dispatched"
+            assert view is not None
+            assert view.state == ("dispatched" if auto[k] else "new"), k
             order_of[k] = view.id
+        elif kind == VERIFY:
+            view = svc.transition(order_of[k], "verified", actor="operator:desk", role="operator")
+            assert view.state == "dispatched"
         elif kind in (ACK, ARRIVE, DONE):
             oid = order_of[k]
             who = svc.get(oid).assignee
@@ -237,7 +262,23 @@ def test_live_dispatch_picks_whom_the_simulator_picks(name: str, tmp_path) -> No
                 svc.transition(oid, "closed", actor="operator:desk", role="operator")
 
     compared = 0
+    escalated = 0
     for k in range(len(alarms)):
+        live = svc.get(order_of[k])
+        hz = hazard_ids[int(alarms.hazard[k])]
+        # Verification: automatic (the service itself, at the alarm) or by an operator
+        # at the simulated instant; the same priority and dispatch deadline.
+        (ver,) = [r for r in live.transitions if r.to_state == "verified"]
+        assert ver.actor == ("system" if auto[k] else "operator:desk"), k
+        assert ver.at == pytest.approx(base + float(model.a_verified[k]))
+        assert (
+            live.priority == model.priority[int(alarms.hazard[k])] == settings.for_kind(hz).priority
+        )
+        assert live.dispatched_at == pytest.approx(base + float(model.a_dispatch[k]))
+        # Escalation: each acknowledgement time-out, on both sides.
+        esc = sum(1 for r in live.transitions if r.to_state == "escalated")
+        assert esc == int(model.a_escalations[k]), k
+        escalated += esc
         sim_seq = [to_live[w] for _, w in by_alarm[f"a{k}"] if w is not None]
         live_seq = [
             r.data["worker"] for r in svc.get(order_of[k]).transitions if r.to_state == "dispatched"
@@ -245,3 +286,4 @@ def test_live_dispatch_picks_whom_the_simulator_picks(name: str, tmp_path) -> No
         assert live_seq == sim_seq, f"alarm {k} at t={alarms.time[k]:.0f} s"
         compared += len(sim_seq)
     assert compared == len(calls)
+    assert escalated >= 10

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from gridsight.core.errors import ConfigError
 from gridsight.orders.notify.base import DeliveryError
 from gridsight.orders.notify.mqtt import MqttNotifier, topics_for
-from gridsight.orders.outbox_relay import OutboxRelay
+from gridsight.orders.notify.relay import OutboxRelay
 from gridsight.orders.tables import outbox
 
 from ..services import require_mqtt

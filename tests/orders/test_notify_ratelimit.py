@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from gridsight.core.config.notify import RateLimit, RetrySettings
 from gridsight.orders.notify.ratelimit import TokenBucket, digest_key, digest_payload
 from gridsight.orders.notify.receiver import WebhookReceiver
+from gridsight.orders.notify.relay import OutboxRelay
 from gridsight.orders.notify.webhook import WebhookNotifier
-from gridsight.orders.outbox_relay import OutboxRelay
 from gridsight.orders.tables import outbox
 
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from gridsight.core.config.notify import RetrySettings
 from gridsight.orders.notify.receiver import WebhookReceiver
+from gridsight.orders.notify.relay import OutboxRelay
 from gridsight.orders.notify.webhook import WebhookNotifier
-from gridsight.orders.outbox_relay import OutboxRelay
 from gridsight.orders.tables import outbox
 
 SECRET = "relay-secret"
@@ -286,7 +286,7 @@ def test_channel_filters_hold_whatever_wrote_the_row(store):
 
 
 def test_dead_letters_can_be_requeued(store):
-    from gridsight.orders.outbox_relay import requeue_dead
+    from gridsight.orders.notify.relay import requeue_dead
 
     clock = FakeClock()
     add_row(store, "k1", now=clock.t)

@@ -15,7 +15,7 @@ from sqlalchemy.pool import StaticPool
 
 from gridsight.core.config.notify import RetrySettings
 from gridsight.orders.notify.base import DeliveryError, Notifier
-from gridsight.orders.outbox_relay import OutboxRelay
+from gridsight.orders.notify.relay import OutboxRelay
 from gridsight.orders.tables import metadata, outbox
 
 OUTCOMES = st.sampled_from(["ok", "ok", "fail", "permanent", "crash"])

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from gridsight.api.deps import ServicesDep
+from gridsight.api.deps import OrdersDep, ServicesDep
 from gridsight.api.routers.pages import render
 from gridsight.api.services import Services
 from gridsight.core.errors import GridsightError
@@ -49,13 +49,15 @@ def _page(request: Request, services: Services, status: int, **context: Any) -> 
 
 
 @router.get("/ack")
-def ack_page(request: Request, services: ServicesDep, token: str = "") -> HTMLResponse:
+def ack_page(
+    request: Request, services: ServicesDep, orders: OrdersDep, token: str = ""
+) -> HTMLResponse:
     """The order the link is for and an Acknowledge button (GET changes nothing)."""
     claim, why = _claim(services, token)
     if claim is None:
         return _page(request, services, 400, message=why, order=None)
     try:
-        order = services.orders.get(claim.order_id)
+        order = orders.get(claim.order_id)
     except GridsightError:
         return _page(request, services, 404, message="ack_invalid", order=None)
     can = order.state == "dispatched" and order.assignee == claim.worker
@@ -73,19 +75,22 @@ def ack_page(request: Request, services: ServicesDep, token: str = "") -> HTMLRe
 
 @router.post("/ack")
 def acknowledge(
-    request: Request, services: ServicesDep, token: Annotated[str, Form(max_length=1024)] = ""
+    request: Request,
+    services: ServicesDep,
+    orders: OrdersDep,
+    token: Annotated[str, Form(max_length=1024)] = "",
 ) -> HTMLResponse:
     """Acknowledge the order of the token as its worker."""
     claim, why = _claim(services, token)
     if claim is None:
         return _page(request, services, 400, message=why, order=None)
     try:
-        order = services.orders.transition(
+        order = orders.transition(
             claim.order_id, "acknowledged", actor=f"worker:{claim.worker}", role="worker"
         )
     except GridsightError:
         try:
-            order = services.orders.get(claim.order_id)
+            order = orders.get(claim.order_id)
         except GridsightError:
             order = None
         return _page(request, services, 409, message="ack_refused", order=order)

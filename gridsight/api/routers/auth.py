@@ -185,10 +185,10 @@ def list_tokens(user: Anyone, services: ServicesDep) -> list[TokenOut]:
     "/tokens/{token_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 409),
 )
 def revoke_token(token_id: int, user: Anyone, services: ServicesDep) -> Response:
-    """Revoke a token (one's own; an admin any)."""
+    """Revoke a token (one's own; an admin any; 409 for ``GRIDSIGHT_ADMIN_TOKEN``'s)."""
     scope = None if user.at_least("admin") else user.name
     mine = {i.id: i for i in services.accounts.list_tokens(scope)}
     info = mine.get(token_id)

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit, urlunsplit
 from fastapi import APIRouter, Path
 
 from gridsight.api.deps import Operator, ServicesDep, Viewer
-from gridsight.api.engine_host import CameraView
 from gridsight.api.errors import BadRequest, NotFound, error_responses
 from gridsight.api.schemas import CameraChange, CameraList, CameraOut, CameraPatch
 from gridsight.api.services import Services
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.engine import EngineStopped
+from gridsight.live.engine_host import CameraView
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
-from gridsight.api.deps import Anyone, ServicesDep, Viewer
+from gridsight.api.deps import Anyone, EventLogDep, ServicesDep, Viewer
 from gridsight.api.errors import NotFound, error_responses
-from gridsight.api.queries import MAX_LIMIT, EventFilter, get_event, list_events
 from gridsight.api.schemas import EventOut, EventPage
 from gridsight.api.services import Services
+from gridsight.orders.event_log import MAX_LIMIT, EventFilter, StoredEvent
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -26,30 +26,31 @@ IdFilter = Annotated[str | None, Query(max_length=64)]
 TOPICS = ("event", "work_order", "camera")
 
 
-def event_out(row: dict[str, Any]) -> EventOut:
-    """The API form of an ``events`` row."""
+def event_out(ev: StoredEvent) -> EventOut:
+    """The API form of a stored event."""
     return EventOut(
-        id=row["id"],
-        camera=row["camera"],
-        hazard=row["hazard"],
-        village=row["village"],
-        grid=row["grid"],
-        started_ts=row["started_ts"],
-        started_at=row["started_at"],
-        last_phase=row["last_phase"],
-        last_at=row["last_at"],
-        ended_at=row["ended_at"],
-        confidence=row["confidence"],
-        boxes=[[float(v) for v in b] for b in row["boxes"]],
-        track_ids=[int(t) for t in row["track_ids"]],
-        snapshot_url=f"/api/v1/events/{row['id']}/snapshot" if row.get("snapshot") else None,
-        order_id=row.get("order_id"),
+        id=ev.id,
+        camera=ev.camera,
+        hazard=ev.hazard,
+        village=ev.village,
+        grid=ev.grid,
+        started_ts=ev.started_ts,
+        started_at=ev.started_at,
+        last_phase=ev.last_phase,
+        last_at=ev.last_at,
+        ended_at=ev.ended_at,
+        end_reason=ev.extra.get("end_reason") if ev.ended_at is not None else None,
+        confidence=ev.confidence,
+        boxes=[[float(v) for v in b] for b in ev.boxes],
+        track_ids=[int(t) for t in ev.track_ids],
+        snapshot_url=f"/api/v1/events/{ev.id}/snapshot" if ev.snapshot else None,
+        order_id=ev.order_id,
     )
 
 
 @router.get("", response_model=EventPage, responses=error_responses(401, 403, 422))
 def events_list(
-    services: ServicesDep,
+    log: EventLogDep,
     _user: Viewer,
     camera: IdFilter = None,
     hazard: IdFilter = None,
@@ -62,8 +63,8 @@ def events_list(
 ) -> EventPage:
     """Events newest first; ``next_cursor`` fetches the next page."""
     flt = EventFilter(camera, hazard, village, grid, since, until)
-    rows, nxt = list_events(services.store.engine, flt, limit=limit, cursor=cursor)
-    return EventPage(items=[event_out(r) for r in rows], next_cursor=nxt)
+    page = log.list(flt, limit=limit, cursor=cursor)
+    return EventPage(items=[event_out(e) for e in page.items], next_cursor=page.next_cursor)
 
 
 async def _stream(
@@ -134,27 +135,32 @@ async def events_stream(
 
 
 @router.get("/{event_id}", response_model=EventOut, responses=error_responses(401, 403, 404))
-def event_get(services: ServicesDep, _user: Viewer, event_id: str) -> EventOut:
+def event_get(log: EventLogDep, _user: Viewer, event_id: str) -> EventOut:
     """One event by id."""
-    row = get_event(services.store.engine, event_id)
-    if row is None:
+    ev = log.get(event_id)
+    if ev is None:
         raise NotFound(f"no event {event_id!r}")
-    return event_out(row)
+    return event_out(ev)
 
 
 def snapshot_path(services: Services, stored: str | None) -> Path | None:
-    """The snapshot file of a stored path, only if it lies inside the snapshots folder."""
+    """The snapshot file of a stored path, only if it lies inside the snapshots folder.
+
+    A relative path is looked up in the snapshots folder, then in the data folder (the
+    form that survives a restart from another directory or a moved data folder), then
+    (older stores) from the working directory.
+    """
     if not stored:
         return None
-    root = services.settings.snapshots_dir.resolve()
+    settings = services.settings
+    root = settings.snapshots_dir.resolve()
     path = Path(stored)
-    candidate = (path if path.is_absolute() else root / path).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
-        # A path written relative to the working directory (the engine's own form).
-        candidate = path.resolve()
-        if not candidate.is_relative_to(root) or not candidate.is_file():
-            return None
-    return candidate
+    bases = [Path("/")] if path.is_absolute() else [root, settings.data_dir, Path.cwd()]
+    for base in bases:
+        candidate = (base / path).resolve()
+        if candidate.is_relative_to(root) and candidate.is_file():
+            return candidate
+    return None
 
 
 @router.get(
@@ -165,12 +171,14 @@ def snapshot_path(services: Services, stored: str | None) -> Path | None:
         **error_responses(401, 403, 404),
     },
 )
-def event_snapshot(services: ServicesDep, _user: Viewer, event_id: str) -> FileResponse:
+def event_snapshot(
+    services: ServicesDep, log: EventLogDep, _user: Viewer, event_id: str
+) -> FileResponse:
     """The evidence JPEG of an event (404 if none, or if it lies outside the folder)."""
-    row = get_event(services.store.engine, event_id)
-    if row is None:
+    ev = log.get(event_id)
+    if ev is None:
         raise NotFound(f"no event {event_id!r}")
-    path = snapshot_path(services, row.get("snapshot"))
+    path = snapshot_path(services, ev.snapshot)
     if path is None:
         raise NotFound(f"event {event_id!r} has no snapshot")
     return FileResponse(path, media_type="image/jpeg")

@@ -40,9 +40,9 @@ def readyz(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 
-@router.api_route(
+@router.head("/metrics", include_in_schema=False)  # a probe's HEAD: the GET, body dropped
+@router.get(
     "/metrics",
-    methods=["GET", "HEAD"],
     response_class=Response,
     responses={200: {"content": {PROMETHEUS_TEXT: {}}, "description": "Prometheus text"}},
     summary="Prometheus metrics: the engine's registry and the HTTP layer's",

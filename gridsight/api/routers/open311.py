@@ -15,19 +15,34 @@ integrator holds) in the form/query, or an ``Authorization: Bearer`` header.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from gridsight.api.accounts import User
-from gridsight.api.deps import ServicesDep
-from gridsight.api.errors import BadRequest, Forbidden, NotFound, Unauthorized, error_responses
+from gridsight.api.deps import OrdersDep, ServicesDep
+from gridsight.api.errors import BadRequest, Forbidden, Unauthorized, error_responses
 from gridsight.api.services import Services
 from gridsight.orders.errors import OrderNotFound
+from gridsight.orders.facade import OrdersFacade
 from gridsight.orders.states import OPEN_STATES
 from gridsight.orders.views import OrderFilter, WorkOrderView
+
+
+def _iso_only(value: object) -> object:
+    """GeoReport dates are W3C date-times; a bare number (``0.5``) is not one."""
+    if isinstance(value, str) and not _W3C_DATE.match(value):
+        raise ValueError("a W3C date-time, e.g. 2026-12-01T10:00:00+08:00")
+    return value
+
+
+_W3C_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
+)
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -93,14 +108,8 @@ def _caller(services: Services, request: Request, api_key: str | None) -> User:
     return user
 
 
-def _orders(services: Services) -> Any:
-    if services.orders is None or services.township is None:
-        raise NotFound("the service runs without a township config: no requests")
-    return services.orders
-
-
-def _kinds(svc: Any) -> dict[str, Any]:
-    return dict(svc.settings.requests)
+def _kinds(orders: OrdersFacade) -> dict[str, Any]:
+    return dict(orders.settings.requests)
 
 
 def _request_out(services: Services, view: WorkOrderView, names: dict[str, str]) -> Open311Request:
@@ -131,9 +140,8 @@ def _request_out(services: Services, view: WorkOrderView, names: dict[str, str])
 
 
 @router.get("/services.json", response_model=list[Open311Service])
-def services_list(services: ServicesDep) -> list[Open311Service]:
+def services_list(svc: OrdersDep) -> list[Open311Service]:
     """The request kinds residents can file (public, as in the spec)."""
-    svc = _orders(services)
     return [
         Open311Service(service_code=kind, service_name=kind, description=f"{kind} request")
         for kind in sorted(_kinds(svc))
@@ -148,6 +156,7 @@ def services_list(services: ServicesDep) -> list[Open311Service]:
 def post_request(
     request: Request,
     services: ServicesDep,
+    svc: OrdersDep,
     service_code: Annotated[str, Form(max_length=64)],
     address_id: Annotated[str, Form(max_length=64, description="grid id of the place")],
     description: Annotated[str, Form(max_length=4000)] = "",
@@ -159,7 +168,6 @@ def post_request(
 ) -> list[Open311Created]:
     """File a resident's request; it enters the work-order flow as ``new``."""
     user = _caller(services, request, api_key)
-    svc = _orders(services)
     town = services.township
     if service_code not in _kinds(svc):
         known = ", ".join(sorted(_kinds(svc)))
@@ -194,16 +202,16 @@ def post_request(
 def get_requests(
     request: Request,
     services: ServicesDep,
+    svc: OrdersDep,
     api_key: Annotated[str | None, Query(max_length=256)] = None,
     service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
     service_code: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
-    start_date: Annotated[datetime | None, Query()] = None,
-    end_date: Annotated[datetime | None, Query()] = None,
+    start_date: Annotated[IsoDatetime | None, Query()] = None,
+    end_date: Annotated[IsoDatetime | None, Query()] = None,
 ) -> list[Open311Request]:
     """Residents' requests, newest first (ids comma-separated, as the spec allows)."""
     _caller(services, request, api_key)
-    svc = _orders(services)
     names = {k: k for k in _kinds(svc)}
     if service_request_id:
         out = []

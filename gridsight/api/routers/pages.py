@@ -41,7 +41,7 @@ def _language(request: Request, services: Services) -> tuple[str, bool]:
     return services.language, False
 
 
-def _session_user(request: Request, services: Services) -> User | None:
+def session_user(request: Request, services: Services) -> User | None:
     value = request.cookies.get(SESSION_COOKIE)
     if not value:
         return None
@@ -83,7 +83,7 @@ def render(
 @router.get("/")
 def root(request: Request, services: ServicesDep) -> Response:
     """To the page of the signed-in role, else to sign-in."""
-    user = _session_user(request, services)
+    user = session_user(request, services)
     if user is None:
         return RedirectResponse("/login", status_code=303)
     return RedirectResponse("/worker" if user.role == "worker" else "/dashboard", status_code=303)
@@ -104,7 +104,7 @@ def login_page(request: Request, services: ServicesDep) -> Response:
 @router.get("/dashboard")
 def dashboard(request: Request, services: ServicesDep) -> Response:
     """The command-centre dashboard (staff roles)."""
-    user = _session_user(request, services)
+    user = session_user(request, services)
     if user is None:
         return RedirectResponse("/login?next=/dashboard", status_code=303)
     if user.role == "worker":
@@ -115,7 +115,7 @@ def dashboard(request: Request, services: ServicesDep) -> Response:
 @router.get("/worker")
 def worker_page(request: Request, services: ServicesDep) -> Response:
     """The phone page of a grid worker: their orders and the report-back steps."""
-    user = _session_user(request, services)
+    user = session_user(request, services)
     if user is None:
         return RedirectResponse("/login?next=/worker", status_code=303)
     if user.role != "worker":

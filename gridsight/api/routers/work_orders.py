@@ -14,15 +14,15 @@ from fastapi import APIRouter, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from gridsight.api.accounts import User
-from gridsight.api.deps import Anyone, Operator, ServicesDep, Viewer
+from gridsight.api.deps import Anyone, Operator, OrdersDep, ServicesDep, Viewer
 from gridsight.api.errors import BadRequest, Forbidden, NotFound, error_responses
-from gridsight.api.order_adapter import OrderAdapter, today_stats
 from gridsight.api.photos import PHOTO_NAME, store_photo
 from gridsight.api.schemas_orders import (
     ManualOrderIn,
     NoteIn,
     OrderStats,
     PhotoOut,
+    Share,
     Sla,
     TransitionIn,
     TransitionOut,
@@ -31,9 +31,10 @@ from gridsight.api.schemas_orders import (
     WorkOrderPage,
 )
 from gridsight.api.services import Services
+from gridsight.orders.facade import DayStats, OrdersFacade
 from gridsight.orders.sla import clocks
 from gridsight.orders.states import STATES, allowed_targets
-from gridsight.orders.views import WorkOrderView
+from gridsight.orders.views import OrderFilter, WorkOrderView
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
 
@@ -42,17 +43,6 @@ StateName = Annotated[str, Query(pattern="^(" + "|".join(STATES) + ")$")]
 
 #: The role a user acts as in the order state machine.
 ORDER_ROLE = {"operator": "operator", "admin": "admin", "worker": "worker"}
-
-
-def adapter(services: Services) -> OrderAdapter:
-    """The work-order service behind the API.
-
-    Raises:
-        NotFound: the service runs without a township config (no orders possible).
-    """
-    if services.orders is None:
-        raise NotFound("the service runs without a township config: no work orders")
-    return OrderAdapter(services.orders, services.store)
 
 
 def allowed_for(user: User | None, view: WorkOrderView) -> list[str]:
@@ -148,6 +138,25 @@ def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrde
     return WorkOrderDetail(**base.model_dump(), transitions=trail)
 
 
+def order_stats(day: DayStats, *, stream_time: bool, timezone: str | None = None) -> OrderStats:
+    """The API form of today's figures."""
+
+    def share(met: int, total: int) -> Share:
+        return Share(met=met, total=total, share=(met / total) if total else None)
+
+    return OrderStats(
+        since=day.since,
+        now=day.now,
+        stream_time=stream_time,
+        timezone=timezone,
+        orders=day.orders,
+        open=day.open,
+        closed=day.closed,
+        dispatch_within_sla=share(day.dispatch_met, day.dispatch_decided),
+        close_within_sla=share(day.close_met, day.close_decided),
+    )
+
+
 def publish_order(services: Services, view: WorkOrderView) -> None:
     """Announce an order change on the live stream (``OrderService.on_change``)."""
     body = order_out(view, None, services.orders_now()).model_dump()
@@ -155,16 +164,19 @@ def publish_order(services: Services, view: WorkOrderView) -> None:
     services.bus.publish("work_order", {"order": body, "assignee": view.assignee})
 
 
-def _visible(services: Services, user: User, order_id: str) -> WorkOrderView:
-    view = adapter(services).get(order_id)
-    if user.role == "worker" and view.assignee != user.worker_id:
-        raise NotFound(f"work order {order_id!r} does not exist")
-    return view
+def visible_to(user: User) -> str | None:
+    """The worker id a worker account sees orders of (others' orders do not exist for
+    it); None for the desk's roles, who see every order."""
+    return (user.worker_id or "") if user.role == "worker" else None
+
+
+def _visible(orders: OrdersFacade, user: User, order_id: str) -> WorkOrderView:
+    return orders.get(order_id, visible_to=visible_to(user))
 
 
 @router.get("", response_model=WorkOrderPage, responses=error_responses(401, 403, 404, 422))
 def list_orders(
-    services: ServicesDep,
+    orders: OrdersDep,
     user: Anyone,
     state: Annotated[list[StateName] | None, Query(description="repeatable")] = None,
     open: Annotated[bool, Query(description="only orders still being worked on")] = False,
@@ -183,9 +195,8 @@ def list_orders(
     """Orders newest first; a worker account gets only its own."""
     if user.role == "worker":
         assignee = user.worker_id
-    clock = services.orders_clock()
-    now = clock["now"]
-    page = adapter(services).list_orders(
+    now = orders.now()
+    flt = OrderFilter(
         states=tuple(state or ()),
         open_only=open,
         overdue_at=now if overdue else None,
@@ -197,21 +208,23 @@ def list_orders(
         assignee=assignee,
         since=since,
         until=until,
-        limit=limit,
-        cursor=cursor,
     )
+    page = orders.list(flt, limit=limit, cursor=cursor)
     return WorkOrderPage(
         items=[order_out(v, user, now) for v in page.items],
         next_cursor=page.next_cursor,
-        **clock,
+        now=now,
+        stream_time=orders.stream_time,
+        timezone=orders.settings.timezone,
     )
 
 
 @router.get("/stats", response_model=OrderStats, responses=error_responses(401, 403, 404))
-def stats(services: ServicesDep, _user: Viewer) -> OrderStats:
+def stats(orders: OrdersDep, _user: Viewer) -> OrderStats:
     """Today's figures: orders, dispatched within 1 min, closed within 55 min."""
-    adapter(services)
-    return today_stats(services)
+    return order_stats(
+        orders.today(), stream_time=orders.stream_time, timezone=orders.settings.timezone
+    )
 
 
 @router.post(
@@ -220,16 +233,25 @@ def stats(services: ServicesDep, _user: Viewer) -> OrderStats:
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 403, 404, 422),
 )
-def create_manual(body: ManualOrderIn, services: ServicesDep, user: Operator) -> WorkOrderDetail:
+def create_manual(body: ManualOrderIn, orders: OrdersDep, user: Operator) -> WorkOrderDetail:
     """File an order by hand (phone call, patrol); it enters the flow as ``new``."""
-    view = adapter(services).create_manual(body, actor=user.actor)
-    return order_detail(view, user, services.orders_now())
+    view = orders.create_manual(
+        body.kind,
+        body.village,
+        body.grid,
+        title=body.title,
+        description=body.description,
+        actor=user.actor,
+        x_km=body.x_km,
+        y_km=body.y_km,
+    )
+    return order_detail(view, user, orders.now())
 
 
 @router.get("/{order_id}", response_model=WorkOrderDetail, responses=error_responses(401, 403, 404))
-def get_order(order_id: OrderId, services: ServicesDep, user: Anyone) -> WorkOrderDetail:
+def get_order(order_id: OrderId, orders: OrdersDep, user: Anyone) -> WorkOrderDetail:
     """One order with its transitions."""
-    return order_detail(_visible(services, user, order_id), user, services.orders_now())
+    return order_detail(_visible(orders, user, order_id), user, orders.now())
 
 
 @router.post(
@@ -238,13 +260,20 @@ def get_order(order_id: OrderId, services: ServicesDep, user: Anyone) -> WorkOrd
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def move_order(
-    order_id: OrderId, body: TransitionIn, services: ServicesDep, user: Anyone
+    order_id: OrderId,
+    body: TransitionIn,
+    services: ServicesDep,
+    orders: OrdersDep,
+    user: Anyone,
 ) -> WorkOrderDetail:
-    """Move the order; 409 names the allowed states when the move is illegal."""
+    """Move the order; 409 names the allowed states when the move is illegal.
+
+    One transaction: a worker's tap reads, checks and moves the order and answers with
+    its trail in the same one.
+    """
     role = ORDER_ROLE.get(user.role)
     if role is None:
         raise Forbidden(f"the {user.role} role cannot change work orders")
-    view = _visible(services, user, order_id)
     photo = None
     if body.photo is not None:
         prefix, _, name = body.photo.rpartition("/")
@@ -253,16 +282,17 @@ def move_order(
         if not (services.settings.uploads_dir / order_id / name).is_file():
             raise BadRequest(f"photo: no uploaded photo {name!r} for this order", "photo")
         photo = f"{order_id}/{name}"
-    moved = adapter(services).transition(
-        view.id,
+    moved = orders.transition(
+        order_id,
         body.to,
         actor=user.actor,
         role=role,
         note=body.note,
         photo=photo,
         expected_version=body.expected_version,
+        visible_to=visible_to(user),
     )
-    return order_detail(moved, user, services.orders_now())
+    return order_detail(moved, user, orders.now())
 
 
 @router.post(
@@ -271,16 +301,15 @@ def move_order(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 403, 404, 422),
 )
-def add_note(
-    order_id: OrderId, body: NoteIn, services: ServicesDep, user: Anyone
-) -> WorkOrderDetail:
-    """Add a note to the order's trail (no state change)."""
-    if ORDER_ROLE.get(user.role) is None:
+def add_note(order_id: OrderId, body: NoteIn, orders: OrdersDep, user: Anyone) -> WorkOrderDetail:
+    """Add a note to the order's trail (no state change; one transaction)."""
+    role = ORDER_ROLE.get(user.role)
+    if role is None:
         raise Forbidden(f"the {user.role} role cannot annotate work orders")
-    view = _visible(services, user, order_id)
-    role = ORDER_ROLE[user.role]
-    noted = adapter(services).note(view.id, body.note, actor=user.actor, role=role)
-    return order_detail(noted, user, services.orders_now())
+    noted = orders.note(
+        order_id, body.note, actor=user.actor, role=role, visible_to=visible_to(user)
+    )
+    return order_detail(noted, user, orders.now())
 
 
 @router.post(
@@ -290,12 +319,12 @@ def add_note(
     responses=error_responses(401, 403, 404, 413, 415),
 )
 async def upload_photo(
-    order_id: OrderId, photo: UploadFile, services: ServicesDep, user: Anyone
+    order_id: OrderId, photo: UploadFile, services: ServicesDep, orders: OrdersDep, user: Anyone
 ) -> PhotoOut:
     """Store a report-back photo (JPEG, PNG or WebP, checked by content, size-limited)."""
     if ORDER_ROLE.get(user.role) is None:
         raise Forbidden(f"the {user.role} role cannot upload report-back photos")
-    view = _visible(services, user, order_id)
+    view = _visible(orders, user, order_id)
     name, size, ctype = await store_photo(
         photo, services.settings.uploads_dir / view.id, services.settings.max_upload_bytes
     )
@@ -315,9 +344,11 @@ async def upload_photo(
         **error_responses(401, 403, 404),
     },
 )
-def get_photo(order_id: OrderId, name: str, services: ServicesDep, user: Anyone) -> Any:
+def get_photo(
+    order_id: OrderId, name: str, services: ServicesDep, orders: OrdersDep, user: Anyone
+) -> Any:
     """A report-back photo of an order (names are the upload's, never a client path)."""
-    view = _visible(services, user, order_id)
+    view = _visible(orders, user, order_id)
     if not PHOTO_NAME.match(name):
         raise NotFound(f"no photo {name!r}")
     root = services.settings.uploads_dir.resolve()

@@ -36,6 +36,7 @@ from gridsight.core.config.base import (
     StrictModel,
     duplicates,
 )
+from gridsight.core.config.detector import DetectorConfig
 from gridsight.core.config.geometry import outside_image, polygon_problem
 
 Anchor = Literal["bottom_center", "center", "top_center", "bottom_left", "bottom_right"]
@@ -207,7 +208,14 @@ class CameraConfig(StrictModel):
     )
     tracker: str = Field(
         default="bytetrack",
-        description="the tracker that gives this camera's detections track ids (bytetrack)",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="the tracker that gives this camera's detections track ids (bytetrack, "
+        "or a plugin's)",
+    )
+    tracker_settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="this camera's tracker parameters over the defaults (for bytetrack: "
+        "high_thresh, low_thresh, new_track_thresh, match_thresh, min_hits, lost_buffer_s, ...)",
     )
     zones: tuple[ZoneConfig, ...] = ()
     hazards: dict[Id, dict[str, Any]] = Field(
@@ -227,17 +235,11 @@ class CameraConfig(StrictModel):
         default=None,
         description="motion test for motion-gated inference (defaults if absent)",
     )
-
-    @field_validator("tracker")
-    @classmethod
-    def _known_tracker(cls, value: str) -> str:
-        from gridsight.core.tracking.base import TRACKERS
-
-        if value not in TRACKERS:
-            raise ValueError(
-                f"unknown tracker {value!r}; expected one of {', '.join(sorted(TRACKERS))}"
-            )
-        return value
+    detector: DetectorConfig | None = Field(
+        default=None,
+        description="this camera's own model (overrides the township's detector: fields it "
+        "sets); cameras on different models are batched separately",
+    )
 
     @field_validator("start_time")
     @classmethod

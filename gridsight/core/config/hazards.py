@@ -32,6 +32,22 @@ def _where(township: Township, loc: Loc) -> str:
     return smap.where(loc)
 
 
+def declare_township_roles(township: Township) -> None:
+    """Declare the config's own ``roles:`` (before any rule settings name them).
+
+    Raises:
+        ConfigError: a role name is refused or a class already maps to another role,
+            naming the line of ``roles:``.
+    """
+    from gridsight.core.detection.roles import declare_role
+
+    for name, classes in township.roles.items():
+        try:
+            declare_role(name, classes)
+        except ConfigError as exc:
+            raise ConfigError(f"{_where(township, ('roles', name))}: {exc}") from exc
+
+
 def check_camera_hazards(
     township: Township, rule_classes: dict[str, type[HazardRule]]
 ) -> dict[str, dict[str, RuleSettings]]:
@@ -51,6 +67,7 @@ def check_camera_hazards(
             the known ones), settings that do not fit the rule's model, or a zone the
             settings name that the camera does not define.
     """
+    declare_township_roles(township)
     known = sorted(rule_classes)
     problems: list[str] = []
     out: dict[str, dict[str, RuleSettings]] = {}
@@ -128,6 +145,28 @@ def validate_camera_hazards(township: Township, pm: pluggy.PluginManager) -> dic
         ConfigError: see :func:`check_camera_hazards`.
         PluginError: two plugins provide the same hazard id.
     """
-    from gridsight.core.plugins import hazard_rules
+    from gridsight.core.plugins import hazard_rules, roles, trackers
 
+    roles(pm)  # plugins' roles first: the rules' settings may name them
+    trackers(pm)
+    check_camera_trackers(township)
     return check_camera_hazards(township, hazard_rules(pm))
+
+
+def check_camera_trackers(township: Township) -> None:
+    """Every camera's ``tracker:`` is a known tracker and its ``tracker_settings:`` fit.
+
+    Raises:
+        ConfigError: naming the camera, the line and what is wrong.
+    """
+    from gridsight.core.tracking.base import tracker_settings
+
+    problems = []
+    for c_idx, cam in enumerate(township.cameras):
+        try:
+            tracker_settings(cam.tracker, None, cam.tracker_settings)
+        except ConfigError as exc:
+            where = _where(township, ("cameras", c_idx, "tracker"))
+            problems.append(f"{where}: camera {cam.id!r}: {exc}")
+    if problems:
+        raise ConfigError("\n".join(problems))

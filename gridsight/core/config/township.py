@@ -31,6 +31,7 @@ from gridsight.core.config.base import (
     duplicates,
 )
 from gridsight.core.config.camera import CameraConfig
+from gridsight.core.config.detector import DetectorConfig
 from gridsight.core.config.notify import NotifyConfig
 from gridsight.core.config.orders import OrdersConfig
 from gridsight.core.config.travel import TravelModel
@@ -190,6 +191,16 @@ class Township(StrictModel):
     staff: Staff = Field(default_factory=Staff)
     travel: TravelModel = Field(default_factory=TravelModel)
     cameras: tuple[CameraConfig, ...] = ()
+    detector: DetectorConfig | None = Field(
+        default=None,
+        description="the run's default model: path or name, class names, thresholds "
+        "(a camera's own detector: overrides it)",
+    )
+    roles: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="roles to declare besides the built-in ones (role -> the model class "
+        "names that map to it), e.g. {dog: [dog]}; rules and class_to_role may name them",
+    )
     notify: NotifyConfig | None = Field(
         default=None, description="where work-order notifications go (webhook, MQTT, Apprise)"
     )

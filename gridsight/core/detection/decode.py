@@ -35,7 +35,7 @@ from gridsight.core.backends.model_info import parse_metadata_literal
 from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.nms import nms
 from gridsight.core.detection.preprocess import LetterboxInfo
-from gridsight.core.detection.roles import DEFAULT_CLASS_TO_ROLE, ROLE_NAMES, Role
+from gridsight.core.detection.roles import Role, parse_role, role_for_class
 from gridsight.core.errors import ConfigError, ModelError
 
 #: Ultralytics keeps at most this many candidates (by score) before NMS.
@@ -125,6 +125,45 @@ def detect_layout(shape: Sequence[int], num_classes: int | None = None) -> Outpu
         "layout (batch, 4 + classes, anchors) or the end-to-end layout (batch, N, 6) "
         "[x1, y1, x2, y2, score, class]"
     )
+
+
+def check_output(
+    shape: Sequence[int], class_names: Mapping[int, str], model: str, names_from: str
+) -> OutputLayout:
+    """Check a model's output against its class names, before any frame is judged.
+
+    Called on a dry run at load time (:meth:`Detector.check`), so that a model that does
+    not fit its names is refused before ``running`` is printed, not at the first batch
+    (or, worse, never: an 80-class export given 3 names would label class 2 ``truck``
+    and silently drop class 7 from the rules).
+
+    Args:
+        shape: the shape of the model's first output on the dry run.
+        class_names: the class names the detector will use.
+        model: the model's file name, for the message.
+        names_from: where the names came from (``--names``, ``the model's metadata``...).
+
+    Returns:
+        The layout of the output.
+
+    Raises:
+        ModelError: the layout is neither known one, or a YOLOv8/YOLO11 output's class
+            count differs from the number of names (the message names both counts).
+    """
+    nc = max(class_names) + 1 if class_names else 0
+    try:
+        layout = detect_layout(shape, nc or None)
+    except ModelError as exc:
+        raise ModelError(f"model {model}: {exc}") from exc
+    if layout is OutputLayout.YOLOV8:
+        model_nc = int(shape[1]) - 4
+        if model_nc != nc:
+            raise ModelError(
+                f"model {model} outputs {model_nc} classes (output shape {tuple(shape)} = "
+                f"4 box rows + {model_nc} class scores) but {nc} class names were given "
+                f"({names_from}); give exactly {model_nc} names, in the model's class order"
+            )
+    return layout
 
 
 def _cxcywh_to_xyxy(b: np.ndarray) -> np.ndarray:
@@ -261,33 +300,14 @@ class Decoder:
 # ---------------------------------------------------------------------- roles
 
 
-def _role_from(value: str | int | Role | None, where: str) -> Role | None:
-    if value is None or isinstance(value, Role):
-        return value
-    if isinstance(value, int):
-        try:
-            return Role(value)
-        except ValueError:
-            pass
-    else:
-        text = str(value).strip().lower()
-        if text in ("", "none", "drop", "ignore"):
-            return None
-        if text in ROLE_NAMES:
-            return Role[text.upper()]
-    raise ConfigError(
-        f"class_to_role {where}: {value!r} is not a role; expected one of "
-        f"{', '.join(ROLE_NAMES)} (or none to drop the class)"
-    )
-
-
 class ClassRoleMapper:
-    """Maps a model's class ids to :class:`Role` ids; classes without a role are dropped.
+    """Maps a model's class ids to role ids; classes without a role are dropped.
 
-    Defaults come from :data:`gridsight.core.detection.roles.DEFAULT_CLASS_TO_ROLE` by class name
-    (so a COCO model's ``person``, ``motorcycle``, ``truck`` are understood and its
-    ``dog`` is dropped); ``overrides`` (from config) win and may name a class by name
-    or id, and map it to a role name or to ``none``.
+    Defaults come from the role vocabulary by class name
+    (:func:`gridsight.core.detection.roles.role_for_class`: a COCO model's ``person``,
+    ``motorcycle``, ``truck`` are understood, and its ``dog`` is dropped unless a plugin
+    or the config declared a role for it); ``overrides`` (from config) win and may name a
+    class by name or id, and map it to any declared role name or to ``none``.
 
     Example:
         >>> m = ClassRoleMapper({0: "person", 3: "motorcycle", 16: "dog"}, {"dog": "none"})
@@ -301,9 +321,8 @@ class ClassRoleMapper:
         overrides: Mapping[str | int, str | int | Role | None] | None = None,
     ) -> None:
         self.class_names = dict(class_names)
-        roles: dict[int, Role | None] = {
-            cid: DEFAULT_CLASS_TO_ROLE.get(name.strip().lower())
-            for cid, name in self.class_names.items()
+        roles: dict[int, int | None] = {
+            cid: role_for_class(name) for cid, name in self.class_names.items()
         }
         by_name = {name.strip().lower(): cid for cid, name in self.class_names.items()}
         for key, value in (overrides or {}).items():
@@ -322,7 +341,7 @@ class ClassRoleMapper:
                         f"{', '.join(sorted(by_name)[:20])}{' ...' if len(by_name) > 20 else ''}"
                     )
                 cid = cid_found
-            roles[cid] = _role_from(value, f"entry {key!r}")
+            roles[cid] = parse_role(value, f"class_to_role entry {key!r}")
         self.roles = roles
         size = max(self.class_names, default=-1) + 1
         self._lut = np.full(max(size, 1), -1, np.int64)
@@ -330,8 +349,8 @@ class ClassRoleMapper:
             if role is not None:
                 self._lut[cid] = int(role)
 
-    def role_of(self, class_id: int) -> Role | None:
-        """The role of one model class, or None when it is dropped."""
+    def role_of(self, class_id: int) -> int | None:
+        """The role id of one model class, or None when it is dropped."""
         return self.roles.get(int(class_id))
 
     @property

@@ -170,12 +170,17 @@ class Detections:
         return (w * h).astype(np.float32, copy=False)
 
     def to_records(self, names: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
-        """Plain dicts (for JSON output): xyxy, confidence, class_id, class name, track id."""
+        """Plain dicts (for JSON output): xyxy, confidence, class_id, class name, track id.
+
+        Values keep their full float32 precision (no rounding): a score compared with
+        Ultralytics' (which prints 5 decimals) or a box compared to 0.005 px must not
+        lose digits here.
+        """
         out = []
         for i in range(len(self)):
             rec: dict[str, Any] = {
-                "xyxy": [round(float(v), 2) for v in self.xyxy[i]],
-                "confidence": round(float(self.confidence[i]), 4),
+                "xyxy": [float(v) for v in self.xyxy[i]],
+                "confidence": float(self.confidence[i]),
                 "class_id": int(self.class_id[i]),
             }
             if names is not None:

@@ -23,6 +23,12 @@ class DetectorSpec:
         class_to_role: model class name -> role name overrides (see
             ``gridsight.core.detection.roles``).
         input_size: (height, width) the model expects, or None to read it from the model.
+        conf: the score a detection must beat (None: the caller's default; the engine
+            runs at 0.1 so that ByteTrack's second stage sees low boxes).
+        iou: the NMS IoU threshold (None: the caller's default).
+        max_det: at most this many detections per frame (None: the caller's default).
+        class_conf: per-class thresholds over ``conf`` (class name -> score), e.g.
+            ``{"person": 0.35}`` for a model that sees people in every shadow.
     """
 
     name: str
@@ -30,6 +36,10 @@ class DetectorSpec:
     class_names: tuple[str, ...] = ()
     class_to_role: dict[str, str] = field(default_factory=dict)
     input_size: tuple[int, int] | None = None
+    conf: float | None = None
+    iou: float | None = None
+    max_det: int | None = None
+    class_conf: dict[str, float] = field(default_factory=dict)
 
 
 def resolve_model(

@@ -8,12 +8,15 @@ commands from any thread).
 """
 
 from gridsight.core.detection.spec import resolve_model
-from gridsight.core.engine.engine import Engine, EngineOptions, EngineSummary, new_run_id
+from gridsight.core.engine.engine import Engine
+from gridsight.core.engine.health import EngineHealth
 from gridsight.core.engine.live import CameraCommand, EngineStopped, LiveEngine
+from gridsight.core.engine.options import EngineOptions, EngineSummary, new_run_id
 
 __all__ = [
     "CameraCommand",
     "Engine",
+    "EngineHealth",
     "EngineOptions",
     "EngineStopped",
     "EngineSummary",

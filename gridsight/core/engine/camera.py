@@ -76,13 +76,18 @@ class CameraPipeline:
             # gets are spaced: a motion-gated camera skips the frames of still scenes,
             # and a median of recent intervals would drift with the gating.
             settings = settings.model_copy(update={"frame_interval_s": 1.0 / config.fps})
-        self.tracker: Tracker = make_tracker(config.tracker, settings)
+        self.tracker: Tracker = make_tracker(config.tracker, settings, config.tracker_settings)
         self.reader: CameraReader | None = None
         #: Stream time of the last frame processed (-inf before the first).
         self.last_ts = -math.inf
         #: The camera reached the run's duration: its frames are no longer wanted.
         self.done = False
         self.frames = 0
+        #: Frames in a row on which this camera's pipeline raised (engine isolation).
+        self.failures = 0
+        #: 0 for the camera's first pipeline in a run, k for the k-th that replaced it
+        #: (set by the engine; it keeps event ids unique within the run).
+        self.generation = 0
         #: The motion gate in front of the detector (motion-gated runs only).
         self.gate: MotionGate | None = None
 

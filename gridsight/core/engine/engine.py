@@ -13,7 +13,19 @@ Isolation. A camera that cannot be opened or dies is retried by its reader and s
 raises is caught, counted (metrics + status), logged, and the engine goes on; so does a
 failing evidence snapshot (the event is written without one). Each sink writes on a
 thread of its own (:mod:`gridsight.core.engine.sink_worker`), so a slow one (a locked
-SQLite file, a hanging network) never stalls the cameras.
+SQLite file, a hanging network) never stalls the cameras. A camera whose own pipeline
+keeps raising is taken out of the run (``failed``, with the reason in its status's
+``isolated``). Anything else that raises inside the loop (a backend failing a batch, a
+subclass's hook, a bug) is logged with its traceback and counted, and the loop starts
+again after a capped backoff (``EngineOptions.restart``); :meth:`Engine.health` says
+which phase the loop is in, why, and since when.
+
+Camera changes while running (:meth:`Engine.add_camera`, :meth:`Engine.remove_camera`,
+:meth:`Engine.replace_rules`) happen on the loop's thread, between batches (the
+:meth:`Engine.between_batches` hook; :class:`~gridsight.core.engine.live.LiveEngine`
+queues them from other threads). A batch still being inferred for a camera removed or
+replaced meanwhile is dropped when it comes back; the camera's open events were ended
+and written at the change.
 
 Time. ``--fast`` (default for files and synthetic cameras) runs as fast as the CPU
 allows, readers waiting for queue space instead of dropping frames, and ``duration_s``
@@ -26,7 +38,10 @@ Event ids. The hazard lifecycle makes ids unique per camera and hazard within a 
 (``camera:hazard:start_ms:n``) and reproducible for a replayed stream. A restarted
 engine replays nothing but starts its counters and (for live streams) its clock again,
 so the engine appends ``@<run id>`` to every id: a new run never reuses an old run's id
-in the same database, while a retried write within a run stays idempotent.
+in the same database, while a retried write within a run stays idempotent. The same
+holds within a run for a camera changed while it runs (added again after a removal, a
+new source, new rules): its new pipeline starts its counters and often its stream again,
+so its ids get ``@<run id>.<k>``, k counting the camera's pipelines in this run.
 """
 
 from __future__ import annotations
@@ -34,161 +49,48 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pluggy
 
 from gridsight.core.detection.detections import Detections
-from gridsight.core.detection.spec import resolve_model
 from gridsight.core.engine import priority
 from gridsight.core.engine.batcher import Batcher, BatchItem
 from gridsight.core.engine.camera import CameraPipeline
 from gridsight.core.engine.gate import GatedQueue
+from gridsight.core.engine.health import EngineHealth, HealthRecord
 from gridsight.core.engine.inference import InferenceJob, InferenceWorker, LetterboxRing
 from gridsight.core.engine.metrics import EngineMetrics
+from gridsight.core.engine.options import EngineOptions, EngineSummary, new_run_id
 from gridsight.core.engine.sink_worker import SinkWorker
 from gridsight.core.engine.status import EngineStatus, StatusBoard
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
-from gridsight.core.plugins import hazard_rules
+from gridsight.core.plugins import declare_plugin_vocabulary, hazard_rules
+from gridsight.core.ratelimit import RateLimitedLog
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sinks.evidence import EvidenceWriter
 from gridsight.core.sources.base import Frame, SourceOptions
 from gridsight.core.sources.frame_queue import FrameQueue
-from gridsight.core.sources.reader import BackoffPolicy, CameraReader
+from gridsight.core.sources.reader import CameraReader
 from gridsight.core.sources.state import CameraState
-from gridsight.core.sources.view_check import ViewChecker, ViewCheckSettings
+from gridsight.core.sources.view_check import ViewChecker
 
 if TYPE_CHECKING:
     from gridsight.core.config.camera import CameraConfig
     from gridsight.core.config.township import Township
     from gridsight.core.detection.detector import Detector
-    from gridsight.core.tracking.bytetrack import TrackerSettings
+    from gridsight.core.detection.pool import DetectorPool
 
 log = logging.getLogger("gridsight.engine")
 
 EventListener = Callable[[HazardEvent], None]
-
-
-@dataclass(frozen=True, slots=True)
-class EngineOptions:
-    """How the engine runs.
-
-    Attributes:
-        duration_s: stop after this much stream time (``--fast``) or wall time
-            (``--realtime``); None runs until the sources end or :meth:`Engine.stop`.
-        realtime: pace sources to their clocks (live-like) instead of as fast as possible.
-        max_batch: most frames per inference batch.
-        max_wait_s: a partial batch leaves after its first frame waited this long.
-        queue_size: per-camera frame queue capacity (drop-oldest when full).
-        conf: detector score threshold.
-        iou: NMS IoU threshold.
-        max_det: most detections per frame.
-        snapshots_dir: where evidence JPEGs go; None writes none.
-        blur_faces: blur faces (and person heads) in evidence snapshots.
-        run_id: suffix of every event id; a fresh one per run if None.
-        backoff: camera reconnect policy (the reader's default if None).
-        tracker: ByteTrack parameters (defaults if None).
-        backend_options: passed to the inference backend (threads, precision, ...).
-        keep_events: keep every emitted event in :attr:`Engine.events` (tests, demo).
-        overlap: infer on a second thread while this one letterboxes the next batch and
-            post-processes the previous one (see ``gridsight.core.engine.inference``).
-        motion_gate: run the detector only on frames with motion, plus a keep-alive
-            frame of still scenes (each camera's ``motion:`` block; see
-            ``gridsight.core.engine.gate``). Gated frames are counted, not dropped.
-        pipeline_nice: with ``overlap``, run the engine's own Python threads (the loop,
-            readers, sinks) this much nicer than the inference thread, on Linux, so that
-            the detector's threads get the cores first and our work fills their gaps
-            (:mod:`gridsight.core.engine.priority`); 0 runs everything at the caller's
-            priority. Pair it with the backend's default ``allow_spinning=False``:
-            spinning detector threads would leave a lower-priority loop no time.
-        view_check: compare each camera's view with a learnt reference every few
-            seconds and raise ``camera_fault`` events when it is moved, covered or
-            blinded (``gridsight.core.sources.view_check``); None turns it off.
-    """
-
-    duration_s: float | None = None
-    realtime: bool = False
-    max_batch: int = 12
-    max_wait_s: float = 0.05
-    queue_size: int = 4
-    # ByteTrack's second stage associates boxes down to its low threshold (0.1).
-    conf: float = 0.1
-    iou: float = 0.45
-    max_det: int = 100
-    snapshots_dir: Path | None = None
-    blur_faces: bool = True
-    run_id: str | None = None
-    backoff: BackoffPolicy | None = None
-    tracker: TrackerSettings | None = None
-    backend_options: dict[str, Any] = field(default_factory=dict)
-    keep_events: bool = False
-    overlap: bool = True
-    motion_gate: bool = False
-    pipeline_nice: int = 10
-    view_check: ViewCheckSettings | None = field(default_factory=ViewCheckSettings)
-
-    def __post_init__(self) -> None:
-        if self.duration_s is not None and not self.duration_s > 0:
-            raise ConfigError(f"engine duration must be > 0 seconds, got {self.duration_s}")
-        if self.max_batch < 1 or self.queue_size < 1:
-            raise ConfigError(
-                f"engine max_batch and queue_size must be >= 1, got {self.max_batch}, "
-                f"{self.queue_size}"
-            )
-        if not 0 <= self.pipeline_nice <= priority.MAX_NICE:
-            raise ConfigError(
-                f"engine pipeline_nice must be between 0 and {priority.MAX_NICE}, "
-                f"got {self.pipeline_nice}"
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class EngineSummary:
-    """What a run did (the end-of-run summary).
-
-    Attributes:
-        status: the final status snapshot.
-        starts: ``{(camera, hazard): number of events started}``.
-        frames: frames processed, all cameras.
-        batches: inference batches.
-        wall_s: wall time of the run.
-        stages: per stage ``{"count", "total_s", "mean_ms"}``.
-        interrupted: the run ended on Ctrl-C / :meth:`Engine.stop` rather than by itself.
-        run_id: the run id appended to event ids.
-        hazards: ``{camera: hazard ids it watches}``.
-        gated: frames the motion gate kept from the detector, all cameras.
-    """
-
-    status: EngineStatus
-    starts: dict[tuple[str, str], int]
-    frames: int
-    batches: int
-    wall_s: float
-    stages: dict[str, dict[str, float]]
-    interrupted: bool
-    run_id: str
-    hazards: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    gated: int = 0
-
-    @property
-    def fps(self) -> float:
-        """Frames processed per second of wall time, all cameras together."""
-        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A run id: UTC start time to the second plus 4 random hex digits."""
-    now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
 class Engine:
@@ -228,6 +130,7 @@ class Engine:
         if not camera_list:
             raise ConfigError("the engine needs at least one camera; the config has none")
         rule_classes = hazard_rules(self.pm)
+        declare_plugin_vocabulary(self.pm, cameras)  # roles and trackers cameras may name
         self.cameras: dict[str, CameraPipeline] = {}
         for cam in camera_list:
             if cam.id in self.cameras:
@@ -246,6 +149,9 @@ class Engine:
         self._observers = self._event_observers()
         self.run_id = self.options.run_id or new_run_id()
         self.metrics = EngineMetrics()
+        self._health = HealthRecord(self.metrics)
+        self._restart_rng = np.random.default_rng()
+        self._warnings = RateLimitedLog(log)
         self.board = StatusBoard(list(self.cameras), run_id=self.run_id)
         self.evidence = (
             EvidenceWriter(self.options.snapshots_dir, blur_faces=self.options.blur_faces)
@@ -256,27 +162,48 @@ class Engine:
         self._starts: Counter[tuple[str, str]] = Counter()
         self._stop = threading.Event()
         self._owns_detector = detector is None
-        self.detector = detector if detector is not None else self._build_detector(backend, model)
+        #: The run's detectors, one per distinct camera ``detector:`` (None: ``detector``
+        #: was given and serves every camera).
+        self.pool: DetectorPool | None = None
+        if detector is None:
+            self.pool = self._build_pool(cameras, camera_list, backend, model)
+            detector = self.pool.default
+        self.detector = detector
         # A batch can never hold more than every queue's worth of frames: waiting for a
         # bigger one would only add max_wait_s to every batch (few cameras, --fast).
         max_batch = min(self.options.max_batch, len(self.cameras) * self.options.queue_size)
         self.batcher = Batcher(max_batch, self.options.max_wait_s)
         self._synced: dict[str, tuple[int, int, int]] = {}
+        #: Pipelines made so far per camera id (the ``.k`` of later pipelines' event ids).
+        self._pipelines: Counter[str] = Counter(self.cameras.keys())
 
-    def _build_detector(self, backend: str, model: str | Path | None) -> Detector:
-        from gridsight.core.detection.detector import Detector
+    def _build_pool(
+        self,
+        cameras: Township | Sequence[CameraConfig],
+        camera_list: list[CameraConfig],
+        backend: str,
+        model: str | Path | None,
+    ) -> DetectorPool:
+        """Every camera's detector, built and checked now (see ``DetectorPool``)."""
+        from gridsight.core.detection.pool import DetectorPool
 
-        path, spec = resolve_model(model, self.pm)
-        kwargs: dict[str, Any] = dict(
-            conf=self.options.conf,
-            iou=self.options.iou,
-            max_det=self.options.max_det,
+        township = cameras if hasattr(cameras, "cameras") else None
+        return DetectorPool(
+            camera_list,
+            self.pm,
+            default=self.options.detector or getattr(township, "detector", None),
+            model=None if model is None else str(model),
+            names=self.options.names,
+            backend=backend,
+            defaults=dict(
+                conf=self.options.conf, iou=self.options.iou, max_det=self.options.max_det
+            ),
             backend_options=self.options.backend_options,
-            pm=self.pm,
         )
-        if spec is not None:
-            return Detector.from_spec(spec, backend, **kwargs)
-        return Detector(path, backend, **kwargs)
+
+    def _detector_of(self, camera_id: str) -> Detector:
+        """The detector that runs ``camera_id``'s frames."""
+        return self.pool.for_camera(camera_id) if self.pool is not None else self.detector
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
@@ -286,6 +213,10 @@ class Engine:
     def status(self) -> EngineStatus:
         """A snapshot of per-camera state and counters and of failing components."""
         return self.board.snapshot()
+
+    def health(self) -> EngineHealth:
+        """The loop's phase, why, since when, and its restarts (any thread)."""
+        return self._health.snapshot()
 
     # ------------------------------------------------------------------ hooks
     # A subclass extends the loop through these, never through its private methods.
@@ -364,10 +295,14 @@ class Engine:
         """
         if config.id in self.cameras:
             raise ConfigError(f"camera id {config.id!r} is already running")
-        pipe = CameraPipeline(config, hazard_rules(self.pm), self.options.tracker)
+        if self.pool is not None:
+            self.pool.add(config)  # its model built and checked before anything starts
+        pipe = self._new_pipeline(config)
         self.cameras[config.id] = pipe
         self.board.add_camera(config.id)
-        self.board.update_camera(config.id, state=CameraState.STARTING, last_error=None)
+        self.board.update_camera(
+            config.id, state=CameraState.STARTING, last_error=None, isolated=None
+        )
         if config.id not in self.views and self.options.view_check is not None:
             self.views[config.id] = ViewChecker(
                 config.id, config.village, config.grid, self.options.view_check
@@ -389,10 +324,18 @@ class Engine:
         self.batcher.unregister(camera_id)
         self._synced.pop(camera_id, None)
         self.views.pop(camera_id, None)
-        for ev in pipe.flush():
-            self._emit(pipe, ev)
+        if self.pool is not None:
+            self.pool.remove(camera_id)
+        self._flush(pipe)
         if not keep_status:
             self.board.remove_camera(camera_id)
+        return pipe
+
+    def _new_pipeline(self, config: CameraConfig) -> CameraPipeline:
+        """A pipeline for a camera changed at run time, numbered for its event ids."""
+        pipe = CameraPipeline(config, hazard_rules(self.pm), self.options.tracker)
+        pipe.generation = self._pipelines[config.id]
+        self._pipelines[config.id] += 1
         return pipe
 
     def replace_rules(self, config: CameraConfig) -> None:
@@ -408,9 +351,8 @@ class Engine:
             ConfigError: the new zones or hazard settings are invalid.
         """
         old = self.cameras[config.id]
-        new = CameraPipeline(config, hazard_rules(self.pm), self.options.tracker)
-        for ev in old.flush():
-            self._emit(old, ev)
+        new = self._new_pipeline(config)
+        self._flush(old)
         new.tracker = old.tracker
         new.reader = old.reader
         new.gate = old.gate  # the reader's queue holds this gate
@@ -462,7 +404,14 @@ class Engine:
         self._stop.set()
 
     def _run(self, t0: float, worker: InferenceWorker | None) -> EngineSummary:
-        """The loop itself (see :meth:`run`)."""
+        """The loop with its start and end (see :meth:`run`); a failure here is final."""
+        try:
+            return self._run_loop(t0, worker)
+        except BaseException as exc:
+            self._health.set("failed", f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _run_loop(self, t0: float, worker: InferenceWorker | None) -> EngineSummary:
         deadline = (
             t0 + self.options.duration_s
             if self.options.realtime and self.options.duration_s is not None
@@ -472,48 +421,23 @@ class Engine:
         self._sink_workers = [SinkWorker(sink, self._sink_error) for sink in self.sinks]
         self._start_readers()
         self.on_readers_started()
-        last_sync = 0.0
+        self._health.set("running", f"analysing {len(self.cameras)} camera(s)")
         try:
-            while not self._stop.is_set():
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                busy = worker is not None and worker.in_flight > 0
-                if worker is not None:
-                    for job in worker.done(timeout=0.0):
-                        self._postprocess(job.items, job.outputs or [], job.infos)
-                self.between_batches()
-                with self.metrics.time("read"):
-                    # With a batch in the worker, look for frames without lingering.
-                    wait = 0.005 if busy else min(0.25, max(0.0, deadline - now))
-                    batch = self._keep_wanted(self.batcher.next_batch(timeout=wait))
-                if batch:
-                    self._process(batch, worker)
-                elif worker is not None and worker.in_flight:
-                    for job in worker.done(timeout=0.25):
-                        self._postprocess(job.items, job.outputs or [], job.infos)
-                if now - last_sync >= 0.5 or not batch:
-                    self._sync_status()
-                    last_sync = now
-                idle = not batch and (worker is None or worker.in_flight == 0)
-                if idle and not self.serves_until_stopped and self._finished():
-                    break
+            self._loop_restarting(deadline, worker)
             interrupted = self._stop.is_set()
         except KeyboardInterrupt:
             interrupted = True
             self._interrupt()
         finally:
+            self._health.set("stopping", "ending open events and closing the sinks")
             try:
                 self.on_stopping()
-                if worker is not None:
-                    # Frames already inferred are within the run: finish them.
-                    while worker.in_flight:
-                        for job in worker.done(timeout=5.0):
-                            self._postprocess(job.items, job.outputs or [], job.infos)
+                self._drain(worker)
             finally:
                 if worker is not None:
                     worker.close()
                 self._shutdown()
+        self._health.set("stopped", "stopped on request" if interrupted else "the run is complete")
         status = self.board.snapshot()
         return EngineSummary(
             status=status,
@@ -527,6 +451,82 @@ class Engine:
             hazards={c: tuple(p.config.hazards) for c, p in self.cameras.items()},
             gated=sum(p.gate.counts()[1] for p in self.cameras.values() if p.gate is not None),
         )
+
+    def _loop_restarting(self, deadline: float, worker: InferenceWorker | None) -> None:
+        """Run :meth:`_loop`; when it raises, log, count and start it again after a backoff.
+
+        Only what no camera, rule, tracker, sink or plugin isolates gets here (a backend
+        that fails a batch, a hook that raises, a bug): the readers and sinks keep
+        running through the restart, and the frames of the failed batch are lost.
+
+        Raises:
+            Exception: the loop's error, once ``options.restart.max_attempts`` consecutive
+                failures are reached.
+        """
+        policy = self.options.restart
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                self._loop(deadline, worker)
+                return
+            except Exception as exc:
+                if time.monotonic() - started >= policy.max_s:
+                    attempt = 0  # it ran well for a while: this is a new failure
+                attempt += 1
+                reason = f"{type(exc).__name__}: {exc}"
+                self.board.component_error("engine", "engine", reason)
+                if policy.max_attempts is not None and attempt >= policy.max_attempts:
+                    log.error("the engine loop failed %d times in a row; giving up", attempt)
+                    raise
+                delay = policy.delay(attempt, self._restart_rng)
+                n = self._health.restarting(f"the loop failed ({reason}); restarting")
+                log.error("the engine loop failed (restart %d, in %.2f s)", n, delay, exc_info=exc)
+                if self._stop.wait(delay):
+                    return
+                self._health.set("running", f"running again after restart {n} ({reason})")
+
+    def _loop(self, deadline: float, worker: InferenceWorker | None) -> None:
+        """Batches until the deadline, the end of every source or :meth:`stop`."""
+        last_sync = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            busy = worker is not None and worker.in_flight > 0
+            if worker is not None:
+                self._finish_jobs(worker.done(timeout=0.0))
+            self.between_batches()
+            with self.metrics.time("read"):
+                # With a batch in the worker, look for frames without lingering.
+                wait = 0.005 if busy else min(0.25, max(0.0, deadline - now))
+                batch = self._keep_wanted(self.batcher.next_batch(timeout=wait))
+            if batch:
+                self._process(batch, worker)
+            elif worker is not None and worker.in_flight:
+                self._finish_jobs(worker.done(timeout=0.25))
+            if now - last_sync >= 0.5 or not batch:
+                self._sync_status()
+                last_sync = now
+            idle = not batch and (worker is None or worker.in_flight == 0)
+            if idle and self.serves_until_stopped:
+                if not self.batcher.camera_ids:
+                    self._stop.wait(0.05)  # no camera at all: wait for one, don't spin
+            elif idle and self._finished():
+                return
+
+    def _finish_jobs(self, jobs: Iterable[InferenceJob]) -> None:
+        for job in jobs:
+            self._postprocess(job.items, job.outputs or [], job.infos, job.owners)
+
+    def _drain(self, worker: InferenceWorker | None) -> None:
+        """Post-process the batches still being inferred: they are within the run."""
+        while worker is not None and worker.in_flight:
+            try:
+                self._finish_jobs(worker.done(timeout=5.0))
+            except Exception as exc:  # the run is ending: the others still count
+                log.error("a batch failed while the engine stopped", exc_info=exc)
+                self.board.component_error("engine", "engine", f"{type(exc).__name__}: {exc}")
 
     def _start_worker(self) -> InferenceWorker | None:
         """The inference thread and its letterbox ring, if overlapping is on and possible."""
@@ -575,68 +575,139 @@ class Engine:
     def _process(self, batch: list[BatchItem], worker: InferenceWorker | None) -> None:
         """Letterbox a batch, then infer it on the worker (or here) and post-process."""
         m = self.metrics
+        if self.pool is not None and len(self.pool.detectors) > 1:
+            groups: dict[int, list[BatchItem]] = {}
+            for item in batch:
+                groups.setdefault(id(self._detector_of(item.camera_id)), []).append(item)
+            if len(groups) > 1 or id(self.detector) not in groups:
+                # Cameras on other models: each model's frames are one batch of its own,
+                # run here; the default model's keep the inference thread.
+                for items in groups.values():
+                    det = self._detector_of(items[0].camera_id)
+                    if det is self.detector:
+                        self._process(items, worker)
+                        continue
+                    m.batch_size.observe(len(items))
+                    with m.time("preprocess"):
+                        tensor, infos = det.preprocess([it.frame.image for it in items])
+                    with m.time("infer"):
+                        outputs = det.infer(tensor)
+                    owners = [self.cameras[it.camera_id].reader for it in items]
+                    self._postprocess(items, outputs, infos, owners, det)
+                return
         images = [item.frame.image for item in batch]
+        owners = [self.cameras[item.camera_id].reader for item in batch]
         m.batch_size.observe(len(batch))
         if worker is not None and self._ring is not None:
             with m.time("preprocess"):
                 tensor, infos = self._ring(images)
-            worker.submit(InferenceJob(batch, tensor, infos))
+            worker.submit(InferenceJob(batch, tensor, infos, owners=owners))
             return
         with m.time("preprocess"):
             tensor, infos = self.detector.preprocess(images)
         with m.time("infer"):
             outputs = self.detector.infer(tensor)
-        self._postprocess(batch, outputs, infos)
+        self._postprocess(batch, outputs, infos, owners)
 
-    def _postprocess(self, batch: list[BatchItem], outputs: Any, infos: Any) -> None:
-        """Decode, track, run the rules and emit the events of one inferred batch."""
+    def _postprocess(
+        self,
+        batch: list[BatchItem],
+        outputs: Any,
+        infos: Any,
+        owners: Sequence[Any],
+        detector: Detector | None = None,
+    ) -> None:
+        """Decode, track, run the rules and emit the events of one inferred batch.
+
+        ``owners`` are the readers the frames came from. A frame whose camera was
+        removed, replaced (a new reader) or isolated since it was batched is dropped:
+        its open events were ended and written at the change, and a new pipeline must
+        not judge an old stream's frames.
+        """
         m = self.metrics
         with m.time("decode"):
-            per_frame = self.detector.postprocess(outputs, infos)
-        counts: Counter[str] = Counter()
-        for item, dets in zip(batch, per_frame, strict=True):
-            pipe = self.cameras[item.camera_id]
-            ts = item.frame.ts
-            if ts < pipe.last_ts:
-                # A source whose clock went backwards: the lifecycle needs order.
-                log.warning(
-                    "camera %s: frame at t=%.3f before t=%.3f dropped", pipe.id, ts, pipe.last_ts
-                )
+            per_frame = (detector or self.detector).postprocess(outputs, infos)
+        processed: dict[str, tuple[CameraPipeline, int]] = {}
+        for item, dets, owner in zip(batch, per_frame, owners, strict=True):
+            pipe = self.cameras.get(item.camera_id)
+            if pipe is None or pipe.reader is not owner:
                 continue
-            with m.time("track"):
-                try:
-                    tracked: Detections | None = pipe.track(ts, dets)
-                except Exception as exc:
-                    # The tracker failed on this frame: no rule can judge it (see skip()).
-                    self._component_error(f"tracker:{pipe.id}", "tracker", exc)
-                    m.tracker_errors.labels(camera=pipe.id).inc()
-                    tracked = None
-            with m.time("rules"):
-                # Each rule runs in isolation inside the camera's runner: a failing one is
-                # recorded there and the others' events of the frame are kept.
-                wall = item.frame.wall_time
-                events = (
-                    pipe.rules(ts, tracked, wall) if tracked is not None else pipe.skip(ts, wall)
-                )
-                for failure in pipe.hazards.take_failures():
-                    m.rule_errors.labels(camera=failure.camera, hazard=failure.hazard).inc()
-                    self._component_error(
-                        f"rule:{failure.camera}:{failure.hazard}", "rule", failure.error
-                    )
-            view = self.views.get(pipe.id)
-            if view is not None:
-                view_events = view.observe(ts, item.frame.image, wall)
-                if view_events:
-                    self.board.update_camera(pipe.id, view=str(view.state))
-                    events = [*events, *view_events]
-            counts[pipe.id] += 1
-            if events:
-                with m.time("sinks"):
-                    for ev in events:
-                        self._emit(pipe, ev, item.frame.image, tracked)
-        for cam_id, n in counts.items():
+            try:
+                kept = self._frame(pipe, item, dets)
+            except Exception as exc:
+                self._camera_failed(pipe, exc)
+                continue
+            pipe.failures = 0
+            if kept:
+                n = processed.get(pipe.id, (pipe, 0))[1]
+                processed[pipe.id] = (pipe, n + 1)
+        for cam_id, (pipe, n) in processed.items():
             m.of_camera(m.frames, cam_id).inc(n)
-            self.board.count_frames(cam_id, n, self.cameras[cam_id].last_ts)
+            self.board.count_frames(cam_id, n, pipe.last_ts)
+
+    def _frame(self, pipe: CameraPipeline, item: BatchItem, dets: Detections) -> bool:
+        """Track one frame, run its rules and view check, emit its events.
+
+        Returns False for a frame dropped because its clock went backwards.
+        """
+        m = self.metrics
+        ts = item.frame.ts
+        if ts < pipe.last_ts:
+            # A source whose clock went backwards: the lifecycle needs order.
+            log.warning(
+                "camera %s: frame at t=%.3f before t=%.3f dropped", pipe.id, ts, pipe.last_ts
+            )
+            return False
+        with m.time("track"):
+            try:
+                tracked: Detections | None = pipe.track(ts, dets)
+            except Exception as exc:
+                # The tracker failed on this frame: no rule can judge it (see skip()).
+                self._component_error(f"tracker:{pipe.id}", "tracker", exc)
+                m.tracker_errors.labels(camera=pipe.id).inc()
+                tracked = None
+        with m.time("rules"):
+            # Each rule runs in isolation inside the camera's runner: a failing one is
+            # recorded there and the others' events of the frame are kept.
+            wall = item.frame.wall_time
+            events = pipe.rules(ts, tracked, wall) if tracked is not None else pipe.skip(ts, wall)
+            for failure in pipe.hazards.take_failures():
+                m.rule_errors.labels(camera=failure.camera, hazard=failure.hazard).inc()
+                self._component_error(
+                    f"rule:{failure.camera}:{failure.hazard}", "rule", failure.error
+                )
+        view = self.views.get(pipe.id)
+        if view is not None:
+            view_events = view.observe(ts, item.frame.image, wall)
+            if view_events:
+                self.board.update_camera(pipe.id, view=str(view.state))
+                events = [*events, *view_events]
+        if events:
+            with m.time("sinks"):
+                for ev in events:
+                    self._emit(pipe, ev, item.frame.image, tracked)
+        return True
+
+    def _camera_failed(self, pipe: CameraPipeline, exc: Exception) -> None:
+        """A camera's pipeline raised on a frame: count it; isolate the camera if it
+        keeps doing so (``options.isolate_after`` frames in a row)."""
+        pipe.failures += 1
+        message = f"{type(exc).__name__}: {exc}"
+        log.error("camera %s: its pipeline raised on a frame", pipe.id, exc_info=exc)
+        self.board.component_error(f"camera:{pipe.id}", "camera", message)
+        if pipe.failures >= self.options.isolate_after:
+            reason = f"its pipeline raised on {pipe.failures} frames in a row: {message}"
+            self._isolate(pipe, reason)
+
+    def _isolate(self, pipe: CameraPipeline, reason: str) -> None:
+        """Take a failing camera out of the run (its open events end); the others go on."""
+        log.error("camera %s isolated: %s", pipe.id, reason)
+        self.remove_camera(pipe.id, keep_status=True)
+        self.board.update_camera(
+            pipe.id, state=CameraState.FAILED, last_error=reason, isolated=reason
+        )
+        self.metrics.set_camera_state(pipe.id, CameraState.FAILED)
+        self.metrics.of_camera(self.metrics.camera_isolations, pipe.id).inc()
 
     # ------------------------------------------------------------------ events
     def _emit(
@@ -646,7 +717,8 @@ class Engine:
         image: Any = None,
         tracked: Detections | None = None,
     ) -> None:
-        event = dataclasses.replace(event, id=f"{event.id}@{self.run_id}")
+        run = f"{self.run_id}.{pipe.generation}" if pipe.generation else self.run_id
+        event = dataclasses.replace(event, id=f"{event.id}@{run}")
         if event.phase == "start":
             self._starts[(event.camera, event.hazard)] += 1
             if self.evidence is not None and image is not None:
@@ -711,7 +783,9 @@ class Engine:
 
     def _component_error(self, name: str, kind: str, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
-        log.warning("%s raised %s; going on", name, message)
+        # Once in full (traceback at -v), then a line per interval with a count: a rule
+        # failing on every frame must not write a warning per frame.
+        self._warnings.warning(name, "%s raised %s; going on", name, message, exc_info=exc)
         self.board.component_error(name, kind, message)
 
     # ------------------------------------------------------------------ status
@@ -744,6 +818,14 @@ class Engine:
             self.metrics.set_camera_state(pipe.id, state)
             self.metrics.of_camera(self.metrics.queue_depth, pipe.id).set(snap.queue_len)
 
+    def _flush(self, pipe: CameraPipeline) -> None:
+        """End a camera's open events and write them (a failure is recorded, not raised)."""
+        try:
+            for ev in pipe.flush():
+                self._emit(pipe, ev)
+        except Exception as exc:
+            self._component_error(f"rules:{pipe.id}", "plugin", exc)
+
     def _shutdown(self) -> None:
         for pipe in self.cameras.values():
             if pipe.reader is not None:
@@ -753,11 +835,7 @@ class Engine:
                 pipe.reader.stop(timeout=2.0)
         self._sync_status()
         for pipe in self.cameras.values():
-            try:
-                for ev in pipe.flush():
-                    self._emit(pipe, ev)
-            except Exception as exc:
-                self._component_error(f"rules:{pipe.id}", "plugin", exc)
+            self._flush(pipe)
         for worker in self._sink_workers:
             try:
                 if not worker.close():
@@ -768,5 +846,8 @@ class Engine:
             except Exception as exc:
                 self._sink_error(worker.sink, exc)
         if self._owns_detector:
-            self.detector.close()
+            if self.pool is not None:
+                self.pool.close()
+            else:
+                self.detector.close()
         self.board.stop()

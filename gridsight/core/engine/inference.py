@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,13 +47,19 @@ class LetterboxRing:
 
 @dataclass(slots=True)
 class InferenceJob:
-    """One batch on its way through the worker."""
+    """One batch on its way through the worker.
+
+    ``owners`` says, per item, where it came from (the engine's camera reader), so
+    that the engine can tell, when the batch comes back, whether the camera is still
+    the one that sent the frame.
+    """
 
     items: list[Any]
     tensor: np.ndarray
     infos: list[Any]
     outputs: list[np.ndarray] | None = None
     error: BaseException | None = None
+    owners: list[Any] = field(default_factory=list)
 
 
 class InferenceWorker:

@@ -15,7 +15,9 @@ open events end (written to the sinks as at the end of a run); frames of it stil
 inferred are dropped when they come back. A camera whose zones or hazard settings change
 keeps its reader and tracker (:meth:`~gridsight.core.engine.engine.Engine.replace_rules`);
 its open events end and the new rules judge from the next frame. A camera whose source
-changes is removed and added again.
+changes is removed and added again. A camera the engine isolated (its pipeline kept
+failing; see :meth:`~gridsight.core.engine.engine.Engine.health`) stays listed as
+enabled; ``enable`` or a new ``put`` starts it afresh.
 
 Example:
     >>> engine = LiveEngine(town, pm)                          # doctest: +SKIP
@@ -175,8 +177,10 @@ class LiveEngine(Engine):
             with self._lock:
                 self._enabled[cid] = False
             return "disabled"
-        if enabled:  # enable
+        if enabled and cid in self.cameras:  # enable
             return "unchanged"
+        # Disabled, or enabled but isolated by the engine (its pipeline kept failing):
+        # enabling starts it afresh.
         with self._lock:
             cfg = self._configs[cid]
         self.add_camera(cfg)
@@ -202,7 +206,7 @@ class LiveEngine(Engine):
                 cfg.fps,
                 cfg.resolution,
             )
-            if same_source:
+            if same_source and cid in self.cameras:
                 self.replace_rules(cfg)
             else:
                 self.remove_camera(cid, keep_status=True)

@@ -66,6 +66,12 @@ class EngineMetrics:
         camera_state: 1 for the camera's current state, 0 for the others.
         queue_depth: frames waiting in the camera's queue.
         batch_size: frames per inference batch.
+        engine_up: 1 while the engine's loop runs, 0 while it starts, restarts or stops
+            (``gridsight.core.engine.health``).
+        engine_restarts: restarts of the engine's loop after a failure
+            (``gridsight_engine_restarts_total``).
+        camera_isolations: cameras taken out of the run because their pipeline kept
+            failing, by ``camera``.
     """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -133,6 +139,22 @@ class EngineMetrics:
             "gridsight_batch_size",
             "Frames per inference batch.",
             buckets=(1, 2, 4, 8, 12, 16, 24, 32),
+            registry=r,
+        )
+        self.engine_up = Gauge(
+            "gridsight_engine_up",
+            "1 while the engine's loop runs; 0 while it starts, restarts, stops or has failed.",
+            registry=r,
+        )
+        self.engine_restarts = Counter(
+            "gridsight_engine_restarts",
+            "Restarts of the engine's loop after a failure inside it.",
+            registry=r,
+        )
+        self.camera_isolations = Counter(
+            "gridsight_camera_isolations",
+            "Cameras taken out of the run because their pipeline kept failing.",
+            ["camera"],
             registry=r,
         )
         # Stage children resolved once: ``labels()`` does a dict lookup under a lock.

@@ -37,6 +37,8 @@ class CameraStatus:
         last_error: the last error's message, or None.
         view: ``ok`` | ``moved`` | ``covered`` | ``blinded``: the camera's view against
             its reference (``gridsight.core.sources.view_check``).
+        isolated: why the engine took the camera out of the run because its pipeline
+            kept failing (its state is then ``failed``), or None.
     """
 
     camera: str
@@ -51,6 +53,7 @@ class CameraStatus:
     stream_ts: float = 0.0
     last_error: str | None = None
     view: str = "ok"
+    isolated: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,8 @@ class ComponentStatus:
     message."""
 
     name: str
-    kind: str  # "sink" | "plugin" | "rule" | "tracker" | "evidence" | "listener"
+    # "sink" | "plugin" | "rule" | "tracker" | "evidence" | "listener" | "camera" | "engine"
+    kind: str
     errors: int = 0
     last_error: str | None = None
 
@@ -110,6 +114,7 @@ class EngineStatus:
                     "stream_ts": round(c.stream_ts, 3),
                     "last_error": c.last_error,
                     "view": c.view,
+                    "isolated": c.isolated,
                 }
                 for c in self.cameras
             ],

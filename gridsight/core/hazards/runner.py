@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from gridsight.core.config.validation import format_validation
 from gridsight.core.detection.detections import ANCHORS, Detections
-from gridsight.core.errors import ConfigError, DataError, GridsightError, PluginError
+from gridsight.core.errors import ConfigError, DataError, GridsightError, PluginError, origin
 from gridsight.core.events import HazardEvent
 from gridsight.core.hazards.lifecycle import Clock, HazardLifecycle, utc_now
 from gridsight.core.hazards.rule import FrameInfo, HazardRule, RuleSettings
@@ -262,7 +262,8 @@ def _wrap(slot: _Slot, camera: str, ts: float, exc: Exception) -> GridsightError
     rule = type(slot.rule)
     wrapped = PluginError(
         f"camera {camera!r}: hazard rule {slot.rule.hazard!r} "
-        f"({rule.__module__}.{rule.__qualname__}) failed at ts={ts}: {exc!r}"
+        f"({rule.__module__}.{rule.__qualname__}) failed at ts={ts}: {exc!r} "
+        f"(at {origin(exc)})"
     )
     wrapped.__cause__ = exc
     return wrapped

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from gridsight.core.errors import GridsightError
 from gridsight.core.events import HazardEvent
-from gridsight.live.cluster.kv import ClusterStore, connect
+from gridsight.live.cluster.kv import ClusterStore, connect, open_store_retrying
 from gridsight.live.cluster.names import ClusterNames, Timings
 from gridsight.live.cluster.publisher import message_id
 
@@ -55,6 +55,7 @@ class ConsumerCounters:
     stale: int = 0
     bad: int = 0
     store_errors: int = 0
+    nats_errors: int = 0
     last_error: str | None = None
 
 
@@ -119,6 +120,7 @@ class OrderConsumer:
             "stale": c.stale,
             "bad": c.bad,
             "store_errors": c.store_errors,
+            "nats_errors": c.nats_errors,
             "last_error": c.last_error,
         }
 
@@ -131,7 +133,11 @@ class OrderConsumer:
 
         nc = await connect(self.url, name="gridsight-orders-consumer")
         try:
-            store = await ClusterStore.open(nc, self.names, self.timings)
+            store = await open_store_retrying(
+                nc, self.names, self.timings, stopping=self._stop.is_set
+            )
+            if store is None:
+                return
             sub = await store.js.pull_subscribe(
                 self.names.subjects,
                 durable=self.names.orders_consumer,
@@ -154,7 +160,13 @@ class OrderConsumer:
                     await asyncio.sleep(0.5)
                     continue
                 for msg in msgs:
-                    await self._handle(store, msg)
+                    try:
+                        await self._handle(store, msg)
+                    except Exception as exc:  # NATS failing over: redelivered after ack_wait
+                        self.counters.nats_errors += 1
+                        self.counters.last_error = f"{type(exc).__name__}: {exc}"
+                        log.warning("message left for redelivery: %s", self.counters.last_error)
+                        await asyncio.sleep(0.5)
         finally:
             await nc.close()
 

@@ -82,16 +82,32 @@ class ClusterStore:
     ) -> ClusterStore:
         """Create (or open) the buckets and the event stream."""
         from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+        from nats.js.errors import BucketNotFoundError, NotFoundError
 
         timings = timings or Timings()
         js = nc.jetstream(timeout=5)
         r = timings.replicas
 
         async def bucket(name: str, ttl: float | None = None) -> KeyValue:
-            cfg = KeyValueConfig(
-                bucket=name, history=1, ttl=ttl, replicas=r, storage=StorageType.FILE
-            )
-            return await js.create_key_value(cfg)
+            # The first member to come up creates the buckets; the others open them as
+            # they are (a bucket's TTL is the lease in force, whatever one node says).
+            try:
+                kv = await js.key_value(name)
+            except BucketNotFoundError:
+                cfg = KeyValueConfig(
+                    bucket=name, history=1, ttl=ttl, replicas=r, storage=StorageType.FILE
+                )
+                return await js.create_key_value(cfg)
+            if ttl is not None:
+                info = await js.stream_info(f"KV_{name}")
+                if info.config.max_age and abs(info.config.max_age - ttl) > 1e-3:
+                    log.warning(
+                        "bucket %s has a TTL of %.1f s, not the %.1f s asked for; it stays",
+                        name,
+                        info.config.max_age,
+                        ttl,
+                    )
+            return kv
 
         store = cls(
             names,
@@ -103,16 +119,38 @@ class ClusterStore:
             owners=await bucket(names.owners),
             drain=await bucket(names.drain),
         )
-        await js.add_stream(
-            StreamConfig(
-                name=names.stream,
-                subjects=[names.subjects],
-                num_replicas=r,
-                storage=StorageType.FILE,
-                duplicate_window=120.0,
+        try:
+            await js.stream_info(names.stream)
+        except NotFoundError:
+            await js.add_stream(
+                StreamConfig(
+                    name=names.stream,
+                    subjects=[names.subjects],
+                    num_replicas=r,
+                    storage=StorageType.FILE,
+                    duplicate_window=120.0,
+                )
             )
-        )
         return store
+
+
+async def open_store_retrying(
+    nc: Client, names: ClusterNames, timings: Timings | None = None, *, stopping: Any = None
+) -> ClusterStore | None:
+    """:meth:`ClusterStore.open`, tried again every second while JetStream is not ready.
+
+    A NATS cluster that has just started has no JetStream leader for a moment, and a
+    server being restarted answers nothing; a long-running member waits it out. Returns
+    None when ``stopping()`` turns true first.
+    """
+    while True:
+        try:
+            return await ClusterStore.open(nc, names, timings)
+        except Exception as exc:
+            if stopping is not None and stopping():
+                return None
+            log.warning("cluster %s: JetStream not ready (%s); trying again", names.name, exc)
+            await asyncio.sleep(1.0)
 
 
 async def read_all(kv: KeyValue) -> dict[str, tuple[int, Any]]:
@@ -163,6 +201,7 @@ __all__ = [
     "connect",
     "dumps",
     "get_json",
+    "open_store_retrying",
     "read_all",
     "require_nats",
 ]

@@ -36,7 +36,14 @@ from pydantic import ValidationError
 
 from gridsight.core.config.camera import CameraConfig
 from gridsight.live.cluster.assign import NodeInfo, moves, plan
-from gridsight.live.cluster.kv import ClusterStore, connect, dumps, get_json, read_all
+from gridsight.live.cluster.kv import (
+    ClusterStore,
+    connect,
+    dumps,
+    get_json,
+    open_store_retrying,
+    read_all,
+)
 from gridsight.live.cluster.names import ClusterNames, Timings
 from gridsight.live.cluster.runner import CameraRunner
 
@@ -135,7 +142,10 @@ class ClusterNode:
     async def run(self) -> None:
         """Run until :meth:`stop`: renew, lead, reconcile every ``renew_s``."""
         nc = await connect(self.url, name=f"gridsight-node-{self.node_id}")
-        store = await ClusterStore.open(nc, self.names, self.timings)
+        store = await open_store_retrying(nc, self.names, self.timings, stopping=self._stop.is_set)
+        if store is None:
+            await nc.close()
+            return
         await self._seed(store)
         watchdog = asyncio.create_task(self._watchdog())
         try:
@@ -270,7 +280,13 @@ class ClusterNode:
             cfg = self._config(cam, cameras[cam][1])
             if cfg is None:
                 continue
-            epoch = await self._claim(store, cam, owner[0] if owner else 0)
+            if owner is not None and holder == self.node_id and owner[0] == self.epochs.get(cam):
+                # Nobody claimed it since we held it (we stopped it when cut off from
+                # NATS): resume under the same epoch, so that the events we buffered
+                # meanwhile are not refused as stale.
+                epoch: int | None = owner[0]
+            else:
+                epoch = await self._claim(store, cam, owner[0] if owner else 0)
             if epoch is None:
                 continue
             self.epochs[cam] = epoch

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import pluggy
 
 from gridsight.core.config.camera import CameraConfig
-from gridsight.core.engine import EngineOptions
+from gridsight.core.engine import EngineOptions, LiveEngine
 from gridsight.core.sinks.base import EventSink
 
 log = logging.getLogger("gridsight.cluster.runner")
@@ -56,10 +56,6 @@ def build_node_engine(
     options: EngineOptions,
 ) -> Any:
     """The node's engine: today's :class:`LiveEngine` (the service's run-time engine)."""
-    try:  # where the engine with run-time camera commands lives once it moves to core
-        from gridsight.core.engine import LiveEngine  # type: ignore[attr-defined]
-    except ImportError:
-        from gridsight.api.live_engine import LiveEngine
     return LiveEngine(
         list(cameras), pm, backend=backend, model=model, sinks=list(sinks), options=options
     )

@@ -1,7 +1,7 @@
 """Notifications of work orders: webhook, MQTT and Apprise notifiers, rate limits, digests.
 
 The order service writes notifications into the outbox table; the outbox relay
-(:mod:`gridsight.orders.outbox_relay`) delivers them through the notifiers built here:
+(:mod:`gridsight.orders.notify.relay`) delivers them through the notifiers built here:
 
 * :mod:`.base`: the :class:`~.base.Notifier` interface and :func:`~.base.notifier_for_url`;
 * :mod:`.webhook`, :mod:`.mqtt`, :mod:`.apprise_notifier`: the built-in notifiers;

@@ -2,7 +2,7 @@
 
 A notifier delivers one notification (a JSON-able dict) to one destination and raises
 on failure; retrying, rate limiting and dead letters are the outbox relay's job
-(:mod:`gridsight.orders.outbox_relay`), so a notifier stays a thin, synchronous client.
+(:mod:`gridsight.orders.notify.relay`), so a notifier stays a thin, synchronous client.
 
 Notification payloads (what ``send`` receives) come in three shapes:
 
@@ -74,6 +74,8 @@ class Notifier(ABC):
     schemes: ClassVar[tuple[str, ...]]
     # Whether camera statuses (current values, see .camera_status) are sent here too.
     camera_status: ClassVar[bool] = False
+    # Whether hazard events (best effort, see .event_sink) are sent here too.
+    hazard_events: ClassVar[bool] = False
 
     url: str = ""
     timeout_s: float = 5.0

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from gridsight.orders.notify.ack import ack_secret_from_env
 from gridsight.orders.notify.channels import Channel, build_channels
-from gridsight.orders.outbox_relay import OutboxRelay
+from gridsight.orders.notify.relay import OutboxRelay
 
 
 class Delivery:

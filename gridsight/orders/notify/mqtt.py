@@ -91,6 +91,7 @@ class MqttNotifier(Notifier):
     name: ClassVar[str] = "mqtt"
     schemes: ClassVar[tuple[str, ...]] = ("mqtt", "mqtts")
     camera_status: ClassVar[bool] = True  # retained <prefix>/cameras/<id>/status
+    hazard_events: ClassVar[bool] = True  # <prefix>/events
 
     def __init__(self, url: str, *, timeout_s: float = 5.0, client_id: str | None = None) -> None:
         check_url(url)

@@ -25,7 +25,7 @@ from pydantic import BeforeValidator, ValidationError
 from gridsight.core.config.validation import format_validation
 from gridsight.core.detection.detections import Detections
 from gridsight.core.detection.geometry import box_iou
-from gridsight.core.detection.roles import Role
+from gridsight.core.detection.roles import parse_role, role_names
 from gridsight.core.errors import ConfigError
 from gridsight.core.hazards.rule import RuleSettings
 from gridsight.core.hazards.zones import LineZone, PolygonZone, Zone, anchor_points
@@ -36,25 +36,32 @@ IndexArray = npt.NDArray[np.intp]
 
 
 def _parse_roles(value: Any) -> Any:
-    """Accept ``"car"``, ``4``, ``Role.CAR`` or a list of them; names are case-insensitive."""
+    """Accept ``"car"``, ``4``, ``Role.CAR`` or a list of them; names are case-insensitive
+    and may be any declared role (a plugin's or the config's ``roles:``), not only the
+    built-in six."""
     items = [value] if isinstance(value, str | int) else value
     if not isinstance(items, list | tuple):
         return value  # let pydantic report the type error
     out: list[Any] = []
     for item in items:
-        if isinstance(item, str):
+        if isinstance(item, str | int) and not isinstance(item, bool):
             try:
-                out.append(Role[item.strip().upper()])
-            except KeyError:
-                names = ", ".join(r.label for r in Role)
-                raise ValueError(f"unknown role {item!r}; expected one of {names}") from None
+                rid = parse_role(item, "role")
+            except ConfigError:
+                raise ValueError(
+                    f"unknown role {item!r}; declared roles: {', '.join(role_names())} "
+                    "(declare more in the config's roles: or a plugin's gridsight_register_roles)"
+                ) from None
+            if rid is None:
+                raise ValueError(f"{item!r} is not a role a rule can watch for")
+            out.append(rid)
         else:
             out.append(item)
     return tuple(out)
 
 
-RoleTuple = Annotated[tuple[Role, ...], BeforeValidator(_parse_roles)]
-"""A settings field holding object roles, written in YAML as names: ``[car, stall]``."""
+RoleTuple = Annotated[tuple[int, ...], BeforeValidator(_parse_roles)]
+"""A settings field holding object role ids, written in YAML as names: ``[car, stall]``."""
 
 
 S = TypeVar("S", bound=RuleSettings)
@@ -106,7 +113,7 @@ def line_zone(zones: Mapping[str, Zone], name: str, hazard: str, field: str) -> 
     return _zone_of_kind(zones, name, hazard, field, LineZone)
 
 
-def role_mask(class_id: npt.NDArray[np.int64], roles: tuple[Role, ...]) -> BoolArray:
+def role_mask(class_id: npt.NDArray[np.int64], roles: tuple[int, ...]) -> BoolArray:
     """Which detections have one of ``roles``."""
     if not roles:
         return np.zeros(class_id.shape[0], dtype=bool)
@@ -117,9 +124,7 @@ def role_mask(class_id: npt.NDArray[np.int64], roles: tuple[Role, ...]) -> BoolA
     return np.asarray(mask)
 
 
-def candidates(
-    detections: Detections, roles: tuple[Role, ...], min_confidence: float
-) -> IndexArray:
+def candidates(detections: Detections, roles: tuple[int, ...], min_confidence: float) -> IndexArray:
     """Indices of the detections with one of ``roles``, scored at least ``min_confidence``."""
     return np.flatnonzero(
         role_mask(detections.class_id, roles) & (detections.confidence >= min_confidence)
@@ -127,7 +132,7 @@ def candidates(
 
 
 def occupants(
-    detections: Detections, zone: PolygonZone, roles: tuple[Role, ...], min_confidence: float
+    detections: Detections, zone: PolygonZone, roles: tuple[int, ...], min_confidence: float
 ) -> IndexArray:
     """The :func:`candidates` whose anchor lies in ``zone``."""
     idx = candidates(detections, roles, min_confidence)

@@ -184,7 +184,7 @@ def test_empty_and_records() -> None:
     assert d.to_records({4: "car"}) == [
         {
             "xyxy": [1, 2, 3, 4],
-            "confidence": 0.9123,
+            "confidence": float(np.float32(0.91234)),  # full precision, not rounded
             "class_id": 4,
             "class_name": "car",
             "tracker_id": 9,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -101,10 +100,17 @@ def test_exhausted_cameras_end_iteration():
 def test_close_wakes_a_waiting_batcher():
     b = Batcher(max_batch=2, max_wait_s=0.0)
     q = b.queue("a")
-    threading.Timer(0.05, q.close).start()
-    t0 = time.monotonic()
-    assert b.next_batch(timeout=10.0) == []
-    assert time.monotonic() - t0 < 5.0  # returned on close, not on the 10 s timeout
+    got: list[list] = []
+    returned = threading.Event()
+
+    def wait() -> None:  # no timeout: only the close can end this wait
+        got.append(b.next_batch(timeout=None))
+        returned.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    threading.Timer(0.05, q.close).start()  # most likely once the batcher waits
+    assert returned.wait(60.0), "the batcher slept through its last queue's close"
+    assert got == [[]] and b.exhausted
 
 
 def test_registration_errors_and_unregister():

@@ -3,7 +3,8 @@
 The inference thread keeps the caller's priority; the loop, the camera readers and the
 sink threads run ``pipeline_nice`` nicer (Linux). The loop then runs on a thread of its
 own, so these tests also check that nothing about a run changed: its events, an error
-inside the loop reaching the caller, and Ctrl-C on the caller's thread ending it cleanly.
+inside the loop reaching the caller (once the loop's restarts give up), and Ctrl-C on
+the caller's thread ending it cleanly.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gridsight.core.hookspecs import hookimpl
 from gridsight.core.plugins import build_plugin_manager
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sources.base import Frame, FrameSource, SourceOptions
+from gridsight.core.sources.reader import BackoffPolicy
 
 from ..engine_helpers import LetterboxedBrightBoxDetector, ScriptedSource, camera
 
@@ -125,8 +127,10 @@ def test_pipeline_nice_0_runs_everything_at_the_callers_priority() -> None:
     assert _phases(sink.events) == [("near_water", "start"), ("near_water", "end")]
 
 
-def test_an_error_inside_the_loop_reaches_the_caller() -> None:
-    engine, _, detector, _ = _engine(nice=3)
+def test_an_error_inside_the_loop_reaches_the_caller_once_restarts_give_up() -> None:
+    # Two failures in a row: one restart, then the run ends with the loop's error.
+    restart = BackoffPolicy(initial_s=0.01, max_s=0.02, max_attempts=2)
+    engine, _, detector, _ = _engine(nice=3, restart=restart)
 
     def broken(batch: np.ndarray) -> list[np.ndarray]:
         raise RuntimeError("model exploded")
@@ -134,6 +138,9 @@ def test_an_error_inside_the_loop_reaches_the_caller() -> None:
     detector.infer = broken  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="model exploded"):
         engine.run()
+    health = engine.health()
+    assert (health.phase, health.restarts, health.up) == ("failed", 1, False)
+    assert "model exploded" in health.reason
 
 
 @needs_thread_priority
@@ -162,8 +169,7 @@ def test_ctrl_c_on_the_callers_thread_ends_a_run_cleanly() -> None:
     result["summary"] = engine.run()
     killer.join(5.0)
     summary = result["summary"]
-    assert summary.interrupted
-    assert summary.wall_s < 30.0
+    assert summary.interrupted  # by Ctrl-C: the run itself was 60 s long
     # The open event was ended and written before the sinks closed.
     assert _phases(sink.events) == [("near_water", "start"), ("near_water", "end")]
 

@@ -1,4 +1,5 @@
-"""Past capacity: throughput holds and every camera gets its share (counts, not timings)."""
+"""Past capacity: frames are dropped, spread over the cameras, and none starves (counts, not
+timings)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def test_overloaded_realtime_engine_shares_frames_fairly() -> None:
     drops = [c.drops for c in summary.status.cameras]
     assert sum(frames) == detector.frames
     assert sum(drops) > 0, "the detector kept up: not an overload"
-    # Every camera within a batch's worth of the others: a fair share each.
-    assert min(frames) > 0
-    assert max(frames) - min(frames) <= options.max_batch, frames
+    # No camera starves: each gets at least half the mean share. (How close the shares
+    # are depends on when the reader threads get the CPU, so on the machine's load; the
+    # batcher's exact round-robin fairness is tested in test_batcher.py.)
+    assert min(frames) >= 0.5 * sum(frames) / n, frames
     assert min(drops) > 0, drops  # the loss is spread, not carried by a few cameras

@@ -51,9 +51,10 @@ def test_a_full_queue_drops_the_newest_and_says_so() -> None:
     sink, errors = Gate(), []
     worker = SinkWorker(sink, lambda s, exc: errors.append(exc), capacity=2)
     worker.write(event(0))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while worker._queue.qsize() and time.monotonic() < deadline:  # e0 taken into write()
         time.sleep(0.01)
+    assert worker._queue.qsize() == 0, "the sink's thread never took the first event"
     for i in range(1, 5):
         worker.write(event(i))
     # One event is inside the blocked write, two wait in the queue, the rest are dropped.

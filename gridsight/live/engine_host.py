@@ -29,7 +29,8 @@ from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import hazard_rules
 from gridsight.core.sinks.base import EventSink
 
-log = logging.getLogger("gridsight.api.engine")
+log = logging.getLogger("gridsight.live.engine")
+
 
 #: Seconds a camera command may wait for the engine thread to apply it.
 COMMAND_TIMEOUT_S = 15.0

@@ -1,0 +1,82 @@
+"""The order page, the history (filters, search by id) and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi.testclient import TestClient
+
+from .conftest import Api, manual_order
+
+
+def _browser(api: Api, name: str) -> TestClient:
+    browser = TestClient(api.client.app)
+    r = browser.post("/api/v1/auth/login", json={"name": name, "password": f"{name}-password"})
+    assert r.status_code == 200
+    return browser
+
+
+def test_the_order_page_shows_the_timeline_with_actor_and_time_and_the_clocks(api: Api) -> None:
+    order = manual_order(api, title="car on the lane")
+    api.client.post(
+        f"/api/v1/work-orders/{order['id']}/notes",
+        json={"note": "called the owner"},
+        headers=api.h("operator"),
+    )
+    page = _browser(api, "viewer").get(f"/orders/{order['id']}?lang=en")
+    assert page.status_code == 200
+    html = page.text
+    assert order["id"] in html and "car on the lane" in html
+    assert 'id="clock-dispatch"' in html and 'id="clock-close"' in html
+    assert "operator:operator" in html  # who filed it and who noted
+    assert "called the owner" in html
+    assert html.count('<li class="step"') >= 2  # new -> ..., dispatched
+    assert '<li class="annotation"' in html
+
+
+def test_the_order_page_of_another_workers_order_is_not_found(api: Api) -> None:
+    order = manual_order(api)
+    api.services.accounts.add_user(
+        "w-other", "worker", password="w-other-password", worker_id="gw-x"
+    )
+    r = _browser(api, "w-other").get(f"/orders/{order['id']}")
+    assert r.status_code == 404 and order["id"] in r.text and "car" not in r.text
+
+
+def test_history_filters_and_search_by_id(api: Api) -> None:
+    a = manual_order(api, village="ruijia", grid="ruijia-g01", kind="fire_lane")
+    b = manual_order(api, village="xinqiao", grid="xinqiao-g01", kind="vending")
+    desk = _browser(api, "viewer")
+    both = desk.get("/history").text
+    assert a["id"] in both and b["id"] in both
+    only_b = desk.get("/history", params={"village": "xinqiao"}).text
+    assert b["id"] in only_b and a["id"] not in only_b
+    by_id = desk.get("/history", params={"q": a["id"]}).text
+    assert a["id"] in by_id and b["id"] not in by_id
+    none = desk.get("/history", params={"state": "closed"}).text
+    assert a["id"] not in none and 'id="history-empty"' in none
+    bad = desk.get("/history", params={"date_from": "yesterday"})
+    assert bad.status_code == 200 and "date_from" in bad.text
+
+
+def test_csv_export_has_the_filtered_orders(api: Api) -> None:
+    a = manual_order(api, village="ruijia", grid="ruijia-g01")
+    b = manual_order(api, village="xinqiao", grid="xinqiao-g01", title="=HYPERLINK(evil)")
+    r = api.client.get("/api/v1/exports/work-orders.csv", headers=api.h("viewer"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert {row["id"] for row in rows} == {a["id"], b["id"]}
+    evil = next(row for row in rows if row["id"] == b["id"])
+    assert evil["title"].startswith("'=")  # no formula in a spreadsheet
+    r = api.client.get(
+        "/api/v1/exports/work-orders.csv", params={"grid": "ruijia-g01"}, headers=api.h("viewer")
+    )
+    assert [row["id"] for row in csv.DictReader(io.StringIO(r.text))] == [a["id"]]
+    assert api.client.get("/api/v1/exports/work-orders.csv").status_code == 401
+
+
+def test_the_dashboard_has_the_verification_alarm(api: Api) -> None:
+    html = _browser(api, "operator").get("/dashboard").text
+    assert 'id="alarm"' in html and "/static/alarm.js" in html
+    assert 'id="nav-history"' in html
