@@ -117,7 +117,7 @@ def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrde
     return WorkOrderDetail(**base.model_dump(), transitions=trail)
 
 
-def order_stats(day: DayStats, *, stream_time: bool) -> OrderStats:
+def order_stats(day: DayStats, *, stream_time: bool, timezone: str | None = None) -> OrderStats:
     """The API form of today's figures."""
 
     def share(met: int, total: int) -> Share:
@@ -127,6 +127,7 @@ def order_stats(day: DayStats, *, stream_time: bool) -> OrderStats:
         since=day.since,
         now=day.now,
         stream_time=stream_time,
+        timezone=timezone,
         orders=day.orders,
         open=day.open,
         closed=day.closed,
@@ -193,13 +194,16 @@ def list_orders(
         next_cursor=page.next_cursor,
         now=now,
         stream_time=orders.stream_time,
+        timezone=orders.settings.timezone,
     )
 
 
 @router.get("/stats", response_model=OrderStats, responses=error_responses(401, 403, 404))
 def stats(orders: OrdersDep, _user: Viewer) -> OrderStats:
     """Today's figures: orders, dispatched within 1 min, closed within 55 min."""
-    return order_stats(orders.today(), stream_time=orders.stream_time)
+    return order_stats(
+        orders.today(), stream_time=orders.stream_time, timezone=orders.settings.timezone
+    )
 
 
 @router.post(

@@ -99,6 +99,9 @@ class OrdersClock(BaseModel):
         description="the store was written on a stream's clock (a demo, a recording): "
         "'now' and 'today' are the run's last stream time, not the machine's",
     )
+    timezone: str | None = Field(
+        default=None, description="the township's time zone (IANA), in which 'today' is"
+    )
 
 
 class WorkOrderPage(OrdersClock):

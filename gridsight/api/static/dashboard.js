@@ -10,7 +10,7 @@
     GS.setClock(f);
     const note = document.getElementById("stream-time");
     note.hidden = !f.stream_time;
-    note.textContent = f.stream_time ? `${t("stream_time_note")} ${fmtDateTime(f.now)}` : "";
+    note.textContent = f.stream_time ? `${t("stream_time_note")} ${fmtDateTime(f.now, f.timezone)}` : "";
     const pct = (x) => (x.share === null ? "–" : `${Math.round(x.share * 100)}%`);
     document.getElementById("fig-orders").textContent = f.orders;
     document.getElementById("fig-open").textContent = f.open;
@@ -64,7 +64,11 @@
   }
 
   function eventItem(e) {
-    const img = e.snapshot_url ? el("img", { src: e.snapshot_url, alt: e.id, loading: "lazy", class: "thumb" }) : el("div", { class: "thumb none" });
+    // A snapshot the server cannot serve (another run's folder) shows as none, not broken.
+    const none = () => el("div", { class: "thumb none" });
+    const img = e.snapshot_url
+      ? el("img", { src: e.snapshot_url, alt: e.id, loading: "lazy", class: "thumb", onerror: (ev) => ev.target.replaceWith(none()) })
+      : none();
     return el("li", { "data-event": e.id, class: "phase-" + e.last_phase },
       img,
       el("div", {},
