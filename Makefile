@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test test-media chromium lint typecheck bench clean help
+.PHONY: demo test test-media chromium nats-server lint typecheck bench clean help
 
 help:
 	@echo "make demo   - run the engine on the 12 synthetic cameras with the bundled model"
@@ -36,8 +36,17 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: lint typecheck test-media chromium
+test: lint typecheck test-media chromium nats-server
 	$(BIN)/pytest -q
+
+# The cluster tests start their own nats-server processes (a restart, a 3-server cluster
+# losing its leader): install Debian's where it is missing. Without it they skip locally
+# and fail under CI=true.
+nats-server:
+	@command -v nats-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq nats-server; } \
+	  || echo "nats-server could not be installed: the cluster tests that need it will skip (fail under CI)"; }
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browser
 # here) and render Chinese with Noto CJK (without a CJK font Chinese is boxes): install

@@ -72,8 +72,11 @@ const GS = (() => {
   function setClock(body) { streamNow = body && body.stream_time ? body.now : null; }
   function now() { return streamNow ?? Date.now() / 1000; }
 
-  function fmtDateTime(epoch) {
-    return new Date(epoch * 1000).toLocaleString(document.documentElement.lang, { hour12: false });
+  // A moment in a given IANA zone (the township's), naming the zone.
+  function fmtDateTime(epoch, timeZone) {
+    const opts = { hour12: false, timeZoneName: "short" };
+    if (timeZone) opts.timeZone = timeZone;
+    return new Date(epoch * 1000).toLocaleString(document.documentElement.lang, opts);
   }
 
   // The SLA cell: countdown to the clock that is running, or met/breached.

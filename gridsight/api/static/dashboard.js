@@ -10,7 +10,7 @@
     GS.setClock(f);
     const note = document.getElementById("stream-time");
     note.hidden = !f.stream_time;
-    note.textContent = f.stream_time ? `${t("stream_time_note")} ${fmtDateTime(f.now)}` : "";
+    note.textContent = f.stream_time ? `${t("stream_time_note")} ${fmtDateTime(f.now, f.timezone)}` : "";
     const pct = (x) => (x.share === null ? "–" : `${Math.round(x.share * 100)}%`);
     document.getElementById("fig-orders").textContent = f.orders;
     document.getElementById("fig-open").textContent = f.open;
@@ -64,7 +64,11 @@
   }
 
   function eventItem(e) {
-    const img = e.snapshot_url ? el("img", { src: e.snapshot_url, alt: e.id, loading: "lazy", class: "thumb" }) : el("div", { class: "thumb none" });
+    // A snapshot the server cannot serve (another run's folder) shows as none, not broken.
+    const none = () => el("div", { class: "thumb none" });
+    const img = e.snapshot_url
+      ? el("img", { src: e.snapshot_url, alt: e.id, loading: "lazy", class: "thumb", onerror: (ev) => ev.target.replaceWith(none()) })
+      : none();
     return el("li", { "data-event": e.id, class: "phase-" + e.last_phase },
       img,
       el("div", {},
@@ -84,10 +88,25 @@
   async function loadCameras() {
     const cams = await api("GET", "/api/v1/cameras");
     const body = document.querySelector("#cameras tbody");
+    // The camera's whole status: its reader's state, a view fault (moved, covered,
+    // blinded) and "degraded" when it drops more than the configured share of frames.
+    const camState = (c) => {
+      if (!c.enabled) return t("cam.disabled", "disabled");
+      const parts = [t("cam." + c.state, c.state)];
+      if (c.view && c.view !== "ok") parts.push(t("view." + c.view, c.view));
+      if (c.degraded) {
+        parts.push(t("cam_degraded", "degraded").replace("{share}",
+          Math.round(c.drop_share * 100) + "%"));
+      }
+      return parts.join(" · ");
+    };
+    const camClass = (c) => "cam-" + c.state + (c.view && c.view !== "ok" ? " cam-view-fault" : "")
+      + (c.degraded ? " cam-degraded" : "");
     body.replaceChildren(...cams.items.map((c) =>
-      el("tr", { "data-camera": c.id, class: "cam-" + c.state },
+      el("tr", { "data-camera": c.id, class: camClass(c),
+                 title: c.gated ? `${c.gated} gated (still scene)` : "" },
         el("td", { title: c.name }, c.id),
-        el("td", { class: "state" }, t("cam." + (c.enabled ? c.state : "disabled"), c.state)),
+        el("td", { class: "state" }, camState(c)),
         el("td", {}, c.fps.toFixed(1)),
         el("td", {}, c.drops),
         el("td", {}, c.reconnects),

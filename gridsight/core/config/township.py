@@ -32,6 +32,7 @@ from gridsight.core.config.base import (
 )
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.config.detector import DetectorConfig
+from gridsight.core.config.evidence import ClipsConfig
 from gridsight.core.config.notify import NotifyConfig
 from gridsight.core.config.orders import OrdersConfig
 from gridsight.core.config.travel import TravelModel
@@ -200,6 +201,10 @@ class Township(StrictModel):
         default=None,
         description="the run's default model: path or name, class names, thresholds "
         "(a camera's own detector: overrides it)",
+    )
+    clips: ClipsConfig | None = Field(
+        default=None,
+        description="evidence clips around event starts (folder, pre/post roll, retention)",
     )
     roles: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,

@@ -46,7 +46,7 @@ class TransitionOut(BaseModel):
 
 
 class WorkOrderOut(BaseModel):
-    """A work order as listed."""
+    """A work order as listed (the fields of ``WorkOrderView`` it shares, by name)."""
 
     id: str
     state: str
@@ -71,6 +71,12 @@ class WorkOrderOut(BaseModel):
     closed_at: float | None
     sla: Sla
     escalations: int
+    hazard_active: bool = Field(
+        default=False, description="a camera still sees the hazard (an event of it is open)"
+    )
+    cleared_at: float | None = Field(
+        default=None, description="when the camera last saw the hazard clear (or restart)"
+    )
     version: int
     updated_at: float
     dispatch_due_at: float
@@ -92,6 +98,9 @@ class OrdersClock(BaseModel):
         default=False,
         description="the store was written on a stream's clock (a demo, a recording): "
         "'now' and 'today' are the run's last stream time, not the machine's",
+    )
+    timezone: str | None = Field(
+        default=None, description="the township's time zone (IANA), in which 'today' is"
     )
 
 
