@@ -16,9 +16,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from gridsight.api import Settings, create_app
@@ -63,6 +65,8 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    negative_data_rejection,  # what the schema forbids is refused (no y_km: false)
+    unsupported_method,  # 405 with a true Allow for methods a path does not have
 ]
 
 
