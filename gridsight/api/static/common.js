@@ -98,6 +98,7 @@ const GS = (() => {
     const q = topics.map((x) => "topic=" + encodeURIComponent(x)).join("&");
     const es = new EventSource("/api/v1/events/stream?" + q);
     const live = document.getElementById("live");
+    if (live) live.hidden = false;  // only pages with a live stream show its state
     es.onopen = () => { if (live) { live.textContent = t("live"); live.className = "live on"; } };
     es.onerror = () => { if (live) { live.textContent = t("offline"); live.className = "live off"; } };
     for (const [name, fn] of Object.entries(handlers)) {
