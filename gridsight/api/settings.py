@@ -56,6 +56,8 @@ class Settings(BaseSettings):
         session_max_age_s: lifetime of a browser session.
         cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
         sse_heartbeat_s: seconds between keep-alive comments on the event stream.
+        degraded_drop_share: a camera that drops a larger share of its frames is shown as
+            degraded.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDSIGHT_", extra="ignore")
@@ -80,6 +82,7 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(default=12 * 3600, ge=60)
     cookie_secure: bool = False
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    degraded_drop_share: float = Field(default=0.2, gt=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _paths_and_limits(self) -> Settings:

@@ -66,12 +66,12 @@ def node(
       gridsight node --nats nats://a:4222,nats://b:4222 --capacity 12 --replicas 3
     """
     from gridsight.core.config import load_township, validate_camera_hazards
-    from gridsight.core.engine import EngineOptions
     from gridsight.core.plugins import build_plugin_manager
     from gridsight.live.cluster.names import ClusterNames, Timings
     from gridsight.live.cluster.node import ClusterNode
     from gridsight.live.cluster.publisher import JetStreamSink
     from gridsight.live.cluster.runner import EngineRunner
+    from gridsight.live.pipeline import LiveOptions
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -87,11 +87,15 @@ def node(
     epochs: dict[str, int] = {}
     sink = JetStreamSink(nats_url, names, node_id, lambda cam: epochs.get(cam, 0))
     runner = EngineRunner(
+        town,
         pm,
-        backend=backend,
-        model=model,
+        options=LiveOptions(
+            realtime=not fast,
+            backend=backend,
+            model=model,
+            backend_options=dict(backend_options),
+        ),
         sinks=[sink],
-        options=EngineOptions(realtime=not fast, backend_options=dict(backend_options)),
     )
     member = ClusterNode(
         nats_url,

@@ -40,8 +40,9 @@ DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 @click.option(
     "--fast",
     is_flag=True,
-    help="Run file/synthetic sources as fast as possible instead of at their own pace "
-    "(the orders then follow the streams' clock, as in gridsight run).",
+    help="Run file/synthetic sources as fast as possible instead of at their own pace. "
+    "Orders follow the streams' clock with --fast and for files and synthetic cameras, "
+    "the wall clock for live ones (as gridsight run).",
 )
 @click.option(
     "--nats",
@@ -117,11 +118,17 @@ def serve(
             clips=clips,
             names=names,
             notify=notify,
+            degraded_drop_share=settings.degraded_drop_share,
             # A demo's store is read on the stream's clock it recorded.
             store_clock=no_engine,
         ),
     )
     services = build_services(settings, live=live)
+    if nats_url is not None and live.township is not None:
+        from gridsight.live.cluster.hosting import cluster_camera_host
+
+        # The camera routes change the cluster's cameras (the nodes run them).
+        services.host = cluster_camera_host(nats_url, live.township, live.pm, cluster_name)
     app = create_app(settings, services=services)
     clock = "streams'" if live.stream_clock is not None else "wall"
     if no_engine:

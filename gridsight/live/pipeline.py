@@ -94,6 +94,8 @@ class LiveOptions:
             stream-clock run wrote (``serve --no-engine`` over a demo's store).
         tick_s: seconds between the order clocks' ticks (time-outs, SLA breaches).
         status_interval_s: how often camera states are published.
+        degraded_drop_share: a camera dropping a larger share of its frames is shown as
+            degraded (API, dashboard, camera-status notifications).
         drain_s: longest wait, when closing, for queued events to reach the store.
     """
 
@@ -119,6 +121,7 @@ class LiveOptions:
     store_clock: bool = False
     tick_s: float = 1.0
     status_interval_s: float = 2.0
+    degraded_drop_share: float = 0.2
     drain_s: float = 30.0
 
     def engine_options(self) -> EngineOptions:
@@ -332,6 +335,7 @@ def build_pipeline(
     clock: Callable[[], float] | None = None,
     engine_factory: Callable[..., Any] | None = None,
     outbox_channels: Sequence[str] = (),
+    sinks: Sequence[EventSink] = (),
 ) -> LivePipeline:
     """Build the live pipeline of ``config`` (see the module docstring); nothing runs yet
     except the orders thread, which first ends what a crashed process left open.
@@ -352,6 +356,8 @@ def build_pipeline(
         engine_factory: builds the engine (tests pass one with a fake detector).
         outbox_channels: names of channels the order service writes outbox rows for that
             another process delivers (``gridsight outbox``), besides ``channels``.
+        sinks: more event sinks for the engine (a cluster node's JetStream sink: with
+            ``options.db`` None the pipeline is then an engine feeding only them).
 
     Raises:
         ConfigError: a bad config, camera id, notify URL, or notify without a store.
@@ -404,6 +410,7 @@ def build_pipeline(
         ack_secret=ack_secret if ack_secret is not None else ack_secret_from_env(),
         outbox_channels=outbox_channels,
     )
+    pipe.sinks.extend(sinks)
     try:
         _assemble(pipe, engine_factory)
     except BaseException:
@@ -466,6 +473,7 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
             sinks=pipe.sinks,
             listeners=listeners,
             engine_factory=engine_factory,
+            degraded_drop_share=opts.degraded_drop_share,
         )
         return
     factory = engine_factory or Engine

@@ -140,3 +140,34 @@ def test_rtsp_password_is_masked() -> None:
         mask_source("rtsp://admin:s3cret@10.0.0.5:554/ch1") == "rtsp://admin:***@10.0.0.5:554/ch1"
     )
     assert mask_source("synthetic://reservoir?seed=1") == "synthetic://reservoir?seed=1"
+
+
+class _Host:
+    """An engine host whose one camera reports a covered view and heavy drops."""
+
+    phase = "running"
+
+    def __init__(self, township, degraded_share: float) -> None:
+        from gridsight.core.engine.status import CameraStatus
+        from gridsight.live.engine_host import camera_view
+
+        cfg = township.cameras[0]
+        status = CameraStatus(cfg.id, state="running", frames=70, drops=30, gated=5, view="covered")
+        self.views = [camera_view(cfg, True, status, degraded_share=degraded_share)]
+
+    def cameras(self):
+        return self.views
+
+    def readiness(self):
+        return True, "engine running"
+
+
+@pytest.mark.parametrize(("share", "degraded"), [(0.2, True), (0.5, False)])
+def test_the_cameras_whole_status_reaches_the_api(
+    api: Api, township, share: float, degraded: bool
+) -> None:
+    api.services.host = _Host(township, share)  # type: ignore[assignment]
+    cam = cams(api)[township.cameras[0].id]
+    assert cam["state"] == "running" and cam["view"] == "covered"
+    assert cam["gated"] == 5 and cam["drops"] == 30 and cam["drop_share"] == 0.3
+    assert cam["degraded"] is degraded

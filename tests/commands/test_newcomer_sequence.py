@@ -52,7 +52,7 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     out = tmp_path_factory.mktemp("newcomer") / "runs" / "demo"
     r = CliRunner(env={"COLUMNS": "250"}).invoke(
-        cli, ["demo", "--duration", "40", "--out", str(out), "--no-snapshots"]
+        cli, ["demo", "--duration", "40", "--out", str(out)]
     )
     assert r.exit_code == 0, r.output
     see = re.search(r"See: (gridsight orders list --db \S+)", r.output)
@@ -109,7 +109,9 @@ def served(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     )
     assert r.exit_code == 0, r.output
     port = _free_port()
-    env = {**os.environ, "GRIDSIGHT_ADMIN_TOKEN": TOKEN}
+    # As the README prints it: the demo's snapshots folder is the one the service serves.
+    snapshots = demo.db.parent / "snapshots"
+    env = {**os.environ, "GRIDSIGHT_ADMIN_TOKEN": TOKEN, "GRIDSIGHT_SNAPSHOTS_DIR": str(snapshots)}
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gridsight", "serve", "--no-engine", "--db", str(demo.db),
@@ -142,6 +144,7 @@ def test_serve_no_engine_reads_the_demos_store_on_its_clock(demo: Demo, served: 
     auth = {"Authorization": f"Bearer {TOKEN}"}
     stats = httpx.get(f"{served}/api/v1/work-orders/stats", headers=auth).json()
     assert stats["stream_time"] is True and stats["now"] == pytest.approx(demo.stream_time)
+    assert stats["timezone"] == "Asia/Shanghai"
     assert stats["orders"] == demo.orders and stats["open"] == demo.open  # "today": the run's
     page = httpx.get(f"{served}/api/v1/work-orders?open=true&limit=200", headers=auth).json()
     assert page["stream_time"] is True and len(page["items"]) == demo.open
@@ -149,6 +152,10 @@ def test_serve_no_engine_reads_the_demos_store_on_its_clock(demo: Demo, served: 
         assert 0 <= demo.stream_time - o["created_at"] < 600  # seconds old, not months
         if o["sla"]["close"] == "ongoing":
             assert 0 < o["sla"]["close_left_s"] <= CLOSE_S
+    events = httpx.get(f"{served}/api/v1/events?limit=5", headers=auth).json()["items"]
+    assert events and all(e["snapshot_url"] for e in events)
+    snap = httpx.get(served + events[0]["snapshot_url"], headers=auth)
+    assert snap.status_code == 200 and snap.headers["content-type"] == "image/jpeg"
 
 
 def test_the_dashboard_shows_the_demos_orders_as_the_run_saw_them(demo: Demo, served: str) -> None:
@@ -168,6 +175,16 @@ def test_the_dashboard_shows_the_demos_orders_as_the_run_saw_them(demo: Demo, se
             rows = page.locator("#orders tbody tr")
             expect(rows).to_have_count(demo.open, timeout=15_000)
             expect(page.locator("#orders td.sla.overdue")).to_have_count(0)
+            # In the township's zone, not the browser's.
+            at = datetime.fromtimestamp(demo.stream_time, ZONE).strftime("%H:%M")
+            expect(note).to_contain_text(at)
+            # The evidence snapshots load (none broken).
+            thumbs = page.locator("#events img.thumb")
+            expect(thumbs.first).to_be_visible(timeout=15_000)
+            loaded = thumbs.evaluate_all(
+                "(imgs) => imgs.map((i) => i.complete && i.naturalWidth > 0)"
+            )
+            assert loaded and all(loaded), loaded
             # Countdowns under 55 minutes (h:mm:ss only from an hour up).
             for text in rows.locator("td.sla").all_inner_texts():
                 assert re.search(r"\b[0-5]?\d:\d\d$", text), text

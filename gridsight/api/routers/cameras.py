@@ -58,9 +58,13 @@ def camera_out(services: Services, view: CameraView) -> CameraOut:
         target_fps=cfg.fps,
         enabled=view.enabled,
         state=view.state,
+        view=view.view,
+        degraded=view.degraded,
         fps=round(view.fps, 2),
         frames=view.frames,
         drops=view.drops,
+        drop_share=round(view.drop_share, 4),
+        gated=view.gated,
         events=view.events,
         reconnects=view.reconnects,
         errors=view.errors,
@@ -76,7 +80,7 @@ def _views(services: Services) -> list[CameraView]:
     if services.host is not None:
         return services.host.cameras()
     cams = services.township.cameras if services.township is not None else ()
-    return [CameraView(c, True, "off", 0.0, 0, 0, 0, 0, 0, 0.0, None) for c in cams]
+    return [CameraView(c, True, "off") for c in cams]
 
 
 def _one(services: Services, camera_id: str) -> CameraOut | None:

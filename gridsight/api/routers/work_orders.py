@@ -17,7 +17,7 @@ from gridsight.api.accounts import User
 from gridsight.api.deps import Anyone, Operator, OrdersDep, ServicesDep, Viewer
 from gridsight.api.errors import BadRequest, Forbidden, NotFound, error_responses
 from gridsight.api.photos import PHOTO_NAME, store_photo
-from gridsight.api.schemas_orders import (
+from gridsight.api.schemas.orders import (
     ManualOrderIn,
     NoteIn,
     OrderStats,
@@ -76,28 +76,12 @@ def order_out(view: WorkOrderView, user: User | None, now: float) -> WorkOrderOu
         (dispatch_left is not None and dispatch_left < 0)
         or (close_left is not None and close_left < 0)
     )
+    # The fields the view and the API share are copied by name (a new view field needs
+    # only its schema entry: tests/api/test_schemas.py checks the two against each other).
+    shared = {k: row[k] for k in WorkOrderOut.model_fields if k in row}
     return WorkOrderOut(
-        id=view.id,
-        state=view.state,
+        **shared,
         hazard=view.kind,
-        source=view.source,
-        camera=view.camera,
-        event_id=view.event_id,
-        village=view.village,
-        grid=view.grid,
-        x_km=view.x_km,
-        y_km=view.y_km,
-        priority=view.priority,
-        tier=view.tier,
-        assignee=view.assignee,
-        title=view.title,
-        description=view.description,
-        created_at=view.created_at,
-        dispatched_at=view.dispatched_at,
-        acknowledged_at=view.acknowledged_at,
-        on_site_at=view.on_site_at,
-        resolved_at=view.resolved_at,
-        closed_at=view.closed_at,
         sla=Sla(
             dispatch=c.dispatch,  # type: ignore[arg-type]
             close=c.close,  # type: ignore[arg-type]
@@ -107,11 +91,6 @@ def order_out(view: WorkOrderView, user: User | None, now: float) -> WorkOrderOu
             close_left_s=close_left,
             overdue=overdue,
         ),
-        escalations=view.escalations,
-        version=view.version,
-        updated_at=view.updated_at,
-        dispatch_due_at=view.dispatch_due_at,
-        close_due_at=view.close_due_at,
         allowed=allowed_for(user, view),
     )
 
@@ -138,7 +117,7 @@ def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrde
     return WorkOrderDetail(**base.model_dump(), transitions=trail)
 
 
-def order_stats(day: DayStats, *, stream_time: bool) -> OrderStats:
+def order_stats(day: DayStats, *, stream_time: bool, timezone: str | None = None) -> OrderStats:
     """The API form of today's figures."""
 
     def share(met: int, total: int) -> Share:
@@ -148,6 +127,7 @@ def order_stats(day: DayStats, *, stream_time: bool) -> OrderStats:
         since=day.since,
         now=day.now,
         stream_time=stream_time,
+        timezone=timezone,
         orders=day.orders,
         open=day.open,
         closed=day.closed,
@@ -214,13 +194,16 @@ def list_orders(
         next_cursor=page.next_cursor,
         now=now,
         stream_time=orders.stream_time,
+        timezone=orders.settings.timezone,
     )
 
 
 @router.get("/stats", response_model=OrderStats, responses=error_responses(401, 403, 404))
 def stats(orders: OrdersDep, _user: Viewer) -> OrderStats:
     """Today's figures: orders, dispatched within 1 min, closed within 55 min."""
-    return order_stats(orders.today(), stream_time=orders.stream_time)
+    return order_stats(
+        orders.today(), stream_time=orders.stream_time, timezone=orders.settings.timezone
+    )
 
 
 @router.post(

@@ -66,6 +66,11 @@ class Supervisor(StrictModel):
     channel: str | None = Field(
         default=None, description="notify channel to reach them (default: every channel)"
     )
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+?[0-9][0-9 -]{2,30}$",
+        description="a phone number grid workers may call for help (shown on their page)",
+    )
 
 
 class RoleShift(StrictModel):

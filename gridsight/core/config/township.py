@@ -187,6 +187,11 @@ class Township(StrictModel):
         default=(10.0, 8.0), description="width (east) and height (north) of the local frame, km"
     )
     command_centre: CommandCentre
+    geo_origin: tuple[float, float] | None = Field(
+        default=None,
+        description="latitude, longitude of the km frame's origin (0, 0); with it the "
+        "worker's page links each order's place to the phone's map app",
+    )
     villages: tuple[Village, ...] = Field(min_length=1)
     grids: tuple[Grid, ...] = Field(min_length=1)
     staff: Staff = Field(default_factory=Staff)
@@ -213,6 +218,13 @@ class Township(StrictModel):
         default_factory=OrdersConfig,
         description="the live work-order loop: SLA clocks, verification, shifts (gridsight.orders)",
     )
+
+    @field_validator("geo_origin")
+    @classmethod
+    def _latlon(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (-90 <= v[0] <= 90 and -180 <= v[1] <= 180):
+            raise ValueError(f"geo_origin: [latitude, longitude] in degrees, got {list(v)}")
+        return v
 
     @field_validator("extent_km")
     @classmethod

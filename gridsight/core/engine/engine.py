@@ -322,7 +322,10 @@ class Engine:
         if pipe is None:
             return None
         if pipe.reader is not None:
-            pipe.reader.stop(timeout=2.0)
+            # Signalled, not waited for: a reader stuck in a dead camera's native read
+            # would stall every camera's loop. Its frames can no longer be batched, and
+            # any still in flight are dropped (they come from a reader no camera has).
+            pipe.reader.stop(timeout=0.0)
         self.batcher.unregister(camera_id)
         self._synced.pop(camera_id, None)
         self.views.pop(camera_id, None)

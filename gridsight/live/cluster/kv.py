@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +34,20 @@ def require_nats() -> None:
         ) from None
 
 
-async def connect(url: str, *, name: str, retry: bool = True) -> Client:
+async def _quiet_error(exc: Exception) -> None:
+    # nats-py's default prints a traceback for every failed reconnect attempt.
+    log.warning("NATS: %s: %s", type(exc).__name__, exc)
+
+
+async def connect(
+    url: str, *, name: str, retry: bool = True, stopping: Callable[[], bool] | None = None
+) -> Client:
     """A connection that reconnects for ever (an engine node outlives NATS restarts).
 
     ``url`` may list several servers, comma-separated. With ``retry`` the first
     connection is tried again every half second until a server answers; without it
-    (one-shot commands) a missing server is a :class:`ClusterUnavailable` at once.
+    (one-shot commands) a missing server is a :class:`ClusterUnavailable` at once, as it
+    is when ``stopping()`` turns true while waiting.
     """
     require_nats()
     import nats
@@ -46,18 +55,24 @@ async def connect(url: str, *, name: str, retry: bool = True) -> Client:
     servers = [u.strip() for u in url.split(",") if u.strip()]
     while True:
         try:
-            return await nats.connect(
-                servers,
-                name=name,
-                connect_timeout=2,
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                ping_interval=2,
-                max_outstanding_pings=2,
+            # nats-py retries a first connection inside connect() when reconnects are
+            # unlimited: bound each try so that ``stopping`` is looked at in between.
+            return await asyncio.wait_for(
+                nats.connect(
+                    servers,
+                    name=name,
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    ping_interval=2,
+                    max_outstanding_pings=2,
+                    error_cb=_quiet_error,
+                ),
+                timeout=5.0,
             )
         except Exception as exc:
-            if not retry:
+            if not retry or (stopping is not None and stopping()):
                 raise ClusterUnavailable(f"NATS at {url}: {type(exc).__name__}: {exc}") from None
             log.warning("NATS at %s: %s; trying again", url, exc)
             await asyncio.sleep(0.5)

@@ -28,7 +28,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,7 @@ class ClusterNode:
         self._lead_rev = 0
         self._last_renewed = time.monotonic()
         self._stop = asyncio.Event()
+        self._jobs: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._started = time.time()
 
     def epoch_of(self, camera: str) -> int:
@@ -148,6 +149,7 @@ class ClusterNode:
             return
         await self._seed(store)
         watchdog = asyncio.create_task(self._watchdog())
+        worker = asyncio.create_task(self._engine_worker())
         try:
             while not self._stop.is_set():
                 started = time.monotonic()
@@ -161,6 +163,7 @@ class ClusterNode:
         finally:
             watchdog.cancel()
             await self._leave(store)
+            worker.cancel()
             await nc.close()
 
     async def _watchdog(self) -> None:
@@ -176,7 +179,7 @@ class ClusterNode:
                     len(self.held),
                 )
                 self.counters.self_stops += 1
-                await self._stop_cameras(list(self.held))
+                self._stop_cameras(list(self.held))
 
     async def _tick(self, store: ClusterStore, started: float) -> None:
         try:
@@ -187,7 +190,7 @@ class ClusterNode:
         if time.monotonic() - self._last_renewed >= self.timings.lease_s * SELF_STOP_FRACTION:
             # We were away (paused, or cut off) long enough that others may own our
             # cameras: give them up before looking at anything else.
-            await self._stop_cameras(list(self.held))
+            self._stop_cameras(list(self.held))
         self._last_renewed = started
         if await self._lead(store):
             await self._assign(store)
@@ -253,17 +256,16 @@ class ClusterNode:
         if lost:
             self.counters.lost += len(lost)
             log.warning("cameras claimed by other nodes: %s; stopping them", ", ".join(lost))
-            await self._stop_cameras(lost)
+            self._stop_cameras(lost)
         leaving = [c for c in self.held if c not in mine or c not in cameras]
         if leaving:
-            await self._stop_cameras(leaving)
-            await self._release(store, leaving)
+            self._stop_cameras(leaving, then=lambda: self._release(store, leaving))
         # Changed configs of cameras we run.
         for cam, rev in list(self.held.items()):
             if cameras[cam][0] != rev:
                 cfg = self._config(cam, cameras[cam][1])
                 if cfg is not None:
-                    await asyncio.to_thread(self.runner.update, cfg)
+                    self._engine_job(f"updating {cam}", self.runner.update, cfg)
                 self.held[cam] = cameras[cam][0]
         # New cameras: claim them once their previous owner let go or is gone.
         wanted = sorted(c for c in mine if c not in self.held and c in cameras)
@@ -293,7 +295,7 @@ class ClusterNode:
             self.held[cam] = cameras[cam][0]
             claimed.append(cfg)
         if claimed:
-            await asyncio.to_thread(self.runner.start, claimed)
+            self._engine_job(f"starting {len(claimed)} cameras", self.runner.start, claimed)
 
     async def _claim(self, store: ClusterStore, cam: str, last: int) -> int | None:
         from nats.js.errors import KeyWrongLastSequenceError
@@ -324,14 +326,44 @@ class ClusterNode:
             )
             self.counters.releases += 1
 
-    async def _stop_cameras(self, cams: Sequence[str]) -> None:
-        for cam in cams:
-            if self.held.pop(cam, None) is None:
-                continue
+    # -- the engine's changes, off the control loop -----------------------------------------
+
+    def _engine_job(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
+        """Queue a call into the engine (loading a model, opening a source take seconds:
+        the liveness loop never waits for them); jobs run one at a time, in order."""
+
+        async def job() -> None:
             try:
-                await asyncio.to_thread(self.runner.stop, cam)
+                await asyncio.to_thread(fn, *args)
             except Exception as exc:
-                self._error(f"stopping {cam}: {type(exc).__name__}: {exc}")
+                self._error(f"{what}: {type(exc).__name__}: {exc}")
+
+        self._jobs.put_nowait(job)
+
+    async def _engine_worker(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                await job()
+            finally:
+                self._jobs.task_done()
+
+    def _stop_cameras(
+        self, cams: Sequence[str], then: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Forget these cameras now and stop them in the engine (then run ``then``)."""
+        gone = [cam for cam in cams if self.held.pop(cam, None) is not None]
+        for cam in gone:
+            self._engine_job(f"stopping {cam}", self.runner.stop, cam)
+        if then is not None:
+
+            async def after() -> None:
+                try:
+                    await then()
+                except Exception as exc:
+                    self._error(f"after stopping {', '.join(cams)}: {type(exc).__name__}: {exc}")
+
+            self._jobs.put_nowait(after)
 
     def _config(self, cam: str, data: Mapping[str, Any]) -> CameraConfig | None:
         try:
@@ -351,8 +383,9 @@ class ClusterNode:
     async def _leave(self, store: ClusterStore) -> None:
         """A clean exit: stop the cameras, release them, and drop the liveness key."""
         held = list(self.held)
-        await self._stop_cameras(held)
+        self._stop_cameras(held)
         try:
+            await asyncio.wait_for(self._jobs.join(), 60.0)
             await self._release(store, held)
             await store.nodes.delete(self.node_id)
             if self.is_assigner:

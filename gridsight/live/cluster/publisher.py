@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from gridsight.core.events import HazardEvent
 from gridsight.core.sinks.base import EventSink
-from gridsight.live.cluster.kv import connect
+from gridsight.live.cluster.kv import ClusterUnavailable, connect
 from gridsight.live.cluster.names import ClusterNames
 
 log = logging.getLogger("gridsight.cluster.publisher")
@@ -181,7 +181,14 @@ class JetStreamSink(EventSink):
             return self._buffer[0] if self._buffer and not self._stop else None
 
     async def _publish_loop(self) -> None:
-        nc = await connect(self.url, name=f"gridsight-node-{self.node_id}-events")
+        try:
+            nc = await connect(
+                self.url,
+                name=f"gridsight-node-{self.node_id}-events",
+                stopping=lambda: self._stop,
+            )
+        except ClusterUnavailable:
+            return  # closed before NATS was ever reached; close() reports what is left
         js = nc.jetstream(timeout=self.ack_timeout_s)
         pause = 0.0
         outage_since: float | None = None

@@ -1,6 +1,7 @@
 """The cameras a node runs: its engine, built lazily, changed at run time.
 
-:func:`build_node_engine` is the one place the node asks for an engine; the node's
+:func:`build_node_pipeline` is the one place the node asks for its engine: the live
+pipeline's one assembly (:mod:`gridsight.live.pipeline`), as a service; the node's
 control loop talks to :class:`EngineRunner` only (start / update / stop a camera,
 status), so the engine behind it can change without the cluster code noticing.
 
@@ -10,16 +11,19 @@ node claims and keeps running (waiting for cameras) when all of them move away.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import pluggy
 
+from gridsight.core.config import Township
 from gridsight.core.config.camera import CameraConfig
-from gridsight.core.engine import EngineOptions, LiveEngine
+from gridsight.core.engine import EngineStopped, LiveEngine
 from gridsight.core.sinks.base import EventSink
+from gridsight.live.engine_host import EngineHost
+from gridsight.live.pipeline import LiveOptions, LivePipeline, build_pipeline
 
 log = logging.getLogger("gridsight.cluster.runner")
 
@@ -46,92 +50,97 @@ class CameraRunner(Protocol):
         """Stop everything."""
 
 
-def build_node_engine(
+def build_node_pipeline(
+    township: Township,
     cameras: Sequence[CameraConfig],
     pm: pluggy.PluginManager,
-    *,
-    backend: str,
-    model: str | None,
+    options: LiveOptions,
     sinks: Iterable[EventSink],
-    options: EngineOptions,
-) -> Any:
-    """The node's engine: today's :class:`LiveEngine` (the service's run-time engine)."""
-    return LiveEngine(
-        list(cameras), pm, backend=backend, model=model, sinks=list(sinks), options=options
+) -> LivePipeline:
+    """The node's pipeline: the one assembly, as a service, with no order store.
+
+    The node's own sinks (its JetStream publisher) are added to the engine the assembly
+    builds; everything else (engine options, camera validation against the township,
+    the engine thread) is the assembly's.
+    """
+    extra = list(sinks)
+
+    def engine_with_sinks(*args: Any, sinks: Iterable[EventSink] = (), **kwargs: Any) -> Any:
+        return LiveEngine(*args, sinks=[*sinks, *extra], **kwargs)
+
+    return build_pipeline(
+        township,
+        dataclasses.replace(options, service=True, db=None, engine=True),
+        pm=pm,
+        cameras=cameras,
+        engine_factory=engine_with_sinks,
+        channels=[],
     )
 
 
 class EngineRunner:
-    """Runs the node's cameras on one engine thread (see the module docstring)."""
+    """Runs the node's cameras in the live pipeline (see the module docstring)."""
 
     def __init__(
         self,
+        township: Township,
         pm: pluggy.PluginManager,
         *,
-        backend: str = "auto",
-        model: str | None = None,
+        options: LiveOptions | None = None,
         sinks: Iterable[EventSink] = (),
-        options: EngineOptions | None = None,
     ) -> None:
+        self.township = township
         self.pm = pm
-        self.backend = backend
-        self.model = model
+        self.options = options or LiveOptions(realtime=True)
         self.sinks = list(sinks)
-        self.options = options or EngineOptions(realtime=True)
-        self.engine: Any = None
-        self._thread: threading.Thread | None = None
+        self.pipeline: LivePipeline | None = None
+
+    def _host(self) -> EngineHost:
+        host = self.pipeline.host if self.pipeline is not None else None
+        if host is None:
+            raise EngineStopped("the node's engine has not started")
+        return host
 
     def start(self, configs: Sequence[CameraConfig]) -> None:
         if not configs:
             return
-        if self.engine is None:
-            self.engine = build_node_engine(
-                configs,
-                self.pm,
-                backend=self.backend,
-                model=self.model,
-                sinks=self.sinks,
-                options=self.options,
+        if self.pipeline is None:
+            self.pipeline = build_node_pipeline(
+                self.township, configs, self.pm, self.options, self.sinks
             )
-            self._thread = threading.Thread(
-                target=self.engine.run, name="gridsight-engine", daemon=True
-            )
-            self._thread.start()
+            self.pipeline.start()
+            host = self._host()
+            host.wait_built(COMMAND_TIMEOUT_S * 4)  # loading the model
+            if host.phase == "failed":
+                raise EngineStopped(f"the node's engine failed: {host.error}")
             return
         for cfg in configs:
-            self._command("put", cfg.id, cfg)
+            self._host().put_camera(cfg)
 
     def update(self, config: CameraConfig) -> None:
-        self._command("put", config.id, config)
+        self._host().put_camera(config)
 
     def stop(self, camera_id: str) -> None:
-        if self.engine is not None:
-            self._command("remove", camera_id)
-
-    def _command(self, kind: str, camera_id: str, config: CameraConfig | None = None) -> str:
-        outcome: str = self.engine.submit(kind, camera_id, config).result(timeout=COMMAND_TIMEOUT_S)
-        return outcome
+        if self.pipeline is not None:
+            self._host().remove_camera(camera_id)
 
     def camera_status(self) -> dict[str, dict[str, Any]]:
-        if self.engine is None:
+        if self.pipeline is None or self.pipeline.host is None:
             return {}
-        running = set(self.engine.camera_configs())
         return {
-            c.camera: {
-                "state": str(c.state),
-                "fps": round(float(c.fps), 2),
-                "frames": int(c.frames),
-                "events": int(c.events),
+            view.config.id: {
+                "state": str(view.state),
+                "fps": round(float(view.fps), 2),
+                "frames": int(view.frames),
+                "events": int(view.events),
             }
-            for c in self.engine.status().cameras
-            if c.camera in running
+            for view in self.pipeline.host.cameras()
+            if view.enabled
         }
 
     def close(self) -> None:
-        if self.engine is not None:
-            self.engine.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=COMMAND_TIMEOUT_S)
+        if self.pipeline is not None:
+            self.pipeline.close(flush_s=COMMAND_TIMEOUT_S)
 
 
-__all__ = ["CameraRunner", "EngineRunner", "build_node_engine"]
+__all__ = ["CameraRunner", "EngineRunner", "build_node_pipeline"]

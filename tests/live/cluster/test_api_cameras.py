@@ -1,0 +1,59 @@
+"""``serve --nats``: the REST API's camera routes change the cluster's cameras (KV)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi.testclient import TestClient
+
+from gridsight.api import Settings, create_app
+from gridsight.api.services import build_services
+from gridsight.core.config import load_township
+from gridsight.core.plugins import build_plugin_manager
+from gridsight.live.cluster.control import open_store
+from gridsight.live.cluster.hosting import cluster_camera_host
+from gridsight.live.cluster.kv import read_all
+
+from ...services import require_nats
+from .helpers import CONFIG, fresh_names
+
+
+def test_cameras_put_and_removed_through_the_api_reach_the_cluster(tmp_path) -> None:
+    nats = require_nats()
+    names = fresh_names()
+    town = load_township(CONFIG)
+    settings = Settings(
+        db_url=f"sqlite:///{tmp_path / 'api.sqlite'}",
+        data_dir=tmp_path,
+        session_secret="test-session-secret-0123456789",  # type: ignore[arg-type]
+    )
+    services = build_services(settings, township=town)
+    admin = services.accounts.add_user("admin", "admin", password="admin-password")
+    headers = {"Authorization": f"Bearer {services.accounts.issue_token(admin.id)}"}
+    host = cluster_camera_host(nats, town, build_plugin_manager(), names.name)
+    services.host = host
+
+    async def cluster_cameras() -> dict[str, dict]:
+        nc, store = await open_store(nats, names)
+        try:
+            return {k: v for k, (_, v) in (await read_all(store.cameras)).items()}
+        finally:
+            await nc.close()
+
+    cam = town.cameras[0].model_dump(mode="json")
+    try:
+        with TestClient(create_app(settings, services=services)) as client:
+            r = client.put(f"/api/v1/cameras/{cam['id']}", json=cam, headers=headers)
+            assert r.status_code in (200, 201), r.text
+            assert r.json()["outcome"] == "created"
+            assert asyncio.run(cluster_cameras())[cam["id"]]["source"] == cam["source"]
+            listed = client.get("/api/v1/cameras", headers=headers).json()["items"]
+            assert [(c["id"], c["state"]) for c in listed] == [(cam["id"], "unassigned")]
+            bad = {**cam, "id": "cam-x", "grid": "no-such-grid"}
+            r = client.put("/api/v1/cameras/cam-x", json=bad, headers=headers)
+            assert r.status_code == 422 and "no-such-grid" in r.text
+            r = client.delete(f"/api/v1/cameras/{cam['id']}", headers=headers)
+            assert r.json()["outcome"] == "removed"
+            assert asyncio.run(cluster_cameras()) == {}
+    finally:
+        host.close()
