@@ -34,3 +34,13 @@ def test_an_event_without_a_clip_says_nothing_of_one(store: OrderStore) -> None:
     with store.read() as conn:
         last = json.loads(conn.execute(sa.select(outbox.c.payload)).scalars().all()[-1])
     assert last["clip"] is None and "Clip:" not in render(last)[1]
+
+
+def test_the_stored_event_carries_its_clip(store: OrderStore) -> None:
+    from gridsight.orders.event_log import StoredEvent
+
+    svc = service(store, Clock())
+    svc.ingest_event(dataclasses.replace(event(), clip="clips/x.mp4"))
+    with store.read() as conn:
+        row = conn.execute(sa.select(events)).first()
+    assert StoredEvent.from_row(row).clip == "clips/x.mp4"
