@@ -29,7 +29,14 @@ DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 @click.option("--no-engine", is_flag=True, help="Serve the API over the store; run no cameras.")
 @notify_option
 @options.detector()
+@options.names()
 @options.backend_options()
+@click.option(
+    "--clips",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write an H.264 MP4 around each event start here (else the config's clips: dir).",
+)
 @click.option(
     "--fast",
     is_flag=True,
@@ -55,7 +62,9 @@ def serve(
     notify: tuple[str, ...],
     backend: str,
     model: str | None,
+    names: tuple[str, ...] | None,
     backend_options: dict[str, Any],
+    clips: Path | None,
     fast: bool,
     nats_url: str | None,
     cluster_name: str,
@@ -106,6 +115,8 @@ def serve(
             model=model,
             backend_options=backend_options,
             snapshots=settings.snapshots_dir,
+            clips=clips,
+            names=names,
             notify=notify,
             degraded_drop_share=settings.degraded_drop_share,
             # A demo's store is read on the stream's clock it recorded.

@@ -126,20 +126,29 @@ def _attainment_by(
     """Attainment of both targets per village, per hazard and per hour of day of the
     alarm: ``dispatch_within_target/village/<id>``, ``.../hazard/<id>``, ``.../hour/07``."""
     cams = cfg.township.cameras
-    village = np.array([cams[c].village for c in alarms.camera[real].tolist()], dtype=object)
-    hazard = np.array([cfg.hazards[h][0] for h in alarms.hazard[real].tolist()], dtype=object)
-    hour = ((alarms.time[real] % DAY_S) // HOUR_S).astype(np.int64)
-    groups: list[tuple[str, np.ndarray, list[Any]]] = [
-        ("village", village, sorted({c.village for c in cams})),
-        ("hazard", hazard, [h for h, _ in cfg.hazards]),
-        ("hour", hour, list(range(24))),
-    ]
-    for by, labels, keys in groups:
-        for key in keys:
-            sel = labels == key
-            name = f"{key:02d}" if by == "hour" else str(key)
-            k[f"dispatch_within_target/{by}/{name}"] = _mean(met_dispatch[sel & owed].astype(float))
-            k[f"closure_within_target/{by}/{name}"] = _mean(met_closure[sel].astype(float))
+    villages = sorted({c.village for c in cams})
+    v_of_cam = np.array([villages.index(c.village) for c in cams], dtype=np.int64)
+    cam = alarms.camera[real]
+    groups: list[tuple[str, np.ndarray, list[str]]] = [
+        ("village", v_of_cam[cam] if cam.size else cam, villages),
+        ("hazard", alarms.hazard[real], [h for h, _ in cfg.hazards]),
+        ("hour", ((alarms.time[real] % DAY_S) // HOUR_S).astype(np.int64),
+         [f"{h:02d}" for h in range(24)]),
+    ]  # fmt: skip
+    d = met_dispatch.astype(float)
+    c = met_closure.astype(float)
+    for by, code, names in groups:
+        m = len(names)
+        # Shares of 0/1 values: the sums are exact, so these equal the per-group means.
+        n_d = np.bincount(code[owed], minlength=m)
+        s_d = np.bincount(code[owed], weights=d[owed], minlength=m)
+        n_c = np.bincount(code, minlength=m)
+        s_c = np.bincount(code, weights=c, minlength=m)
+        for i, name in enumerate(names):
+            k[f"dispatch_within_target/{by}/{name}"] = (
+                float(s_d[i] / n_d[i]) if n_d[i] else math.nan
+            )
+            k[f"closure_within_target/{by}/{name}"] = float(s_c[i] / n_c[i]) if n_c[i] else math.nan
 
 
 def compute_kpis(

@@ -454,6 +454,12 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
     # The orders sink never blocks (a queue and its own thread) and the pipeline owns its
     # life, so it listens to the engine rather than being one of the engine's sinks.
     listeners = [pipe.orders.write] if pipe.orders is not None else []
+    engine_options = opts.engine_options()
+    if pipe.township is not None:  # clips: --clips over the config's clips: block
+        from gridsight.core.config.evidence import ClipsConfig
+
+        clips = (pipe.township.clips or ClipsConfig()).settings(opts.clips, opts.blur_faces)
+        engine_options = dataclasses.replace(engine_options, clips=clips)
     if opts.service:
         town = pipe.township
         if town is None:
@@ -463,7 +469,7 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
             pipe.pm,
             backend=opts.backend,
             model=opts.model,
-            options=opts.engine_options(),
+            options=engine_options,
             sinks=pipe.sinks,
             listeners=listeners,
             engine_factory=engine_factory,
@@ -471,14 +477,8 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
         )
         return
     factory = engine_factory or Engine
-    engine_options = opts.engine_options()
     if pipe.township is not None:  # the cameras go as a list: their default detector too
-        from gridsight.core.config.evidence import ClipsConfig
-
-        clips = (pipe.township.clips or ClipsConfig()).settings(opts.clips, opts.blur_faces)
-        engine_options = dataclasses.replace(
-            engine_options, detector=pipe.township.detector, clips=clips
-        )
+        engine_options = dataclasses.replace(engine_options, detector=pipe.township.detector)
     pipe.engine = factory(
         pipe.cameras,
         pipe.pm,

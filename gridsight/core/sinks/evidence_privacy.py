@@ -4,8 +4,8 @@ The model that raised the event is not a privacy tool: it may be a boat detector
 the person in the corner. So every evidence frame goes through passes of its own, all
 shipped with OpenCV (nothing downloaded), and the union of their regions is blurred:
 
-1. **faces**: OpenCV's frontal and profile Haar cascades (``cv2.data.haarcascades``; the
-   profile one run on the mirrored frame too, for faces turned the other way), on the
+1. **faces**: OpenCV's frontal Haar cascade (``cv2.data.haarcascades``; with ``profile``
+   also its profile cascade, on the frame and mirrored, at three times the cost), on the
    frame as it is: they find faces of 20 px and more (near cameras, doorways). On
    ``vtest.avi`` (faces of 8-15 px) they find none of the 21 faces marked by hand, even
    on the frame enlarged 1.5x, where they cost several times HOG's time; so they run on
@@ -90,7 +90,8 @@ class PrivacySettings:
     """What the anonymizer blurs.
 
     Attributes:
-        faces: run the frontal and profile face cascades.
+        faces: run the frontal face cascade.
+        profile: also the profile cascade, both ways (turned faces; 3x the cascades' cost).
         people: run the HOG pedestrian detector and blur the head of each person found.
         upscale: enlarge the frame by this before HOG (small, far people).
         head_fraction: top fraction of a detector's person box blurred as the head.
@@ -98,6 +99,7 @@ class PrivacySettings:
     """
 
     faces: bool = True
+    profile: bool = False
     people: bool = True
     upscale: float = 1.5
     head_fraction: float = 0.22
@@ -138,7 +140,7 @@ class Anonymizer:
             self.face_detector = why
             if frontal is not False:
                 cascades.append((frontal, False))
-                profile, _ = load_cascade(_PROFILE)
+                profile, _ = load_cascade(_PROFILE) if self.settings.profile else (False, "")
                 if profile is not False:
                     cascades += [(profile, False), (profile, True)]  # both directions
             else:

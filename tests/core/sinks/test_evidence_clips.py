@@ -116,3 +116,35 @@ def test_bad_clip_settings_are_refused() -> None:
         ClipSettings(Path("x"), pre_s=0, post_s=0)
     with pytest.raises(ConfigError, match="keep_gb"):
         ClipSettings(Path("x"), keep_gb=0)
+
+
+@pytest.mark.parametrize("service", [False, True])
+def test_run_and_serve_pass_clips_and_the_config_block_on(tmp_path: Path, service: bool) -> None:
+    import yaml
+
+    from gridsight.live import LiveOptions, build_pipeline
+
+    from ...api.fakes import blind_engine
+
+    root = Path(__file__).resolve().parents[3]
+    doc = yaml.safe_load((root / "configs" / "jingqiao.yaml").read_text())
+    doc["clips"] = {"dir": str(tmp_path / "from-config"), "pre_s": 2, "post_s": 3, "keep_gb": 1}
+    config = tmp_path / "town.yaml"
+    config.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+    seen = []
+
+    def factory(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs["options"].clips)
+        return blind_engine(*args, **kwargs)
+
+    for given, where in ((None, "from-config"), (tmp_path / "flag", "flag")):
+        opts = LiveOptions(db=str(tmp_path / f"o{where}.db"), clips=given, service=service)
+        pipe = build_pipeline(config, opts, engine_factory=factory)
+        if pipe.host is not None:  # serve builds its engine on the host's thread
+            pipe.host.start()
+            assert pipe.host.wait_built(60.0)
+            pipe.host.stop()
+        pipe.close(flush_s=0.0)
+        clips = seen[-1]
+        assert clips is not None and clips.directory == tmp_path / where
+        assert (clips.pre_s, clips.post_s, clips.keep_gb) == (2, 3, 1)
