@@ -257,6 +257,10 @@ class ClusterNode:
             try:
                 if node is None:
                     await store.assign.delete(cam, last=rev)
+                elif rev == 0:
+                    # create(), not update(last=0): a key deleted before (the camera had
+                    # no room) keeps a delete marker that update(last=0) would never pass.
+                    await store.assign.create(cam, dumps({"node": node}))
                 else:
                     await store.assign.update(cam, dumps({"node": node}), last=rev)
             except KeyWrongLastSequenceError:
@@ -320,8 +324,12 @@ class ClusterNode:
     async def _claim(self, store: ClusterStore, cam: str, last: int) -> int | None:
         from nats.js.errors import KeyWrongLastSequenceError
 
+        value = dumps({"node": self.node_id})
         try:
-            epoch = await store.owners.update(cam, dumps({"node": self.node_id}), last=last)
+            if last == 0:
+                epoch = await store.owners.create(cam, value)
+            else:
+                epoch = await store.owners.update(cam, value, last=last)
         except KeyWrongLastSequenceError:
             return None  # someone else claimed it since we looked
         self.counters.claims += 1
