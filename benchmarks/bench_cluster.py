@@ -77,28 +77,40 @@ def _spawn(url: str, names: ClusterNames, node_id: str) -> subprocess.Popen[byte
     )  # fmt: skip
 
 
-async def _owners(url: str, names: ClusterNames) -> dict[str, tuple[int, str | None]]:
-    nc, store = await open_store(url, names)
-    try:
-        owners, released = split_owners(await read_all(store.owners))
-        alive = set(await read_all(store.nodes))
-        return {
-            c: (rev, v.get("node") if v.get("node") in alive and released.get(c) != rev else None)
-            for c, (rev, v) in owners.items()
-        }
-    finally:
-        await nc.close()
+class Poller:
+    """Reads the owners and live nodes over one connection (a poll must not load NATS)."""
 
+    def __init__(self, url: str, names: ClusterNames) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.nc, self.store = self.loop.run_until_complete(open_store(url, names))
 
-def _wait_owned(url: str, names: ClusterNames, cams: set[str], not_by: str | None = None) -> dict:
-    deadline = time.monotonic() + 120
-    while True:
-        owners = asyncio.run(_owners(url, names))
-        if all(owners.get(c, (0, None))[1] not in (None, not_by) for c in cams):
-            return owners
-        if time.monotonic() > deadline:
-            raise AssertionError(f"cameras not owned within 120 s: {owners}")
-        time.sleep(0.05)
+    def owners(self) -> dict[str, tuple[int, str | None]]:
+        async def read() -> dict[str, tuple[int, str | None]]:
+            owners, released = split_owners(await read_all(self.store.owners))
+            alive = set(await read_all(self.store.nodes))
+            return {
+                c: (
+                    rev,
+                    v.get("node") if v.get("node") in alive and released.get(c) != rev else None,
+                )
+                for c, (rev, v) in owners.items()
+            }
+
+        return self.loop.run_until_complete(read())
+
+    def wait_owned(self, cams: set[str], not_by: str | None = None) -> dict:
+        deadline = time.monotonic() + 120
+        while True:
+            owners = self.owners()
+            if all(owners.get(c, (0, None))[1] not in (None, not_by) for c in cams):
+                return owners
+            if time.monotonic() > deadline:
+                raise AssertionError(f"cameras not owned within 120 s: {owners}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.nc.close())
+        self.loop.close()
 
 
 @pytest.mark.slow
@@ -108,24 +120,26 @@ def test_takeover_after_kill_9(benchmark, bench_report: list[str]) -> None:
     cams = {c.id for c in TOWN.cameras}
     procs = {n: _spawn(url, names, n) for n in ("k1", "k2", "k3")}
     samples: list[float] = []
+    poller = Poller(url, names)
     try:
-        _wait_owned(url, names, cams)
+        poller.wait_owned(cams)
         time.sleep(2 * LEASE_S)  # let the assigner even the load out
 
         def kill_once() -> None:
-            owners = _wait_owned(url, names, cams)
+            owners = poller.wait_owned(cams)
             victim = max(procs, key=lambda n: sum(1 for _, o in owners.values() if o == n))
             lost = {c for c, (_, o) in owners.items() if o == victim}
             procs[victim].send_signal(signal.SIGKILL)
             procs[victim].wait()
             t0 = time.monotonic()
-            _wait_owned(url, names, lost, not_by=victim)
+            poller.wait_owned(lost, not_by=victim)
             samples.append(time.monotonic() - t0)
             procs[victim] = _spawn(url, names, victim)
             time.sleep(LEASE_S)  # the restarted node joins and takes its share again
 
         benchmark.pedantic(kill_once, rounds=KILLS, iterations=1)
     finally:
+        poller.close()
         for p in procs.values():
             p.kill()
             p.wait()

@@ -85,7 +85,7 @@ def node(
     timings = Timings(lease_s=lease_s, renew_s=renew_s, replicas=int(replicas))
     node_id = node_id or f"{socket.gethostname()}-{os.getpid()}"
     epochs: dict[str, int] = {}
-    sink = JetStreamSink(nats_url, names, node_id, lambda cam: epochs.get(cam, 0))
+    sink = JetStreamSink(nats_url, names, node_id, lambda cam: epochs.get(cam, 0), timings=timings)
     runner = EngineRunner(
         town,
         pm,

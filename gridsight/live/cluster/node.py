@@ -83,6 +83,22 @@ def split_owners(
     return owners, released
 
 
+class _TickReads:
+    """The buckets one tick reads, each read once (a read is a consumer on the server)."""
+
+    def __init__(self, store: ClusterStore) -> None:
+        self.store = store
+        self._got: dict[str, dict[str, tuple[int, Any]]] = {}
+
+    async def get(self, bucket: str) -> dict[str, tuple[int, Any]]:
+        if bucket not in self._got:
+            self._got[bucket] = await read_all(getattr(self.store, bucket))
+        return self._got[bucket]
+
+    def forget(self, bucket: str) -> None:
+        self._got.pop(bucket, None)
+
+
 class ClusterNode:
     """One engine node (see the module docstring).
 
@@ -192,9 +208,10 @@ class ClusterNode:
             # cameras: give them up before looking at anything else.
             self._stop_cameras(list(self.held))
         self._last_renewed = started
+        reads = _TickReads(store)
         if await self._lead(store):
-            await self._assign(store)
-        await self._reconcile(store)
+            await self._assign(store, reads)
+        await self._reconcile(store, reads)
 
     # -- the assigner ---------------------------------------------------------------------
 
@@ -219,24 +236,31 @@ class ClusterNode:
         self.is_assigner = True
         return True
 
-    async def _assign(self, store: ClusterStore) -> None:
+    async def _assign(self, store: ClusterStore, reads: _TickReads) -> None:
         from nats.js.errors import KeyWrongLastSequenceError
 
-        nodes = await read_all(store.nodes)
-        drains = await read_all(store.drain)
-        cameras = await read_all(store.cameras)
-        assigned = await read_all(store.assign)
+        nodes = await reads.get("nodes")
+        drains = await reads.get("drain")
+        cameras = await reads.get("cameras")
+        assigned = await reads.get("assign")
         infos = {
             nid: NodeInfo(nid, int(v.get("capacity", 0)), draining=nid in drains)
             for nid, (_, v) in nodes.items()
         }
         current = {cam: str(v.get("node")) for cam, (_, v) in assigned.items()}
         nxt = plan(cameras, infos, current)
-        for cam, node in moves(current, nxt).items():
+        changes = moves(current, nxt)
+        if changes:
+            reads.forget("assign")
+        for cam, node in changes.items():
             rev = assigned[cam][0] if cam in assigned else 0
             try:
                 if node is None:
                     await store.assign.delete(cam, last=rev)
+                elif rev == 0:
+                    # create(), not update(last=0): a key deleted before (the camera had
+                    # no room) keeps a delete marker that update(last=0) would never pass.
+                    await store.assign.create(cam, dumps({"node": node}))
                 else:
                     await store.assign.update(cam, dumps({"node": node}), last=rev)
             except KeyWrongLastSequenceError:
@@ -246,10 +270,10 @@ class ClusterNode:
 
     # -- this node's cameras --------------------------------------------------------------
 
-    async def _reconcile(self, store: ClusterStore) -> None:
-        assigned = await read_all(store.assign)
-        cameras = await read_all(store.cameras)
-        owners, released = split_owners(await read_all(store.owners))
+    async def _reconcile(self, store: ClusterStore, reads: _TickReads) -> None:
+        assigned = await reads.get("assign")
+        cameras = await reads.get("cameras")
+        owners, released = split_owners(await reads.get("owners"))
         mine = {c for c, (_, v) in assigned.items() if v.get("node") == self.node_id}
         # Cameras lost (claimed by another node) or moved away or removed: stop them.
         lost = [c for c in self.held if c in owners and owners[c][0] != self.epochs.get(c)]
@@ -271,7 +295,7 @@ class ClusterNode:
         wanted = sorted(c for c in mine if c not in self.held and c in cameras)
         if not wanted:
             return
-        alive = set(await read_all(store.nodes))
+        alive = set(await reads.get("nodes"))
         claimed: list[CameraConfig] = []
         for cam in wanted:
             owner = owners.get(cam)
@@ -300,8 +324,12 @@ class ClusterNode:
     async def _claim(self, store: ClusterStore, cam: str, last: int) -> int | None:
         from nats.js.errors import KeyWrongLastSequenceError
 
+        value = dumps({"node": self.node_id})
         try:
-            epoch = await store.owners.update(cam, dumps({"node": self.node_id}), last=last)
+            if last == 0:
+                epoch = await store.owners.create(cam, value)
+            else:
+                epoch = await store.owners.update(cam, value, last=last)
         except KeyWrongLastSequenceError:
             return None  # someone else claimed it since we looked
         self.counters.claims += 1

@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 
 from gridsight.core.events import HazardEvent
 from gridsight.core.sinks.base import EventSink
-from gridsight.live.cluster.kv import ClusterUnavailable, connect
-from gridsight.live.cluster.names import ClusterNames
+from gridsight.live.cluster.kv import ClusterUnavailable, connect, open_store_retrying
+from gridsight.live.cluster.names import ClusterNames, Timings
 
 log = logging.getLogger("gridsight.cluster.publisher")
 
@@ -67,6 +67,7 @@ class JetStreamSink(EventSink):
             event is refused by the order store unless nothing newer was ever seen).
         max_buffer: events held while NATS is unreachable or slow.
         ack_timeout_s: how long one publish waits for the server's acknowledgement.
+        timings: the cluster's timings (the stream's replicas, if this sink creates it).
 
     Attributes:
         published: events acknowledged by the server.
@@ -86,6 +87,7 @@ class JetStreamSink(EventSink):
         *,
         max_buffer: int = 10_000,
         ack_timeout_s: float = 5.0,
+        timings: Timings | None = None,
     ) -> None:
         self.url = url
         self.names = names
@@ -93,6 +95,7 @@ class JetStreamSink(EventSink):
         self.epoch_of = epoch_of
         self.max_buffer = max_buffer
         self.ack_timeout_s = ack_timeout_s
+        self.timings = timings or Timings()
         self.published = 0
         self.dropped = 0
         self.retries = 0
@@ -189,6 +192,9 @@ class JetStreamSink(EventSink):
             )
         except ClusterUnavailable:
             return  # closed before NATS was ever reached; close() reports what is left
+        # The stream may not exist yet (this node came up first): create it as any member
+        # would, so the first events are not refused for want of a stream.
+        await open_store_retrying(nc, self.names, self.timings, stopping=lambda: self._stop)
         js = nc.jetstream(timeout=self.ack_timeout_s)
         pause = 0.0
         outage_since: float | None = None

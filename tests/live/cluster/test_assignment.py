@@ -83,3 +83,40 @@ def spread_over(runners, which, total):
         return sum(loads) == total - 0 and loads[-1] - loads[0] <= 1
 
     return check
+
+
+def test_a_camera_left_without_room_is_assigned_again_when_room_comes(nats_url: str) -> None:
+    async def scenario() -> None:
+        names = fresh_names()
+        cams = town_cameras()[:3]
+        small = RecordingRunner()
+        node = ClusterNode(nats_url, small, node_id="s", capacity=2, names=names,
+                           timings=FAST, seed_cameras=cams)  # fmt: skip
+        tasks = [asyncio.create_task(node.run())]
+        try:
+            await until(lambda: len(small.running) == 2, what="two cameras on a node of two")
+            await asyncio.sleep(3 * FAST.renew_s)
+            assert len(small.running) == 2  # the third has no room: it stays unassigned
+            # Draining the only node leaves no room at all: the assignments are deleted...
+            nc, store = await open_store(nats_url, names, FAST)
+            await set_drain(store, "s")
+            await until(lambda: not small.running, what="the drained node stopping")
+            await set_drain(store, "s", drain=False)
+            await nc.close()
+            # ... and written again once there is room (a deleted key leaves a marker).
+            await until(lambda: len(small.running) == 2, what="cameras back after the drain")
+            big = RecordingRunner()
+            other = ClusterNode(nats_url, big, node_id="t", capacity=4, names=names,
+                                timings=FAST)  # fmt: skip
+            tasks.append(asyncio.create_task(other.run()))
+            await until(
+                lambda: len(small.running) + len(big.running) == 3,
+                what="the third camera assigned once a node has room",
+            )
+        finally:
+            node.stop()
+            if len(tasks) > 1:
+                other.stop()
+            await asyncio.gather(*tasks)
+
+    asyncio.run(scenario())

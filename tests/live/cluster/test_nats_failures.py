@@ -148,7 +148,7 @@ def test_a_replicated_stream_survives_its_leader_killed(
     names = fresh_names()
     timings = Timings(replicas=3)
     epochs = {c.id: 0 for c in TOWN.cameras}
-    sink = JetStreamSink(urls, names, "w1", epochs.__getitem__)
+    sink = JetStreamSink(urls, names, "w1", epochs.__getitem__, timings=timings)
     consumer = OrderConsumer(urls, OrderService(pg_store, TOWN), names=names, timings=timings,
                              ack_wait_s=5)  # fmt: skip
     try:
