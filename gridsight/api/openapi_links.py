@@ -26,6 +26,7 @@ LINKS: dict[tuple[Op, str], dict[str, tuple[Op, dict[str, str]]]] = {
             ("AddNote", "post", "/notes"),
             ("UploadPhoto", "post", "/photos"),
             ("GetSnapshot", "get", "/snapshot"),
+            ("GetClip", "get", "/clip"),
         )
     },
     (("post", "/api/v1/work-orders/{order_id}/transitions"), "200"): {

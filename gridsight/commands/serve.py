@@ -35,7 +35,8 @@ DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
     "--clips",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write an H.264 MP4 around each event start here (else the config's clips: dir).",
+    help="Write an H.264 MP4 around each event start here (else $GRIDSIGHT_CLIPS_DIR, else "
+    "the config's clips: dir); the API serves them by event id.",
 )
 @click.option(
     "--fast",
@@ -96,6 +97,8 @@ def serve(
         overrides["port"] = port
     if db is not None:
         overrides["db_url"] = db
+    if clips is not None:  # as typed, from here; the API serves the folder the engine writes
+        overrides["clips_dir"] = clips.expanduser().resolve()
     if config is None and "GRIDSIGHT_CONFIG" not in os.environ and DEFAULT_CONFIG.exists():
         config = DEFAULT_CONFIG
     if config is not None:
@@ -115,7 +118,7 @@ def serve(
             model=model,
             backend_options=backend_options,
             snapshots=settings.snapshots_dir,
-            clips=clips,
+            clips=settings.clips_dir,
             names=names,
             notify=notify,
             degraded_drop_share=settings.degraded_drop_share,

@@ -125,3 +125,44 @@ def test_the_worker_page_offers_the_supervisors_phone_and_the_map(
 def test_a_geo_origin_out_of_range_is_refused(township: OrdersTownship) -> None:
     with pytest.raises(ValueError, match="geo_origin"):
         type(township).model_validate({**township.model_dump(), "geo_origin": (131.0, 0.0)})
+
+
+def test_the_order_links_its_clip_for_its_worker_and_the_staff(
+    tmp_path: Path, township: OrdersTownship
+) -> None:
+    from .test_events import MP4, event, ingest
+
+    for api in make_api(tmp_path, township, clips_dir="clips"):
+        clip = api.settings.clips_dir / "cam-reservoir-01" / "1.mp4"
+        clip.parent.mkdir(parents=True)
+        clip.write_bytes(MP4)
+        ingest(api, event(1, clip=str(clip)))  # near water: dispatched at once
+        order = api.services.orders.list().items[0]
+        url = f"/api/v1/work-orders/{order.id}/clip"
+        staff = api.client.get(f"/api/v1/work-orders/{order.id}", headers=api.h("viewer"))
+        assert staff.json()["clip_url"] == url
+        mine = api.worker_account(order.assignee or "")
+        other = api.worker_account("gw-xinqiao-g01", name="someone-else")
+        got = api.client.get(url, headers=mine)
+        assert got.status_code == 200 and got.content == MP4
+        assert got.headers["content-type"] == "video/mp4"
+        assert api.client.get(url, headers=other).status_code == 404
+        noted = api.client.post(
+            f"/api/v1/work-orders/{order.id}/notes", json={"note": "seen"}, headers=mine
+        )
+        assert noted.status_code == 201 and noted.json()["clip_url"] == url
+        html = _browser(api, "viewer").get(f"/orders/{order.id}?lang=en").text
+        assert f'<video id="order-clip" src="{url}"' in html
+        # An order without a clip: no URL, no player, and the route says so.
+        manual = manual_order(api)
+        assert (
+            api.client.get(f"/api/v1/work-orders/{manual['id']}", headers=api.h("viewer")).json()[
+                "clip_url"
+            ]
+            is None
+        )
+        assert 'id="order-clip"' not in _browser(api, "viewer").get(f"/orders/{manual['id']}").text
+        missing = api.client.get(
+            f"/api/v1/work-orders/{manual['id']}/clip", headers=api.h("viewer")
+        )
+        assert missing.status_code == 404 and missing.json()["error"] == "not_found"

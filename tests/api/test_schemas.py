@@ -36,7 +36,7 @@ def test_workers_are_their_roster_entries() -> None:
 
 
 def test_events_show_every_field_of_the_stored_event() -> None:
-    shown_as = {"snapshot": "snapshot_url", "extra": "end_reason"}
+    shown_as = {"snapshot": "snapshot_url", "clip": "clip_url", "extra": "end_reason"}
     stored, api = _fields(StoredEvent), set(EventOut.model_fields)
     assert {shown_as.get(f, f) for f in stored} == api
 

@@ -74,7 +74,8 @@ def test_every_page_in_chinese_has_no_untranslated_words(api: Api) -> None:
     order = manual_order(api, title="", description="")
     from .test_events import event, ingest
 
-    ingest(api, event(1))  # a camera order: auto-verified, the system's own notes
+    # a camera order: auto-verified, the system's own notes; its clip shown on its page
+    ingest(api, event(1, clip="cam-reservoir-01/1.mp4"))
     camera_order = next(v for v in api.services.orders.list().items if v.source == "camera")
     browser = TestClient(api.client.app)
     r = browser.post(

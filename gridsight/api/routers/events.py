@@ -1,7 +1,8 @@
-"""Hazard events: filtered, cursor-paginated listing; one event; its snapshot; the live stream.
+"""Hazard events: filtered, cursor-paginated listing; one event; its snapshot and clip;
+the live stream.
 
-The snapshot is found by event id through the store, and served only when the stored
-path resolves inside the snapshots folder: a client never names a file.
+The snapshot and the clip are found by event id through the store, and served only when
+the stored path resolves inside the snapshots (clips) folder: a client never names a file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ IdFilter = Annotated[str | None, Query(max_length=64)]
 TOPICS = ("event", "work_order", "camera")
 
 
+def event_clip_url(ev: StoredEvent | None) -> str | None:
+    """URL of an event's evidence clip, if the engine wrote one (``--clips``)."""
+    return f"/api/v1/events/{ev.id}/clip" if ev is not None and ev.clip else None
+
+
 def event_out(ev: StoredEvent) -> EventOut:
     """The API form of a stored event."""
     return EventOut(
@@ -44,6 +50,7 @@ def event_out(ev: StoredEvent) -> EventOut:
         boxes=[[float(v) for v in b] for b in ev.boxes],
         track_ids=[int(t) for t in ev.track_ids],
         snapshot_url=f"/api/v1/events/{ev.id}/snapshot" if ev.snapshot else None,
+        clip_url=event_clip_url(ev),
         order_id=ev.order_id,
     )
 
@@ -143,24 +150,43 @@ def event_get(log: EventLogDep, _user: Viewer, event_id: str) -> EventOut:
     return event_out(ev)
 
 
-def snapshot_path(services: Services, stored: str | None) -> Path | None:
-    """The snapshot file of a stored path, only if it lies inside the snapshots folder.
+def _evidence_file(stored: str | None, roots: list[Path], data_dir: Path) -> Path | None:
+    """The file of a stored evidence path, only if it lies inside one of ``roots``.
 
-    A relative path is looked up in the snapshots folder, then in the data folder (the
-    form that survives a restart from another directory or a moved data folder), then
-    (older stores) from the working directory.
+    A relative path is looked up in each root, then in the data folder (the form that
+    survives a restart from another directory or a moved data folder), then (older
+    stores) from the working directory.
     """
-    if not stored:
+    if not stored or not roots:
         return None
-    settings = services.settings
-    root = settings.snapshots_dir.resolve()
     path = Path(stored)
-    bases = [Path("/")] if path.is_absolute() else [root, settings.data_dir, Path.cwd()]
+    bases = [Path("/")] if path.is_absolute() else [*roots, data_dir, Path.cwd()]
     for base in bases:
         candidate = (base / path).resolve()
-        if candidate.is_relative_to(root) and candidate.is_file():
+        if any(candidate.is_relative_to(r) for r in roots) and candidate.is_file():
             return candidate
     return None
+
+
+def snapshot_path(services: Services, stored: str | None) -> Path | None:
+    """The snapshot file of a stored path, only if it lies inside the snapshots folder."""
+    settings = services.settings
+    return _evidence_file(stored, [settings.snapshots_dir.resolve()], settings.data_dir)
+
+
+def clip_roots(services: Services) -> list[Path]:
+    """The folders clips are served from: ``GRIDSIGHT_CLIPS_DIR`` (``serve --clips``) and
+    the config's ``clips.dir`` (relative to the working directory, as the engine writes)."""
+    roots = [services.settings.clips_dir] if services.settings.clips_dir is not None else []
+    town = services.township
+    if town is not None and town.clips is not None and town.clips.dir is not None:
+        roots.append(Path(town.clips.dir).expanduser().resolve())
+    return roots
+
+
+def clip_path(services: Services, stored: str | None) -> Path | None:
+    """The clip file of a stored path, only if it lies inside a clips folder."""
+    return _evidence_file(stored, clip_roots(services), services.settings.data_dir)
 
 
 @router.get(
@@ -182,3 +208,25 @@ def event_snapshot(
     if path is None:
         raise NotFound(f"event {event_id!r} has no snapshot")
     return FileResponse(path, media_type="image/jpeg")
+
+
+@router.get(
+    "/{event_id}/clip",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "the evidence clip (H.264 MP4)"},
+        **error_responses(401, 403, 404),
+    },
+)
+def event_clip(
+    services: ServicesDep, log: EventLogDep, _user: Viewer, event_id: str
+) -> FileResponse:
+    """The evidence clip of an event (404 if none, not yet written, or outside the
+    clips folder)."""
+    ev = log.get(event_id)
+    if ev is None:
+        raise NotFound(f"no event {event_id!r}")
+    path = clip_path(services, ev.clip)
+    if path is None:
+        raise NotFound(f"event {event_id!r} has no clip")
+    return FileResponse(path, media_type="video/mp4")

@@ -1,8 +1,8 @@
 """The pages an operator works in besides the dashboard: one order, and the history.
 
-``/orders/{id}``: the order's facts, its SLA clocks, the evidence snapshot large, the
-timeline (every step with who and when, notes and photos) and a note form. Staff see any
-order; a worker only their own.
+``/orders/{id}``: the order's facts, its SLA clocks, the evidence snapshot large and its
+clip, the timeline (every step with who and when, notes and photos) and a note form.
+Staff see any order; a worker only their own.
 
 ``/history``: every order, filtered (state, hazard, village, grid, worker, dates),
 searched by id, and exported as CSV (``/api/v1/exports/work-orders.csv``, same filters).
@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from gridsight.api.deps import OrdersDep, ServicesDep
+from gridsight.api.deps import EventLogDep, OrdersDep, ServicesDep
 from gridsight.api.errors import BadRequest
 from gridsight.api.order_history import HistoryQuery, history_rows
 from gridsight.api.routers.pages import render, session_user
-from gridsight.api.routers.work_orders import photo_url, visible_to
+from gridsight.api.routers.work_orders import order_clip_url, photo_url, visible_to
 from gridsight.api.services import Services
 from gridsight.core.errors import GridsightError
 from gridsight.orders.states import STATES
@@ -47,9 +47,9 @@ def _clock_text(epoch: float | None, zone: ZoneInfo) -> str:
 
 @router.get("/orders/{order_id}")
 def order_page(
-    order_id: str, request: Request, services: ServicesDep, orders: OrdersDep
+    order_id: str, request: Request, services: ServicesDep, orders: OrdersDep, log: EventLogDep
 ) -> Response:
-    """One work order: facts, SLA clocks, snapshot, timeline, notes and photos."""
+    """One work order: facts, SLA clocks, snapshot and clip, timeline, notes and photos."""
     user = session_user(request, services)
     if user is None:
         return RedirectResponse(f"/login?next=/orders/{order_id}", status_code=303)
@@ -88,6 +88,7 @@ def order_page(
         snapshot=f"/api/v1/events/{view.event_id}/snapshot"
         if view.event_id and user.role != "worker"
         else None,
+        clip=order_clip_url(view, log),
         when={
             k: _clock_text(getattr(view, k), zone)
             for k in ("created_at", "dispatched_at", "closed_at", "dispatch_due_at", "close_due_at")

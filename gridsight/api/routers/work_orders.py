@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from gridsight.api.accounts import User
-from gridsight.api.deps import Anyone, Operator, OrdersDep, ServicesDep, Viewer
+from gridsight.api.deps import Anyone, EventLogDep, Operator, OrdersDep, ServicesDep, Viewer
 from gridsight.api.errors import BadRequest, Forbidden, NotFound, error_responses
 from gridsight.api.photos import PHOTO_NAME, store_photo
 from gridsight.api.schemas.orders import (
@@ -31,6 +31,7 @@ from gridsight.api.schemas.orders import (
     WorkOrderPage,
 )
 from gridsight.api.services import Services
+from gridsight.orders.event_log import EventLog
 from gridsight.orders.facade import DayStats, OrdersFacade
 from gridsight.orders.sla import clocks
 from gridsight.orders.states import STATES, allowed_targets
@@ -95,8 +96,16 @@ def order_out(view: WorkOrderView, user: User | None, now: float) -> WorkOrderOu
     )
 
 
-def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrderDetail:
-    """An order with its audit trail."""
+def order_clip_url(view: WorkOrderView, log: EventLog | None) -> str | None:
+    """URL of the evidence clip of the order's camera event, if the engine wrote one."""
+    event = log.get(view.event_id) if log is not None and view.event_id else None
+    return f"/api/v1/work-orders/{view.id}/clip" if event is not None and event.clip else None
+
+
+def order_detail(
+    view: WorkOrderView, user: User | None, now: float, log: EventLog | None = None
+) -> WorkOrderDetail:
+    """An order with its audit trail (and its clip's URL, given the event log)."""
     base = order_out(view, user, now)
     trail = [
         TransitionOut.model_validate(
@@ -114,7 +123,9 @@ def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrde
         )
         for t in view.transitions
     ]
-    return WorkOrderDetail(**base.model_dump(), transitions=trail)
+    return WorkOrderDetail(
+        **base.model_dump(), transitions=trail, clip_url=order_clip_url(view, log)
+    )
 
 
 def order_stats(day: DayStats, *, stream_time: bool, timezone: str | None = None) -> OrderStats:
@@ -228,9 +239,11 @@ def create_manual(body: ManualOrderIn, orders: OrdersDep, user: Operator) -> Wor
 
 
 @router.get("/{order_id}", response_model=WorkOrderDetail, responses=error_responses(401, 403, 404))
-def get_order(order_id: OrderId, orders: OrdersDep, user: Anyone) -> WorkOrderDetail:
+def get_order(
+    order_id: OrderId, orders: OrdersDep, log: EventLogDep, user: Anyone
+) -> WorkOrderDetail:
     """One order with its transitions."""
-    return order_detail(_visible(orders, user, order_id), user, orders.now())
+    return order_detail(_visible(orders, user, order_id), user, orders.now(), log)
 
 
 @router.post(
@@ -243,6 +256,7 @@ def move_order(
     body: TransitionIn,
     services: ServicesDep,
     orders: OrdersDep,
+    log: EventLogDep,
     user: Anyone,
 ) -> WorkOrderDetail:
     """Move the order; 409 names the allowed states when the move is illegal.
@@ -271,7 +285,7 @@ def move_order(
         expected_version=body.expected_version,
         visible_to=visible_to(user),
     )
-    return order_detail(moved, user, orders.now())
+    return order_detail(moved, user, orders.now(), log)
 
 
 @router.post(
@@ -280,7 +294,9 @@ def move_order(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 403, 404, 422),
 )
-def add_note(order_id: OrderId, body: NoteIn, orders: OrdersDep, user: Anyone) -> WorkOrderDetail:
+def add_note(
+    order_id: OrderId, body: NoteIn, orders: OrdersDep, log: EventLogDep, user: Anyone
+) -> WorkOrderDetail:
     """Add a note to the order's trail (no state change; one transaction)."""
     role = ORDER_ROLE.get(user.role)
     if role is None:
@@ -288,7 +304,7 @@ def add_note(order_id: OrderId, body: NoteIn, orders: OrdersDep, user: Anyone) -
     noted = orders.note(
         order_id, body.note, actor=user.actor, role=role, visible_to=visible_to(user)
     )
-    return order_detail(noted, user, orders.now())
+    return order_detail(noted, user, orders.now(), log)
 
 
 @router.post(

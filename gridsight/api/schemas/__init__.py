@@ -140,6 +140,9 @@ class EventOut(BaseModel):
     boxes: list[list[float]]
     track_ids: list[int]
     snapshot_url: str | None = Field(description="URL of the evidence image, by event id")
+    clip_url: str | None = Field(
+        default=None, description="URL of the evidence clip (H.264 MP4), if one was written"
+    )
     order_id: str | None = None
 
 

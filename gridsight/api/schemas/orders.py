@@ -88,6 +88,11 @@ class WorkOrderDetail(WorkOrderOut):
     """A work order with its audit trail."""
 
     transitions: list[TransitionOut]
+    clip_url: str | None = Field(
+        default=None,
+        description="URL of the evidence clip (H.264 MP4) of the order's camera event, "
+        "if one was written",
+    )
 
 
 class OrdersClock(BaseModel):

@@ -75,7 +75,9 @@
         el("b", {}, hazardName(e.hazard)), " ",
         el("span", { class: "phase" }, t("phase." + e.last_phase, e.last_phase)),
         el("br"),
-        el("span", { class: "muted" }, `${e.camera} · ${placeName(e.village)}/${e.grid} · ${fmtTime(e.started_at)}`)));
+        el("span", { class: "muted" }, `${e.camera} · ${placeName(e.village)}/${e.grid} · ${fmtTime(e.started_at)}`),
+        e.clip_url ? " · " : null,
+        e.clip_url ? el("a", { href: e.clip_url, target: "_blank", rel: "noopener", class: "clip" }, t("event_clip")) : null));
   }
 
   async function loadEvents() {
