@@ -75,8 +75,8 @@ class CameraView:
         enabled: whether it runs (a disabled camera keeps its config).
         state: its reader's state (``starting`` | ``running`` | ``retrying`` | ``ended``
             | ``failed`` | ``stopped``), or the engine's phase before it is built.
-        fps, frames, drops, events, reconnects, errors, stream_ts, last_error: its
-            counters (see :class:`~gridsight.core.engine.status.CameraStatus`).
+        fps, frames, drops, events, reconnects, errors, stream_ts, last_frame_at,
+            last_error: its counters (see :class:`~gridsight.core.engine.status.CameraStatus`).
         gated: frames the motion gate kept from the detector (still scene; not drops).
         view: ``ok`` | ``moved`` | ``covered`` | ``blinded``: its view against its
             reference (a view fault: the camera no longer sees what its zones assume).
@@ -96,6 +96,7 @@ class CameraView:
     errors: int = 0
     stream_ts: float = 0.0
     last_error: str | None = None
+    last_frame_at: float | None = None
     gated: int = 0
     view: str = "ok"
     drop_share: float = 0.0
@@ -127,6 +128,7 @@ def camera_view(
         errors=int(status.errors),
         stream_ts=float(status.stream_ts),
         last_error=status.last_error,
+        last_frame_at=getattr(status, "last_frame_at", None),
         gated=int(getattr(status, "gated", 0)),
         view=str(getattr(status, "view", "ok")),
         drop_share=share,

@@ -86,7 +86,14 @@ class CameraOut(BaseModel):
     events: int
     reconnects: int
     errors: int
-    stream_ts: float
+    stream_ts: float = Field(description="stream time of the last processed frame, s")
+    last_frame_at: float | None = Field(
+        default=None, description="wall-clock time the last frame was processed (epoch s)"
+    )
+    last_frame_age_s: float | None = Field(
+        default=None,
+        description="seconds since the last frame was processed (None before the first)",
+    )
     last_error: str | None
     position: tuple[float, float] | None = Field(description="km in the town frame")
     hazards: list[str]

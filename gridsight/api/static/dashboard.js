@@ -1,7 +1,7 @@
 // The command-centre dashboard: figures, queue, live alerts, map, camera health.
 "use strict";
 (() => {
-  const { api, el, t, hazardName, stateName, placeName, fmtTime, fmtDateTime, slaText, debounce } = GS;
+  const { api, el, t, hazardName, stateName, placeName, fmtDuration, fmtTime, fmtDateTime, slaText, debounce } = GS;
   let orders = [];
   let workers = [];
 
@@ -102,6 +102,11 @@
       }
       return parts.join(" · ");
     };
+    // How long ago the engine processed the camera's last frame (wall clock; the stream's
+    // own time, which a file or a recording may keep far from now, is the cell's title).
+    const lastFrame = (c) => (c.last_frame_age_s === null || c.last_frame_age_s === undefined
+      ? t("last_frame_none")
+      : t("last_frame_ago").replace("{age}", fmtDuration(c.last_frame_age_s)));
     const camClass = (c) => "cam-" + c.state + (c.view && c.view !== "ok" ? " cam-view-fault" : "")
       + (c.degraded ? " cam-degraded" : "");
     body.replaceChildren(...cams.items.map((c) =>
@@ -112,7 +117,8 @@
         el("td", {}, c.fps.toFixed(1)),
         el("td", {}, c.drops),
         el("td", {}, c.reconnects),
-        el("td", {}, c.stream_ts.toFixed(0)),
+        el("td", { class: "last-frame", title: t("last_frame_stream_ts").replace("{ts}", c.stream_ts.toFixed(0)) },
+          lastFrame(c)),
         el("td", { class: "error" }, c.last_error || ""))));
   }
 
