@@ -119,6 +119,7 @@ def serve(
             backend_options=backend_options,
             snapshots=settings.snapshots_dir,
             clips=settings.clips_dir,
+            data_dir=settings.data_dir,  # the store keeps evidence paths relative to it
             names=names,
             notify=notify,
             degraded_drop_share=settings.degraded_drop_share,

@@ -52,6 +52,7 @@ from gridsight.core.sinks.base import EventSink
 from gridsight.live.bus import LiveBus
 from gridsight.live.clock import uses_stream_clock
 from gridsight.live.engine_host import EngineHost
+from gridsight.live.evidence_paths import with_relative_evidence
 from gridsight.live.notifications import Notifications
 from gridsight.orders.clock import StreamClock
 from gridsight.orders.notify.channels import Channel
@@ -86,6 +87,8 @@ class LiveOptions:
         motion_gate: motion-gated inference (None: the engine's default).
         names: the model's class names (``--names``), over the config's ``detector.names``.
         clips: a folder of evidence clips (``--clips``), over the config's ``clips.dir``.
+        data_dir: the service's data folder (``GRIDSIGHT_DATA_DIR``): the store keeps
+            the snapshot and clip paths inside it relative to it (None: as written).
         keep_events: keep every event in ``Engine.events`` (the demo scores them).
         notify: ``--notify`` URLs, added to the config's ``notify:`` channels.
         orders_settings: the ``orders:`` settings, overriding the config's.
@@ -112,6 +115,7 @@ class LiveOptions:
     events_db: Path | None = None
     snapshots: Path | None = None
     clips: Path | None = None
+    data_dir: Path | None = None
     blur_faces: bool = True
     motion_gate: bool | None = None
     names: tuple[str, ...] | None = None
@@ -419,6 +423,17 @@ def build_pipeline(
     return pipe
 
 
+def _store_relative(
+    write: Callable[[HazardEvent], None], data_dir: Path
+) -> Callable[[HazardEvent], None]:
+    """``write`` of events whose evidence paths inside ``data_dir`` are relative to it."""
+
+    def relative_write(event: HazardEvent) -> None:
+        write(with_relative_evidence(event, data_dir))
+
+    return relative_write
+
+
 def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> None:
     """The orders thread, the sinks, the engine (or its host) and the notifications."""
     from gridsight.core.plugins import sinks as sink_registry
@@ -453,7 +468,11 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
         pipe.sinks.append(events_out)
     # The orders sink never blocks (a queue and its own thread) and the pipeline owns its
     # life, so it listens to the engine rather than being one of the engine's sinks.
-    listeners = [pipe.orders.write] if pipe.orders is not None else []
+    listeners: list[Callable[[HazardEvent], None]] = (
+        [pipe.orders.write] if pipe.orders is not None else []
+    )
+    if pipe.orders is not None and opts.data_dir is not None:
+        listeners = [_store_relative(pipe.orders.write, opts.data_dir.resolve())]
     engine_options = opts.engine_options()
     if pipe.township is not None:  # clips: --clips over the config's clips: block
         from gridsight.core.config.evidence import ClipsConfig

@@ -184,3 +184,42 @@ def test_recovery_runs_before_the_first_new_event(tmp_path: Path) -> None:
         assert [t.data.get("event") for t in order.transitions].count("restart") == 1
     finally:
         pipe.close(flush_s=0)
+
+
+def test_evidence_paths_inside_the_data_dir_are_stored_relative_to_it(tmp_path: Path) -> None:
+    import dataclasses
+
+    from gridsight.orders.event_log import EventLog
+
+    data = tmp_path / "data"
+    pipe = build_pipeline(
+        CONFIG,
+        LiveOptions(db=str(tmp_path / "o.sqlite"), data_dir=data),
+        engine_factory=_FakeEngine,
+    )
+    try:
+        assert pipe.orders is not None and isinstance(pipe.engine, _FakeEngine)
+        [listener] = pipe.engine.kwargs["listeners"]
+        inside = dataclasses.replace(
+            _event(eid="inside"),
+            snapshot=str(data / "snapshots" / "cam-reservoir-01" / "inside.jpg"),
+            clip=str(data / "clips" / "cam-reservoir-01" / "inside.mp4"),
+        )
+        outside = dataclasses.replace(
+            _event(eid="outside"),
+            camera="cam-reservoir-02",
+            snapshot=str(tmp_path / "elsewhere" / "outside.jpg"),
+        )
+        listener(inside)
+        listener(outside)
+        pipe.drain()
+        assert pipe.store is not None
+        log = EventLog(pipe.store)
+        got = log.get("inside")
+        assert got is not None
+        assert got.snapshot == "snapshots/cam-reservoir-01/inside.jpg"
+        assert got.clip == "clips/cam-reservoir-01/inside.mp4"
+        kept = log.get("outside")
+        assert kept is not None and kept.snapshot == outside.snapshot and kept.clip is None
+    finally:
+        pipe.close(flush_s=0)
