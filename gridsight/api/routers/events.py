@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
@@ -19,7 +19,7 @@ from gridsight.api.deps import Anyone, EventLogDep, ServicesDep, Viewer
 from gridsight.api.errors import NotFound, error_responses
 from gridsight.api.schemas import EventOut, EventPage
 from gridsight.api.services import Services
-from gridsight.orders.event_log import MAX_LIMIT, EventFilter, StoredEvent
+from gridsight.orders.event_log import MAX_LIMIT, EventFilter, EventLog, StoredEvent
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -189,44 +189,49 @@ def clip_path(services: Services, stored: str | None) -> Path | None:
     return _evidence_file(stored, clip_roots(services), services.settings.data_dir)
 
 
-@router.get(
-    "/{event_id}/snapshot",
-    response_class=FileResponse,
-    responses={
-        200: {"content": {"image/jpeg": {}}, "description": "the evidence snapshot"},
-        **error_responses(401, 403, 404),
-    },
-)
+#: The documented answers of the routes that serve a snapshot (a clip).
+SNAPSHOT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}}, "description": "the evidence snapshot"},
+    **error_responses(401, 403, 404),
+}
+CLIP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"video/mp4": {}}, "description": "the evidence clip (H.264 MP4)"},
+    **error_responses(401, 403, 404),
+}
+
+
+def evidence_file(
+    services: Services, event: StoredEvent | None, kind: str, owner: str
+) -> FileResponse:
+    """The ``snapshot`` or ``clip`` file of ``event`` (a 404 naming ``owner`` if none)."""
+    if kind == "snapshot":
+        path = snapshot_path(services, event.snapshot) if event is not None else None
+    else:
+        path = clip_path(services, event.clip) if event is not None else None
+    if path is None:
+        raise NotFound(f"{owner} has no {kind}")
+    return FileResponse(path, media_type="image/jpeg" if kind == "snapshot" else "video/mp4")
+
+
+def _stored(log: EventLog, event_id: str) -> StoredEvent:
+    ev = log.get(event_id)
+    if ev is None:
+        raise NotFound(f"no event {event_id!r}")
+    return ev
+
+
+@router.get("/{event_id}/snapshot", response_class=FileResponse, responses=SNAPSHOT_RESPONSES)
 def event_snapshot(
     services: ServicesDep, log: EventLogDep, _user: Viewer, event_id: str
 ) -> FileResponse:
     """The evidence JPEG of an event (404 if none, or if it lies outside the folder)."""
-    ev = log.get(event_id)
-    if ev is None:
-        raise NotFound(f"no event {event_id!r}")
-    path = snapshot_path(services, ev.snapshot)
-    if path is None:
-        raise NotFound(f"event {event_id!r} has no snapshot")
-    return FileResponse(path, media_type="image/jpeg")
+    return evidence_file(services, _stored(log, event_id), "snapshot", f"event {event_id!r}")
 
 
-@router.get(
-    "/{event_id}/clip",
-    response_class=FileResponse,
-    responses={
-        200: {"content": {"video/mp4": {}}, "description": "the evidence clip (H.264 MP4)"},
-        **error_responses(401, 403, 404),
-    },
-)
+@router.get("/{event_id}/clip", response_class=FileResponse, responses=CLIP_RESPONSES)
 def event_clip(
     services: ServicesDep, log: EventLogDep, _user: Viewer, event_id: str
 ) -> FileResponse:
     """The evidence clip of an event (404 if none, not yet written, or outside the
     clips folder)."""
-    ev = log.get(event_id)
-    if ev is None:
-        raise NotFound(f"no event {event_id!r}")
-    path = clip_path(services, ev.clip)
-    if path is None:
-        raise NotFound(f"event {event_id!r} has no clip")
-    return FileResponse(path, media_type="video/mp4")
+    return evidence_file(services, _stored(log, event_id), "clip", f"event {event_id!r}")

@@ -11,49 +11,36 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from gridsight.api.accounts import User
 from gridsight.api.deps import Anyone, EventLogDep, OrdersDep, ServicesDep
-from gridsight.api.errors import NotFound, error_responses
-from gridsight.api.routers.events import clip_path, snapshot_path
+from gridsight.api.routers.events import CLIP_RESPONSES, SNAPSHOT_RESPONSES, evidence_file
 from gridsight.api.routers.work_orders import OrderId, _visible
+from gridsight.orders.event_log import EventLog, StoredEvent
+from gridsight.orders.facade import OrdersFacade
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
 
 
-@router.get(
-    "/{order_id}/snapshot",
-    response_class=FileResponse,
-    responses={
-        200: {"content": {"image/jpeg": {}}, "description": "the evidence snapshot"},
-        **error_responses(401, 403, 404),
-    },
-)
+@router.get("/{order_id}/snapshot", response_class=FileResponse, responses=SNAPSHOT_RESPONSES)
 def order_snapshot(
     order_id: OrderId, services: ServicesDep, orders: OrdersDep, log: EventLogDep, user: Anyone
 ) -> FileResponse:
     """The evidence JPEG of the order's camera event (404 if it has none)."""
-    view = _visible(orders, user, order_id)
-    event = log.get(view.event_id) if view.event_id else None
-    path = snapshot_path(services, event.snapshot) if event is not None else None
-    if path is None:
-        raise NotFound(f"work order {order_id!r} has no snapshot")
-    return FileResponse(path, media_type="image/jpeg")
+    event = _order_event(orders, log, user, order_id)
+    return evidence_file(services, event, "snapshot", f"work order {order_id!r}")
 
 
-@router.get(
-    "/{order_id}/clip",
-    response_class=FileResponse,
-    responses={
-        200: {"content": {"video/mp4": {}}, "description": "the evidence clip (H.264 MP4)"},
-        **error_responses(401, 403, 404),
-    },
-)
+@router.get("/{order_id}/clip", response_class=FileResponse, responses=CLIP_RESPONSES)
 def order_clip(
     order_id: OrderId, services: ServicesDep, orders: OrdersDep, log: EventLogDep, user: Anyone
 ) -> FileResponse:
     """The evidence clip of the order's camera event (404 if it has none)."""
+    event = _order_event(orders, log, user, order_id)
+    return evidence_file(services, event, "clip", f"work order {order_id!r}")
+
+
+def _order_event(
+    orders: OrdersFacade, log: EventLog, user: User, order_id: str
+) -> StoredEvent | None:
     view = _visible(orders, user, order_id)
-    event = log.get(view.event_id) if view.event_id else None
-    path = clip_path(services, event.clip) if event is not None else None
-    if path is None:
-        raise NotFound(f"work order {order_id!r} has no clip")
-    return FileResponse(path, media_type="video/mp4")
+    return log.get(view.event_id) if view.event_id else None
