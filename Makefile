@@ -49,13 +49,15 @@ nats-server:
 	  || echo "nats-server could not be installed: the cluster tests that need it will skip (fail under CI)"; }
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browser
-# here): install it where it is missing (root, or sudo). Without it they skip locally and
-# fail under CI=true.
+# here) and render Chinese with Noto CJK (without a CJK font Chinese is boxes): install
+# them where they are missing (root, or sudo). Without Chromium the browser tests skip
+# locally and fail under CI=true; without the fonts the CJK rendering test does.
 chromium:
-	@test -x /usr/bin/chromium || { \
+	@{ test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  { $$SUDO apt-get update -qq && $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium; } \
-	  || echo "chromium could not be installed: the browser tests will skip (fail under CI)"; }
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+	      chromium fonts-noto-cjk fontconfig; } \
+	  || echo "chromium or fonts-noto-cjk could not be installed: the browser tests will skip (fail under CI)"; }
 
 # The RTSP server (GStreamer, Debian packages) and opencv-doc's sample videos that the
 # fault tests stream; they skip without them (fail under CI=true).

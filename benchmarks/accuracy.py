@@ -280,9 +280,9 @@ def probe(
     pm = build_plugin_manager()
     path, det_spec = resolve_model(model, pm)
     detector = (
-        Detector.from_spec(det_spec, "onnxruntime", conf=0.1, pm=pm)
+        Detector.from_spec(det_spec, "onnxruntime", conf=0.1, iou=0.45, pm=pm)
         if det_spec is not None
-        else Detector(path, "onnxruntime", conf=0.1, pm=pm)
+        else Detector(path, "onnxruntime", conf=0.1, iou=0.45, pm=pm)
     )
     tracker = ByteTracker()
     # Per truth object: (frames seen, same-class >= min_conf, tracked, usable times).

@@ -46,10 +46,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from gridsight.api.wiring import event_listener
 
 from gridsight.api import Settings, create_app
 from gridsight.api.services import Services, build_services
-from gridsight.api.wiring import event_listener
 from gridsight.core.config import validate_camera_hazards
 from gridsight.core.events import HazardEvent
 from gridsight.core.plugins import build_plugin_manager

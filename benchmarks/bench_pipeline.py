@@ -191,7 +191,7 @@ def test_pipeline_12_cameras_fast(benchmark, prerendered, model_path) -> None:  
     from gridsight.core.detection.detector import Detector
 
     cams, frames = prerendered
-    detector = Detector(model_path, "onnxruntime", conf=0.1, pm=PM)
+    detector = Detector(model_path, "onnxruntime", conf=0.1, iou=0.45, pm=PM)  # the engine's
     total = sum(len(f) for f in frames.values())
 
     def setup() -> tuple[tuple[Any], dict[str, Any]]:
@@ -257,6 +257,7 @@ def test_pipeline_over_bare_interleaved(  # type: ignore[no-untyped-def]
         model_path,
         "onnxruntime",
         conf=0.1,
+        iou=0.45,  # the engine's (Detector's own default is Ultralytics' 0.7)
         pm=PM,
         backend_options={"allow_spinning": spinning},
     )

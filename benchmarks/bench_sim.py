@@ -135,6 +135,28 @@ def test_model_run_only_30_days(benchmark, scenario, capsys) -> None:
     _ratio_to_bare(benchmark, capsys, "model.run", _events_per_s(benchmark, events))
 
 
+@pytest.mark.benchmark(group="sim-overload")
+@pytest.mark.parametrize("days", [2.0, 4.0, 8.0])
+def test_overload_rho_1_2_is_linear_in_the_run(benchmark, scenario, days: float) -> None:
+    # The field queue at rho = 1.2 (one village, 3 workers): the backlog grows without
+    # bound. Time per simulated day must stay flat as the run (and backlog) grows.
+    from dataclasses import replace
+
+    from gridsight.governance_sim import field_check as fc
+
+    sc, town = scenario
+    cfg = fc.field_queue_config(sc, town, fc.FieldQueue(rho=1.2), days=days, warmup_days=0.0)
+    cfg = replace(cfg, horizon=replace(cfg.horizon, drain_days=0.0))
+    result = benchmark.pedantic(
+        run_replication,
+        args=(cfg, GridOwnerFirst, np.random.SeedSequence(1), 0),
+        rounds=3,
+        iterations=1,
+    )
+    benchmark.extra_info["s_per_day"] = benchmark.stats.stats.median / days
+    _events_per_s(benchmark, result.events)
+
+
 @pytest.mark.benchmark(group="sim-year")
 def test_one_simulated_year(benchmark, scenario) -> None:
     cfg = build_sim_config(*scenario, days=365.0)

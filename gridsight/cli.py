@@ -25,6 +25,16 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "The synthetic world: render, truth, dataset, train.",
     ),
     "detect": ("gridsight.commands.detect", "detect", "Run a detector model on images."),
+    "dataset": (
+        "gridsight.commands.dataset",
+        "dataset",
+        "Export event frames with pre-labels for labelling (YOLO, COCO).",
+    ),
+    "eval": (
+        "gridsight.commands.eval",
+        "eval_",
+        "Evaluate a model (COCO mAP) or a run's events on your labels.",
+    ),
     "run": ("gridsight.commands.run", "run", "Run the engine on a township config's cameras."),
     "demo": ("gridsight.commands.demo", "demo", "Run the 12 synthetic cameras and score events."),
     "sim": ("gridsight.commands.sim", "sim", "The governance simulator: run, sweep, verify, mmc."),

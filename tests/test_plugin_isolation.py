@@ -148,3 +148,37 @@ def test_repeated_warnings_are_logged_once_then_counted(caplog: pytest.LogCaptur
     assert len(lines) == 2 and limiter.counts["rule:cam:x"] == 149
     assert lines[0] == "rule x failed" and caplog.records[0].exc_info is not None
     assert "(80 times in the last 10 s, 81 in all)" in lines[1]
+
+
+def test_a_rule_failing_on_every_frame_is_logged_once_with_its_file_and_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gridsight.core.engine import Engine, EngineOptions
+
+    from .core.engine_helpers import BrightBoxDetector, ScriptedSourcePlugin, camera
+
+    class AlwaysFails(HazardRule):
+        hazard = "test_always_fails"
+        Settings = RuleSettings
+
+        def observe(self, ts: float, detections: Any) -> Any:
+            raise KeyError("no such zone")
+
+    class Plugin:
+        @hookimpl
+        def gridsight_register_hazard_rules(self) -> list[type[HazardRule]]:
+            return [AlwaysFails]
+
+    pm = build_plugin_manager(plugins=[ScriptedSourcePlugin(), Plugin()])
+    cam = camera("cam-a", "scripted://a?frames=40")
+    cam = cam.model_copy(update={"hazards": {"test_always_fails": {}}})
+    engine = Engine([cam], pm, options=EngineOptions(view_check=None), detector=BrightBoxDetector())
+    with caplog.at_level(logging.WARNING, logger="gridsight.engine"):
+        summary = engine.run()
+    assert summary.frames == 40
+    lines = [r for r in caplog.records if "rule:cam-a:test_always_fails" in r.getMessage()]
+    assert 1 <= len(lines) <= 2  # 40 failures, logged once (and at most one count line)
+    first = lines[0]
+    assert first.exc_info is not None  # the traceback, shown at -v
+    assert "test_plugin_isolation.py:" in first.getMessage()  # the rule's own file:line
+    assert engine._warnings.counts["rule:cam-a:test_always_fails"] == 40

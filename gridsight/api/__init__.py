@@ -1,7 +1,9 @@
 """The REST API and the pages of the operator service (FastAPI).
 
-``create_app(settings)`` builds the app; ``gridsight serve`` runs it with the engine.
-Layering: this package builds on ``gridsight.orders`` and ``gridsight.core`` only.
+``create_app(settings)`` builds the app; ``gridsight serve`` runs it over the live
+pipeline (:mod:`gridsight.live`). HTTP only: it builds on ``gridsight.live``,
+``gridsight.orders`` and ``gridsight.core``, and reaches the work orders through
+``OrdersDep`` (:class:`~gridsight.orders.facade.OrdersFacade`).
 """
 
 from __future__ import annotations

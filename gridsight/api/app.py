@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from gridsight import __version__
 from gridsight.api.errors import DetailBody, install_error_handlers
 from gridsight.api.middleware import install_hardening
+from gridsight.api.openapi_links import install_links
 from gridsight.api.routers import (
     ack,
     auth,
@@ -41,6 +42,7 @@ from gridsight.api.routers import (
     health,
     open311,
     order_pages,
+    order_snapshot,
     pages,
     plugins,
     township,
@@ -129,12 +131,23 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (cameras, events, work_orders, workers, plugins, township, auth, exports):
+    for module in (
+        cameras,
+        events,
+        work_orders,
+        order_snapshot,
+        workers,
+        plugins,
+        township,
+        auth,
+        exports,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(open311.router)
     app.include_router(pages.router)
     app.include_router(ack.router)
     app.include_router(order_pages.router)
+    install_links(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

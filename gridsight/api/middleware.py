@@ -30,6 +30,8 @@ from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from gridsight.api.errors import ErrorBody
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -190,6 +192,12 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     ]
 
 
+_AS_ERROR_BODY = {
+    404: ("not_found", "nothing is served at {path}"),
+    405: ("method_not_allowed", "{path} does not take this method; see the Allow header"),
+}
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's HTTP errors as ``{"detail": ...}``, with a true ``Allow`` on a 405."""
     if not isinstance(exc, StarletteHTTPException):  # pragma: no cover - registered for it
@@ -199,6 +207,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
         headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
     if not is_body_allowed_for_status_code(exc.status_code):
         return Response(status_code=exc.status_code, headers=headers)
+    if exc.status_code in _AS_ERROR_BODY:
+        # No route or no such method: the documented error body, like every other 404/405.
+        kind, message = _AS_ERROR_BODY[exc.status_code]
+        body = ErrorBody(error=kind, message=message.format(path=request.url.path))
+        return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 

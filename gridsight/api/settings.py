@@ -41,6 +41,9 @@ class Settings(BaseSettings):
             inside ``data_dir`` (default ``<data_dir>/uploads``).
         snapshots_dir: where the engine writes evidence snapshots, served by event id; a
             relative path is taken inside ``data_dir`` (default ``<data_dir>/snapshots``).
+        clips_dir: where the engine writes evidence clips (``serve --clips``), served by
+            event id; a relative path is taken inside ``data_dir``; None: the config's
+            ``clips.dir`` (no clips without one).
         cors_origins: origins allowed to call the API from a browser; empty = CORS off.
         language: page language; None = Chinese for a Chinese-named township, else English.
         max_upload_bytes: largest photo accepted.
@@ -56,6 +59,8 @@ class Settings(BaseSettings):
         session_max_age_s: lifetime of a browser session.
         cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
         sse_heartbeat_s: seconds between keep-alive comments on the event stream.
+        degraded_drop_share: a camera that drops a larger share of its frames is shown as
+            degraded.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDSIGHT_", extra="ignore")
@@ -69,6 +74,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     uploads_dir: Path = Path("uploads")
     snapshots_dir: Path = Path("snapshots")
+    clips_dir: Path | None = None
     cors_origins: list[str] = Field(default_factory=list)
     language: Language | None = None
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
@@ -80,6 +86,7 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(default=12 * 3600, ge=60)
     cookie_secure: bool = False
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    degraded_drop_share: float = Field(default=0.2, gt=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _paths_and_limits(self) -> Settings:
@@ -88,6 +95,8 @@ class Settings(BaseSettings):
         self.data_dir = self.data_dir.expanduser().resolve()
         self.uploads_dir = (self.data_dir / self.uploads_dir.expanduser()).resolve()
         self.snapshots_dir = (self.data_dir / self.snapshots_dir.expanduser()).resolve()
+        if self.clips_dir is not None:
+            self.clips_dir = (self.data_dir / self.clips_dir.expanduser()).resolve()
         if self.max_body_bytes < self.max_upload_bytes:
             raise ValueError(
                 f"max_body_bytes ({self.max_body_bytes}) must be at least max_upload_bytes "

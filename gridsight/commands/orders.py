@@ -174,6 +174,10 @@ def orders_table(
 def orders() -> None:
     """Work orders: list, show, transition, watch (over the store given by --db).
 
+    A store written on the streams' clock (gridsight demo; gridsight run without
+    --realtime) is read at the run's last stream time: ages and countdowns as the run
+    saw them, with a line saying so.
+
     \b
     Examples:
       gridsight orders list --db runs/orders.sqlite --open

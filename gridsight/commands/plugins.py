@@ -30,6 +30,7 @@ PROVIDES: dict[str, tuple[str, Callable[[Any], str]]] = {
     "gridsight_register_dispatch_policies": ("dispatch policies", lambda cls: str(cls.name)),
     "gridsight_register_notifiers": ("notifiers", lambda cls: str(cls.name)),
     "gridsight_register_roles": ("roles", lambda spec: str(spec.name)),
+    "gridsight_register_trackers": ("trackers", lambda cls: str(cls.name)),
 }
 
 

@@ -144,6 +144,7 @@ def run_engine(
     motion_gate: bool | None = None,
     backend_options: dict[str, Any] | None = None,
     names: tuple[str, ...] | None = None,
+    clips: Path | None = None,
 ) -> EngineSummary:
     """Build the live pipeline of ``config``, run it with a live table, print the summary."""
     from gridsight.live import LiveOptions, build_pipeline
@@ -169,6 +170,7 @@ def run_engine(
         motion_gate=motion_gate,
         notify=tuple(notify),
         names=names,
+        clips=clips,
     )
     pipe = build_pipeline(config, options)
     try:
@@ -268,7 +270,14 @@ def run_engine(
     default=None,
     help="Write an evidence JPEG per event start here.",
 )
-@click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots.")
+@click.option(
+    "--clips",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write an H.264 MP4 around each event start here (pre/post roll and retention: "
+    "the config's clips: block).",
+)
+@click.option("--no-blur", is_flag=True, help="Do not blur faces in evidence snapshots or clips.")
 @options.detector()
 @options.names()
 @options.backend_options()
@@ -292,6 +301,7 @@ def run(
     db: str | None,
     events_db: Path | None,
     snapshots: Path | None,
+    clips: Path | None,
     no_blur: bool,
     backend: str,
     model: str | None,
@@ -320,6 +330,7 @@ def run(
         db=db,
         events_db=events_db,
         snapshots=snapshots,
+        clips=clips,
         backend=backend,
         model=model,
         blur_faces=not no_blur,

@@ -29,12 +29,21 @@ DEFAULT_CONFIG = Path("configs/jingqiao.yaml")
 @click.option("--no-engine", is_flag=True, help="Serve the API over the store; run no cameras.")
 @notify_option
 @options.detector()
+@options.names()
 @options.backend_options()
+@click.option(
+    "--clips",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write an H.264 MP4 around each event start here (else $GRIDSIGHT_CLIPS_DIR, else "
+    "the config's clips: dir); the API serves them by event id.",
+)
 @click.option(
     "--fast",
     is_flag=True,
-    help="Run file/synthetic sources as fast as possible instead of at their own pace "
-    "(the orders then follow the streams' clock, as in gridsight run).",
+    help="Run file/synthetic sources as fast as possible instead of at their own pace. "
+    "Orders follow the streams' clock with --fast and for files and synthetic cameras, "
+    "the wall clock for live ones (as gridsight run).",
 )
 @click.option(
     "--nats",
@@ -54,7 +63,9 @@ def serve(
     notify: tuple[str, ...],
     backend: str,
     model: str | None,
+    names: tuple[str, ...] | None,
     backend_options: dict[str, Any],
+    clips: Path | None,
     fast: bool,
     nats_url: str | None,
     cluster_name: str,
@@ -86,6 +97,8 @@ def serve(
         overrides["port"] = port
     if db is not None:
         overrides["db_url"] = db
+    if clips is not None:  # as typed, from here; the API serves the folder the engine writes
+        overrides["clips_dir"] = clips.expanduser().resolve()
     if config is None and "GRIDSIGHT_CONFIG" not in os.environ and DEFAULT_CONFIG.exists():
         config = DEFAULT_CONFIG
     if config is not None:
@@ -105,7 +118,11 @@ def serve(
             model=model,
             backend_options=backend_options,
             snapshots=settings.snapshots_dir,
+            clips=settings.clips_dir,
+            data_dir=settings.data_dir,  # the store keeps evidence paths relative to it
+            names=names,
             notify=notify,
+            degraded_drop_share=settings.degraded_drop_share,
             # A demo's store is read on the stream's clock it recorded.
             store_clock=no_engine,
         ),

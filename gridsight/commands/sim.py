@@ -1,4 +1,4 @@
-"""``gridsight sim``: the governance simulator — run, sweep, verify, mmc."""
+"""``gridsight sim``: the governance simulator — run, sweep, compare, verify, mmc."""
 
 from __future__ import annotations
 
@@ -111,6 +111,11 @@ def sim() -> None:
     gridsight sim run configs/sim/baseline.yaml -n 2 --trace trace.csv --set verifiers=3
     gridsight sim sweep configs/sim/baseline.yaml --vary verifiers=1,2,3
     gridsight sim sweep configs/sim/baseline.yaml --vary 'workers_per_grid=1,2'
+    gridsight sim compare configs/sim/baseline.yaml --alt verifiers=3 -n 30
+    gridsight sim calibrate --db orders.sqlite --since 2026-06-01 --until 2026-07-01 --out cal.yaml
+    gridsight sim validate cal.yaml --db orders.sqlite --since 2026-06-01 --until 2026-07-01
+    gridsight sim staff configs/sim/baseline.yaml --probability 0.9 -n 10
+    gridsight sim tornado configs/sim/baseline.yaml --report out/
     gridsight sim verify
     gridsight sim mmc --arrival-rate 2.4 --service-rate 1 --servers 3
     """
@@ -198,11 +203,20 @@ def _with_common(f: Any) -> Any:
     help="write one row per alarm and request: replication, camera, hazard, kind, alarm_s, "
     "verified_s, dispatched_s, on_site_s, closed_s, worker, village",
 )
+@click.option(
+    "--replications-csv",
+    "reps_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE.csv",
+    help="write every replication's KPIs (one row per replication)",
+)
 @_with_common
 def run(
     scenario: str,
     trace: str | None,
     trace_out: str | None,
+    reps_csv: str | None,
     sets: tuple[str, ...],
     replications: int | None,
     days: float | None,
@@ -256,6 +270,12 @@ def run(
         )
     _print_targets(doc)
     _write_json(json_out, doc)
+    for w in doc["warnings"]:
+        click.echo(f"warning: {w}", err=True)
+    if reps_csv:
+        from gridsight.governance_sim.report import write_replications_csv
+
+        click.echo(f"wrote {write_replications_csv(reps_csv, results)}")
     if trace_out:
         from gridsight.governance_sim.trace import write_trace
 
@@ -321,6 +341,423 @@ def sweep(
     if report_dir:
         files = write_sweep_report(report_dir, sc.name, name, rows, build_sim_config(sc, town))
         click.echo(f"wrote {', '.join(str(f) for f in files)}")
+
+
+@sim.command()
+@click.argument("baseline")
+@click.argument("alternatives", nargs=-1)
+@click.option(
+    "--alt",
+    "alts",
+    multiple=True,
+    metavar="KEY=VALUE[;KEY=VALUE]",
+    help="an alternative made from BASELINE by --set changes (repeatable)",
+)
+@click.option(
+    "--replications-csv",
+    "reps_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write every replication's KPIs of every scenario (one row each)",
+)
+@_with_common
+def compare(
+    baseline: str,
+    alternatives: tuple[str, ...],
+    alts: tuple[str, ...],
+    reps_csv: str | None,
+    sets: tuple[str, ...],
+    replications: int | None,
+    days: float | None,
+    seed: int | None,
+    workers: int,
+    dask_address: str | None,
+    json_out: str | None,
+    report_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Compare alternatives with BASELINE: paired differences of every KPI.
+
+    Every scenario runs with the same seed and replications, so replication i of each
+    sees the same hazard occurrences and requests (common random numbers); differences
+    are taken per replication, with Bonferroni-corrected 95% intervals over the
+    alternatives. ALTERNATIVES are scenario files; --alt 'verifiers=3;workers_per_grid=2'
+    makes one from BASELINE.
+    """
+    from gridsight.core.errors import ConfigError
+    from gridsight.governance_sim.experiment import (
+        compare_document,
+        results_document,
+        run_replications,
+    )
+    from gridsight.governance_sim.report import compare_table, write_replications_csv
+    from gridsight.governance_sim.scenario import build_sim_config
+    from gridsight.governance_sim.sweep import apply_sets
+
+    if not alternatives and not alts:
+        raise ConfigError("sim compare: give at least one alternative (a file or --alt)")
+    sc, town = _load(baseline)
+    sc = apply_sets(sc, sets)
+    registry = _policies()
+    labels = [baseline]
+    cfgs = [build_sim_config(sc, town, policies=registry.policies, days=days)]
+    for path in alternatives:
+        a_sc, a_town = _load(path)
+        labels.append(path)
+        cfgs.append(
+            build_sim_config(apply_sets(a_sc, sets), a_town, policies=registry.policies, days=days)
+        )
+    for text in alts:
+        changes = [t for t in text.split(";") if t.strip()]
+        labels.append(text)
+        cfgs.append(
+            build_sim_config(
+                apply_sets(sc, [*sets, *changes]), town, policies=registry.policies, days=days
+            )
+        )
+    seed_ = sc.seed if seed is None else seed
+    reps = sc.replications if replications is None else replications
+    results = [
+        run_replications(
+            cfg,
+            seed_,
+            reps,
+            registry=registry,
+            workers=workers,
+            dask_address=dask_address,
+            progress=not quiet,
+        )
+        for cfg in cfgs
+    ]
+    docs = [results_document(c, seed_, r) for c, r in zip(cfgs, results, strict=True)]
+    doc = compare_document(labels, docs, results)
+    doc["run"] = {"seed": seed_, "replications": reps, "days": cfgs[0].horizon.days}
+    click.echo(compare_table(doc))
+    _write_json(json_out, doc)
+    if reps_csv:
+        rows = [(label, r) for label, res in zip(labels, results, strict=True) for r in res]
+        click.echo(f"wrote {write_replications_csv(reps_csv, rows)}")
+    if report_dir:
+        out = Path(report_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.md").write_text(compare_table(doc) + "\n", encoding="utf-8")
+        click.echo(f"wrote {out / 'compare.md'}")
+
+
+def _when(text: str, zone: str) -> float:
+    """Epoch seconds of ``--since``/``--until``: epoch seconds, or an ISO date/time
+    (local time of the township where it has no offset)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gridsight.core.errors import ConfigError
+
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{text!r}: expected epoch seconds or an ISO date such as 2026-07-01"
+        ) from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(zone))
+    return dt.timestamp()
+
+
+def read_store(db: str, since: float, until: float, timezone: str) -> Any:
+    """What the live store recorded in ``[since, until)``, as the simulator's
+    :class:`~gridsight.governance_sim.calibrate.Observed` (read here: the simulator does
+    not import the order service)."""
+    import sqlalchemy as sa
+
+    from gridsight.governance_sim.calibrate import Observed
+    from gridsight.orders.store import OrderStore
+    from gridsight.orders.tables import events, transitions, work_orders
+
+    store = OrderStore.open(db, migrate=False)
+    try:
+        with store.read() as conn:
+            states = dict(conn.execute(sa.select(work_orders.c.id, work_orders.c.state)).all())
+            ev = [
+                (r.camera, r.hazard, float(r.started_at), states.get(r.order_id or "", ""))
+                for r in conn.execute(
+                    sa.select(events).where(
+                        events.c.started_at >= since, events.c.started_at < until
+                    )
+                )
+            ]
+            verified: dict[str, tuple[float, str]] = {}
+            for r in conn.execute(
+                sa.select(transitions.c.order_id, transitions.c.at, transitions.c.actor_role)
+                .where(transitions.c.to_state == "verified")
+                .order_by(transitions.c.at)
+            ):
+                verified.setdefault(
+                    r.order_id, (float(r.at), "system" if r.actor_role == "system" else "operator")
+                )
+            orders = []
+            for r in conn.execute(
+                sa.select(work_orders).where(
+                    work_orders.c.created_at >= since, work_orders.c.created_at < until
+                )
+            ):
+                v = verified.get(r.id)
+                orders.append(
+                    {
+                        "source": r.source, "kind": r.kind, "state": r.state,
+                        "created_at": r.created_at, "verified_at": v[0] if v else None,
+                        "verified_by": v[1] if v else None, "dispatched_at": r.dispatched_at,
+                        "acknowledged_at": r.acknowledged_at, "on_site_at": r.on_site_at,
+                        "resolved_at": r.resolved_at, "closed_at": r.closed_at,
+                    }
+                )  # fmt: skip
+    finally:
+        store.close()
+    return Observed(since, until, timezone, ev, orders)
+
+
+_store_options = [
+    click.option("--db", required=True, help="the live orders store (sqlite path or URL)"),
+    click.option("--since", required=True, help="start: ISO date/time (local) or epoch s"),
+    click.option("--until", required=True, help="end: ISO date/time (local) or epoch s"),
+]
+
+
+def _with_store(f: Any) -> Any:
+    for opt in reversed(_store_options):
+        f = opt(f)
+    return f
+
+
+@sim.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
+@_with_store
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="scenario to write")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False), default=None)
+def calibrate(
+    scenario: str, db: str, since: str, until: str, out: str, report_out: str | None
+) -> None:
+    """Fit SCENARIO's arrival rates and times to the live store; write the result.
+
+    Alarm rates per camera x hazard and hour, requests per kind, the false-alarm share,
+    verification, acknowledgement, travel, handling and review times (lognormal, with a
+    Kolmogorov-Smirnov fit), each with its 95% interval in the report.
+    """
+    import yaml
+
+    from gridsight.governance_sim.calibrate import calibrate as fit
+
+    sc, town = _load(scenario)
+    zone = town.orders.timezone
+    obs = read_store(db, _when(since, zone), _when(until, zone), zone)
+    cams = {c.id: tuple(sorted(c.hazards)) for c in town.cameras}
+    data, report = fit(obs, sc.model_dump(mode="json"), cams)
+    data["name"] = f"{sc.name}-calibrated"
+    data["description"] = f"calibrated from {db} over {obs.days:.3g} days"
+    data["township"] = str(Path(scenario).resolve().parent / sc.township)
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    click.echo(f"wrote {p}")
+    for h, r in report["hazards"].items():
+        a = r["real_alarms_per_camera_day"]
+        click.echo(
+            f"  {h}: {a['mean']:.3f} real alarms per camera-day 95% CI "
+            f"[{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}] (n={a['n']})"
+        )
+    for name, f in report["times"].items():
+        if f is not None:
+            ks = "n/a" if f["ks_p"] is None else f"{f['ks_p']:.3f}"
+            click.echo(f"  {name}: mean {f['mean']:.1f} cv {f['cv']:.2f} (n={f['n']}, KS p {ks})")
+    _write_json(report_out, report)
+
+
+@sim.command()
+@click.argument("scenario")
+@_with_store
+@_with_common
+def validate(
+    scenario: str,
+    db: str,
+    since: str,
+    until: str,
+    sets: tuple[str, ...],
+    replications: int | None,
+    days: float | None,
+    seed: int | None,
+    workers: int,
+    dask_address: str | None,
+    json_out: str | None,
+    report_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Run SCENARIO (e.g. a calibrated one) and put its KPIs beside the store's."""
+    from gridsight.governance_sim.calibrate import observed_kpis
+    from gridsight.governance_sim.experiment import results_document, run_replications
+    from gridsight.governance_sim.scenario import build_sim_config
+    from gridsight.governance_sim.sweep import apply_sets
+
+    sc, town = _load(scenario)
+    sc = apply_sets(sc, sets)
+    zone = town.orders.timezone
+    obs = read_store(db, _when(since, zone), _when(until, zone), zone)
+    registry = _policies()
+    cfg = build_sim_config(sc, town, policies=registry.policies, days=days)
+    seed_ = sc.seed if seed is None else seed
+    reps = sc.replications if replications is None else replications
+    res = run_replications(
+        cfg, seed_, reps, registry=registry, workers=workers, dask_address=dask_address,
+        progress=not quiet,
+    )  # fmt: skip
+    doc = results_document(cfg, seed_, res, source=scenario)
+    seen = observed_kpis(obs, cfg.targets.dispatch_s, cfg.targets.closure_s)
+    sim_days = cfg.horizon.days - cfg.horizon.warmup_days
+    simulated = {k: doc["kpis"].get(k) for k in seen if k != "real_alerts_per_day"}
+    ra = doc["kpis"].get("real_alerts", {})
+    simulated["real_alerts_per_day"] = {
+        "mean": (ra.get("mean") or 0.0) / sim_days,
+        "ci95": [None if v is None else v / sim_days for v in ra.get("ci95", [None, None])],
+        "n": ra.get("n", 0),
+    }
+    click.echo(f"{'KPI':28s} {'observed':>34s}   {'simulated':>34s}")
+    for k, o in seen.items():
+        click.echo(f"{k:28s} {_ci(o):>34s}   {_ci(simulated.get(k)):>34s}")
+    _write_json(json_out, {"observed": seen, "simulated": simulated, "run": doc["run"]})
+
+
+@sim.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
+@click.option(
+    "--probability",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.9,
+    show_default=True,
+    help="share of periods (replications) that must meet every target",
+)
+@click.option("--per-village", is_flag=True, help="search grid staff and cadres per village")
+@_with_common
+def staff(
+    scenario: str,
+    probability: float,
+    per_village: bool,
+    sets: tuple[str, ...],
+    replications: int | None,
+    days: float | None,
+    seed: int | None,
+    workers: int,
+    dask_address: str | None,
+    json_out: str | None,
+    report_dir: str | None,
+    quiet: bool,
+) -> None:
+    """The fewest verifiers, cadres and grid staff that meet every target.
+
+    Searches down from SCENARIO's staff, one resource at a time, with common random
+    numbers, then confirms the answer on fresh random numbers with twice the
+    replications. A candidate meets when at least --probability of its periods
+    (replications of --days) reach every target.
+    """
+    from gridsight.governance_sim.scenario import build_sim_config
+    from gridsight.governance_sim.staffing import search_staff
+    from gridsight.governance_sim.sweep import apply_sets
+
+    sc, town = _load(scenario)
+    sc = apply_sets(sc, sets)
+    registry = _policies()
+    cfg = build_sim_config(sc, town, policies=registry.policies, days=days)
+    ws = cfg.township.workers
+    per_grid = max(
+        sum(1 for w in ws if w.grid == g.id and w.role in ("grid_worker", "micro_grid_worker"))
+        for g in cfg.township.grids
+    )
+    cadres = max(sum(1 for w in ws if w.village == v and w.role == "cadre") for v in
+                 {w.village for w in ws})  # fmt: skip
+    start: dict[str, int] = {"centre.verifiers": cfg.centre.verifiers}
+    if per_village:
+        for v in sorted({c.village for c in cfg.township.cameras}):
+            start[f"village:{v}:workers_per_grid"] = per_grid
+            start[f"village:{v}:cadres"] = cadres
+    else:
+        start["staffing.cadres_per_village"] = cadres
+        start["staffing.workers_per_grid"] = per_grid
+    start["staffing.volunteers"] = sum(1 for w in ws if w.role == "volunteer")
+    seed_ = sc.seed if seed is None else seed
+    reps = 10 if replications is None else replications
+
+    def step(ev: Any) -> None:
+        if not quiet:
+            p = ", ".join(f"{k} {v:.2f}" for k, v in ev.p_meets.items())
+            click.echo(f"  {'meets ' if ev.meets else 'fails '} {ev.staff}  ({p})", err=True)
+
+    ans = search_staff(
+        sc, town, start, probability=probability, replications=reps, seed=seed_, days=days,
+        registry=registry, workers=workers, on_step=step,
+    )  # fmt: skip
+    click.echo(f"fewest staff meeting every target in >= {probability:g} of periods:")
+    for key, n in ans.staff.items():
+        click.echo(f"  {key} = {n}  (from {start[key]})")
+    conf = ans.confirmation
+    if conf is not None:
+        p = ", ".join(f"{k} {v:.2f}" for k, v in conf.p_meets.items())
+        state = "confirmed" if ans.confirmed else "NOT confirmed"
+        click.echo(f"  {state} on fresh random numbers ({2 * reps} replications): {p}")
+    _write_json(
+        json_out,
+        {
+            "scenario": sc.name, "probability": probability, "start": start,
+            "answer": ans.staff, "confirmed": ans.confirmed,
+            "confirmation": None if conf is None else vars(conf),
+            "trail": [vars(e) for e in ans.trail],
+        },
+    )  # fmt: skip
+
+
+@sim.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
+@_with_common
+def tornado(
+    scenario: str,
+    sets: tuple[str, ...],
+    replications: int | None,
+    days: float | None,
+    seed: int | None,
+    workers: int,
+    dask_address: str | None,
+    json_out: str | None,
+    report_dir: str | None,
+    quiet: bool,
+) -> None:
+    """How far each target moves when each assumed input goes low or high (tornado)."""
+    from gridsight.governance_sim.staffing import tornado as run_tornado
+    from gridsight.governance_sim.staffing import write_tornado_png
+    from gridsight.governance_sim.sweep import apply_sets
+
+    sc, town = _load(scenario)
+    sc = apply_sets(sc, sets)
+    seed_ = sc.seed if seed is None else seed
+    reps = 10 if replications is None else replications
+    doc = run_tornado(sc, town, replications=reps, seed=seed_, days=days,
+                      registry=_policies(), workers=workers)  # fmt: skip
+    base = doc["baseline"]
+    click.echo("baseline: " + ", ".join(f"{t} {v:.3f}" for t, v in base.items() if v is not None))
+    for r in doc["rows"]:
+        cells = ", ".join(f"{t} {r['low'][t] or 0:.3f}..{r['high'][t] or 0:.3f}" for t in base)
+        click.echo(f"  {r['label']:36s} {cells}")
+    _write_json(json_out, doc)
+    if report_dir:
+        out = Path(report_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        t = sc.targets
+        write_tornado_png(
+            out / "tornado.png",
+            doc,
+            {"dispatch": t.attainment, "closure": t.attainment,
+             "response_reduction": t.response_reduction},
+        )  # fmt: skip
+        click.echo(f"wrote {out / 'tornado.png'}")
 
 
 @sim.command()

@@ -125,3 +125,14 @@ def revoke(name: str | None, token_id: int | None, db: str | None) -> None:
             return
         n = accounts.disable(str(name))
         click.echo(f"user {name} disabled, {n} token(s) revoked")
+
+
+@users.command("enable")
+@click.argument("name")
+@click.option("--db", default=None, help=_DB_HELP)
+def enable(name: str, db: str | None) -> None:
+    """Enable NAME again (a disabled account; its old tokens and sessions stay revoked)."""
+    accounts, store = _accounts(db)
+    with store:
+        accounts.enable(name)
+        click.echo(f"user {name} enabled")

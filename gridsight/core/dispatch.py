@@ -12,7 +12,7 @@ current ``tier`` upwards and picks from the first tier that has somebody availab
 When the notified worker does not acknowledge in time the caller escalates the order
 (:func:`escalate`): the worker is remembered in ``tried`` and the tier goes up by one,
 so the next call reaches the cadre, then the volunteers — "when nobody acknowledges in
-time" as the published loop describes it (SEED_FACTS.md, the reservoir case).
+time" as the published loop describes it (docs/deployment.md#the-reservoir-case).
 
 Example:
     >>> policy = GridOwnerFirst()

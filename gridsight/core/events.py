@@ -56,6 +56,8 @@ class HazardEvent:
         boxes: ``[[x1, y1, x2, y2], ...]`` in pixels.
         track_ids: track ids involved.
         snapshot: path of the evidence image, or None.
+        clip: path of the evidence clip (an MP4 around the start; ``--clips``), or None;
+            written in the JSON only when set.
         extra: rule-specific details (not part of the contract; written under ``extra``).
     """
 
@@ -72,6 +74,7 @@ class HazardEvent:
     track_ids: tuple[int, ...] = ()
     snapshot: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    clip: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the contract (one line of the JSONL sink)."""
@@ -89,6 +92,8 @@ class HazardEvent:
             "track_ids": [int(t) for t in self.track_ids],
             "snapshot": self.snapshot,
         }
+        if self.clip is not None:
+            out["clip"] = self.clip
         if self.extra:
             out["extra"] = self.extra
         return out
@@ -124,6 +129,7 @@ class HazardEvent:
             track_ids=_track_ids(data, where),
             snapshot=_snapshot(data, where),
             extra=_extra(data, where),
+            clip=_clip(data, where),
         )
 
 
@@ -209,6 +215,13 @@ def _snapshot(data: Mapping[str, Any], where: str) -> str | None:
     value = _get(data, "snapshot", where)
     if value is not None and not isinstance(value, str):
         raise _bad(where, "snapshot", f"expected a path or null, got {value!r}")
+    return value
+
+
+def _clip(data: Mapping[str, Any], where: str) -> str | None:
+    value = data.get("clip")
+    if value is not None and not isinstance(value, str):
+        raise _bad(where, "clip", f"expected a path or null, got {value!r}")
     return value
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import simpy
 
 from gridsight.core.dispatch import DispatchPolicy, WorkerIndex, WorkOrder, escalate
+from gridsight.core.roster import on_duty_at
 from gridsight.governance_sim.arrivals import Alarms, Occurrences, Requests
 from gridsight.governance_sim.centre import Centre
 from gridsight.governance_sim.params import DAY_S, HOUR_S, DrawBuffer, NormalBuffer, SimConfig
@@ -95,8 +96,13 @@ class TownModel:
             self.by_village.setdefault(w.spec.village, []).append(w)
         self.villages = {v: VillageView(ws) for v, ws in self.by_village.items()}
         # When a waiting village's people may come on duty: its workers' shift starts.
+        # (Computed once per distinct shift: every worker of a shift shares its edges.)
+        starts = {
+            shift: [e for e in es if on_duty_at(shift, ((e + 1.0) % DAY_S) / HOUR_S)]
+            for shift, es in edges.items()
+        }
         self.village_starts: dict[str, list[float]] = {
-            v: sorted({e for w in ws for e in w.edges if w.spec.on_duty(e + 1.0)})
+            v: sorted({e for shift in {w.spec.shift for w in ws} for e in starts[shift]})
             for v, ws in self.by_village.items()
         }
         self.cam_xy = [(c.x_km, c.y_km) for c in t.cameras]
@@ -419,9 +425,7 @@ class TownModel:
         acked = env.now
         w.loads = w.load(acked) + 1
         w.touch()
-        mean_travel = cfg.township.travel.expected_s(
-            math.hypot(order.x_km - x0, order.y_km - y0), w.spec.mode
-        )
+        mean_travel = cfg.township.travel.trip_s(x0, y0, order.x_km, order.y_km, w.spec.mode)
         if self.d_travel is not None:
             mean_travel *= math.exp(self.d_travel.next())
         yield env.timeout(mean_travel)

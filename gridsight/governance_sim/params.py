@@ -16,6 +16,7 @@ import numpy as np
 
 from gridsight.core.config.orders import OrdersConfig
 from gridsight.core.roster import on_duty_at
+from gridsight.governance_sim.roads import RoadNetwork
 
 DistKind = Literal["const", "exp", "lognormal", "gamma", "uniform"]
 
@@ -192,12 +193,14 @@ class Travel:
         detour: road distance / straight-line distance.
         overhead_s: fixed time to set off and find the spot.
         cv: lognormal variability of the travel time (0 = deterministic).
+        roads: the road graph's shortest paths (None: straight line x detour).
     """
 
     speed_kmh: tuple[tuple[str, float], ...] = (("walk", 4.5), ("ebike", 15.0), ("car", 30.0))
     detour: float = 1.3
     overhead_s: float = 120.0
     cv: float = 0.25
+    roads: RoadNetwork | None = None
 
     def speed(self, mode: str) -> float:
         """Speed in km/h of a mode (walk speed if unknown)."""
@@ -211,6 +214,22 @@ class Travel:
         if self.speed(mode) <= 0.0:
             return self.overhead_s
         return self.overhead_s + dist_km * self.detour / self.speed(mode) * HOUR_S
+
+    def route_km(self, x0: float, y0: float, x1: float, y1: float) -> float:
+        """Road kilometres of a trip: over the road graph where there is one, else the
+        straight line x detour."""
+        if self.roads is None:
+            return math.hypot(x1 - x0, y1 - y0) * self.detour
+        return self.roads.route_km(x0, y0, x1, y1, self.detour)
+
+    def trip_s(self, x0: float, y0: float, x1: float, y1: float, mode: str) -> float:
+        """Mean travel time in seconds of a trip from ``(x0, y0)`` to ``(x1, y1)``."""
+        if self.roads is None:
+            return self.expected_s(math.hypot(x1 - x0, y1 - y0), mode)
+        v = self.speed(mode)
+        if v <= 0.0:
+            return self.overhead_s
+        return self.overhead_s + self.roads.route_km(x0, y0, x1, y1, self.detour) / v * HOUR_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +370,7 @@ class Horizon:
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """The three published targets (SEED_FACTS.md)."""
+    """The three published targets (docs/deployment.md#the-reservoir-case, #reported-outcomes)."""
 
     dispatch_s: float = 60.0
     closure_s: float = 55.0 * 60.0

@@ -99,7 +99,7 @@ def _travel_from_grid(cfg: SimConfig, occ: Occurrences, rng: np.random.Generator
     cam_mean = np.empty(len(t.cameras))
     for ci, c in enumerate(t.cameras):
         gx, gy = grid_xy.get(c.grid, (c.x_km, c.y_km))
-        cam_mean[ci] = t.travel.expected_s(math.hypot(c.x_km - gx, c.y_km - gy), "ebike")
+        cam_mean[ci] = t.travel.trip_s(gx, gy, c.x_km, c.y_km, "ebike")
     mean = cam_mean[occ.camera] if len(occ) else np.zeros(0)
     cv = t.travel.cv
     if cv <= 0:

@@ -36,6 +36,83 @@ def _fmt(est: dict[str, Any] | None, scale: float = 1.0, digits: int = 3) -> str
     return f"{m:.{digits}f} [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}] (n={est['n']})"
 
 
+def _num(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def _json(obj: Any) -> str:
+    from gridsight.governance_sim.stats import dumps
+
+    return dumps(obj).rstrip()
+
+
+def by_group_table(kpis: dict[str, Any], by: str) -> str:
+    """Markdown table of both targets' attainment per village, hazard or hour."""
+    prefix = f"dispatch_within_target/{by}/"
+    keys = sorted(k.removeprefix(prefix) for k in kpis if k.startswith(prefix))
+    rows = [f"| {by} | P(dispatch <= target) | P(closure <= target) |", "|---|---|---|"]
+    for key in keys:
+        d = kpis.get(f"dispatch_within_target/{by}/{key}")
+        c = kpis.get(f"closure_within_target/{by}/{key}")
+        rows.append(f"| {key} | {_fmt(d)} | {_fmt(c)} |")
+    return "\n".join(rows) + "\n"
+
+
+def write_replications_csv(
+    path: str | Path, results: Sequence[ReplicationResult] | Sequence[tuple[str, Any]]
+) -> Path:
+    """Every replication's KPIs, one row each (``scenario`` first when labelled)."""
+    import csv
+
+    labelled = [r if isinstance(r, tuple) else ("", r) for r in results]
+    names = sorted({k for _, r in labelled for k in r.kpis})
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["scenario", "replication", *names])
+        for label, r in labelled:
+            out.writerow([label, r.index, *(_cell(r.kpis.get(n)) for n in names)])
+    return p
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""
+    return f"{v:.6g}"
+
+
+COMPARE_KPIS: tuple[tuple[str, float, str], ...] = (
+    ("dispatch_within_target", 1.0, ""),
+    ("closure_within_target", 1.0, ""),
+    ("response_reduction", 1.0, ""),
+    ("dispatch_mean_s", 1.0, "s"),
+    ("closure_mean_s", 1 / 60, "min"),
+    ("utilisation_grid_worker", 1.0, ""),
+    ("backlog_mean", 1.0, "orders"),
+)
+
+
+def compare_table(doc: dict[str, Any]) -> str:
+    """Markdown: each alternative's paired difference from the baseline on key KPIs."""
+    lines = [
+        f"Baseline: {doc['baseline']}. {doc['ci_method']}.",
+        "",
+        "| alternative | KPI | difference [CI] | half-width paired / unpaired |",
+        "|---|---|---|---|",
+    ]
+    for name, alt in doc["alternatives"].items():
+        for kpi, scale, unit in COMPARE_KPIS:
+            d = alt["differences"].get(kpi)
+            if d is None:
+                continue
+            label = kpi.removesuffix("_s") + (f" ({unit})" if unit else "")
+            hp, hu = d["half_width_paired"], d["half_width_unpaired"]
+            widths = f"{hp * scale:.3g} / {hu * scale:.3g}" if hp == hp else "n/a"
+            lines.append(f"| {name} | {label} | {_fmt(d, scale, 3)} | {widths} |")
+    return "\n".join(lines)
+
+
 def _pooled(results: Sequence[ReplicationResult], key: str) -> np.ndarray:
     arrays = [r.samples.get(key, np.zeros(0)) for r in results]
     return np.concatenate(arrays) if arrays else np.zeros(0)
@@ -149,12 +226,17 @@ def write_run_report(
 
 def targets_markdown(doc: dict[str, Any]) -> str:
     """The targets table."""
-    rows = ["| target | estimate (95% CI) | met | confidence |", "|---|---|---|---|"]
+    rows = [
+        "| target | estimate (95% CI) | met | confidence | P(one period meets it) |",
+        "|---|---|---|---|---|",
+    ]
     for name in ("dispatch", "closure", "response_reduction"):
         tg = doc["targets"][name]
+        p = tg.get("p_period_meets")
+        period = f"{_fmt(p, digits=2)} ({p['period_days']:g} days)" if p else "n/a"
         rows.append(
             f"| {tg['target']} | {_fmt(tg['estimate'])} | {'yes' if tg['met'] else 'NO'} | "
-            f"{tg['confidence']} |"
+            f"{tg['confidence']} | {period} |"
         )
     sr = doc["targets"]["response_reduction"].get("speed_ratio")
     rows.append("")
@@ -199,6 +281,10 @@ def run_markdown(cfg: SimConfig, doc: dict[str, Any], images: Sequence[str]) -> 
         ("closure_p90_s", 1 / 60, "min"),
         ("closure_p95_s", 1 / 60, "min"),
         ("escalation_rate", 1, ""),
+        ("open_at_end_of_drain", 1, "orders"),
+        ("cancelled_on_clear", 1, "orders"),
+        ("dispatch_within_sla", 1, ""),
+        ("closure_within_sla", 1, ""),
         ("verify_wait_mean_s", 1, "s"),
         ("backlog_mean", 1, "orders"),
         ("backlog_at_end", 1, "orders"),
@@ -212,11 +298,18 @@ def run_markdown(cfg: SimConfig, doc: dict[str, Any], images: Sequence[str]) -> 
         ("alerts", 1, "per replication"),
         ("requests", 1, "per replication"),
     ):
+        # The KPI's name without the unit suffix of its JSON key, and the unit shown.
+        label = name.removesuffix("_s") if unit in ("s", "min") else name
         lines.append(
-            f"| {name} ({unit}) | {_fmt(k.get(name), scale, 2)} |"
+            f"| {label} ({unit}) | {_fmt(k.get(name), scale, 2)} |"
             if unit
-            else f"| {name} | {_fmt(k.get(name), scale, 3)} |"
+            else f"| {label} | {_fmt(k.get(name), scale, 3)} |"
         )
+    if doc.get("warnings"):
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in doc["warnings"]]
+    lines += ["", "## Attainment by village, hazard and hour of the alarm", ""]
+    lines += [by_group_table(k, by) for by in ("village", "hazard", "hour")]
+    lines += ["", "## Parameters", "", "```json", _json(doc.get("parameters", {})), "```"]
     lines += ["", "## Plots", ""]
     lines += [f"![{Path(i).stem}]({i})" for i in images]
     lines += [
@@ -239,7 +332,11 @@ def write_sweep_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     labels = [str(r["value"]) for r in rows]
-    x = np.arange(len(rows))
+    numeric = all(
+        isinstance(r["value"], int | float) and not isinstance(r["value"], bool) for r in rows
+    )
+    # Numbers on a numeric axis (spaced by value); anything else as categories.
+    x = np.array([float(r["value"]) for r in rows]) if numeric else np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(8, 4.5))
     series = (
         ("dispatch", "P(dispatch <= target)"),
@@ -247,13 +344,10 @@ def write_sweep_report(
         ("response_reduction", "response reduction vs patrol"),
     )
     for key, label in series:
-        m = np.array([r["targets"][key]["estimate"]["mean"] or np.nan for r in rows], dtype=float)
-        lo = np.array(
-            [r["targets"][key]["estimate"]["ci95"][0] or np.nan for r in rows], dtype=float
-        )
-        hi = np.array(
-            [r["targets"][key]["estimate"]["ci95"][1] or np.nan for r in rows], dtype=float
-        )
+        # A value of 0.0 is a result, not a missing one (``x or nan`` dropped it).
+        m = np.array([_num(r["targets"][key]["estimate"]["mean"]) for r in rows])
+        lo = np.array([_num(r["targets"][key]["estimate"]["ci95"][0]) for r in rows])
+        hi = np.array([_num(r["targets"][key]["estimate"]["ci95"][1]) for r in rows])
         ax.errorbar(
             x,
             m,
@@ -276,7 +370,8 @@ def write_sweep_report(
         lw=1,
         label=f"reduction {cfg.targets.reduction:g}",
     )
-    ax.set_xticks(x, labels)
+    if not numeric:
+        ax.set_xticks(x, labels)
     ax.set(xlabel=name, ylabel="estimate (95% CI)", title=f"{scenario}: SLA attainment vs {name}")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -136,6 +136,11 @@ class AlertSpec(_Strict):
     """Alert-level settings common to all hazards."""
 
     rate_scale: float = Field(default=1.0, ge=0, description="multiplies every hazard rate")
+    request_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="residents' requests per grid in proportion to these (households, "
+        "population); grids not named keep their micro-grid count",
+    )
     false_alarm_fraction: float = Field(default=0.2, ge=0, le=1)
     camera_count: int | None = Field(
         default=None, ge=1, description="AI cameras to simulate (default: the township's)"
@@ -224,6 +229,49 @@ class StaffingSpec(_Strict):
     )
     cadres_per_village: int | None = Field(default=None, ge=0)
     volunteers: int | None = Field(default=None, ge=0, description="town-wide total")
+    villages: dict[str, VillageStaffing] = Field(
+        default_factory=dict, description="per-village overrides: {village id: {...}}"
+    )
+
+
+class VillageStaffing(_Strict):
+    """Staff of one village, overriding the town-wide numbers there."""
+
+    workers_per_grid: int | None = Field(
+        default=None, ge=0, description="grid staff per grid of this village"
+    )
+    cadres: int | None = Field(default=None, ge=0, description="cadres of this village")
+
+
+class RoadEdge(_Strict):
+    """A road between two nodes (length: straight line between them unless given)."""
+
+    id: str = Field(min_length=1)
+    a: str = Field(min_length=1)
+    b: str = Field(min_length=1)
+    length_km: float | None = Field(default=None, gt=0)
+
+
+class RoadsSpec(_Strict):
+    """The township's road graph (nodes in km, roads between them)."""
+
+    nodes: dict[str, tuple[float, float]] = Field(min_length=2)
+    edges: list[RoadEdge] = Field(min_length=1)
+
+
+class TravelSpec(_Strict):
+    """Travel beyond the township's speeds and detour factor (which stay there)."""
+
+    cv: float = Field(
+        default=0.25, ge=0, description="lognormal variability of travel times (0: none)"
+    )
+    on_site_s: float = Field(
+        default=60.0, ge=0, description="time to find the spot on arrival, added to set-up"
+    )
+    roads: RoadsSpec | None = Field(
+        default=None, description="road graph: trips follow its shortest open paths"
+    )
+    closed_roads: list[str] = Field(default_factory=list, description="roads closed (what-if)")
 
 
 class PatrolSpec(_Strict):
@@ -246,7 +294,8 @@ class HorizonSpec(_Strict):
 
 
 class TargetSpec(_Strict):
-    """The published targets (SEED_FACTS.md) and the attainment level they are judged at."""
+    """The published targets (docs/deployment.md#the-reservoir-case) and the attainment
+    level they are judged at."""
 
     dispatch_s: float = Field(default=60.0, gt=0)
     closure_min: float = Field(default=55.0, gt=0)
@@ -272,6 +321,7 @@ class Scenario(_Strict):
     field: FieldSpec = Field(default_factory=FieldSpec)
     staffing: StaffingSpec = Field(default_factory=StaffingSpec)
     patrol: PatrolSpec = Field(default_factory=PatrolSpec)
+    travel: TravelSpec = Field(default_factory=TravelSpec)
     orders: OrdersConfig | None = Field(
         default=None,
         description="the live work-order settings; default: the township's orders: section",
@@ -369,25 +419,27 @@ def township_view(town: Any, sc: Scenario) -> P.Township:
     st = sc.staffing
     tm = town.travel
     radius = grid_radius(town)
+    grid_ids = {g.id for g in town.grids}
+    for gid in sc.alerts.request_weights:
+        if gid not in grid_ids:
+            raise SimulationError(
+                f"{_where(sc, ('alerts', 'request_weights'))}unknown grid {gid!r}; grids: "
+                f"{', '.join(sorted(grid_ids))}"
+            )
     grids = [
-        P.Grid(g.id, g.village, g.position[0], g.position[1], radius, max(len(g.micro_grids), 1))
+        P.Grid(
+            g.id, g.village, g.position[0], g.position[1], radius, max(len(g.micro_grids), 1),
+            sc.alerts.request_weights.get(g.id),
+        )
         for g in town.grids
-    ]
+    ]  # fmt: skip
     workers: list[P.Worker] = []
-    slots = staff_slots(
-        town,
-        workers_per_grid=st.workers_per_grid,
-        cadres_per_village=st.cadres_per_village,
-        volunteers=st.volunteers,
-    )
-    for slot in slots:
-        spec: RoleSpec = getattr(st, slot.role)
+    for role, village, grid, x, y, k in _staff(town, st, sc):
+        spec: RoleSpec = getattr(st, role)
         workers.append(
             P.Worker(
-                id=f"{slot.role}-{slot.k:04d}", role=slot.role, village=slot.village,
-                grid=slot.grid, x_km=slot.x_km, y_km=slot.y_km, mode=spec.mode,
-                shift=shift_of(spec, slot.k),
-                visits_per_day=spec.visits_per_day,
+                id=f"{role}-{k:04d}", role=role, village=village, grid=grid, x_km=x, y_km=y,
+                mode=spec.mode, shift=shift_of(spec, k), visits_per_day=spec.visits_per_day,
             )
         )  # fmt: skip
 
@@ -398,11 +450,22 @@ def township_view(town: Any, sc: Scenario) -> P.Township:
     cams = _scale_cameras(cams, grids, sc.alerts.camera_count, radius)
 
     speeds = tm.speeds_kmh
+    tr = sc.travel
+    roads = None
+    if tr.roads is not None:
+        from gridsight.governance_sim.roads import build_network
+
+        roads = build_network(tr.roads, tr.closed_roads)
+    elif tr.closed_roads:
+        raise SimulationError(
+            f"{_where(sc, ('travel', 'closed_roads'))}roads closed but no travel.roads given"
+        )
     travel = P.Travel(
         speed_kmh=(("walk", speeds.walk), ("ebike", speeds.ebike), ("car", speeds.car)),
         detour=tm.detour_factor,
-        overhead_s=tm.setup_min * 60.0 + 60.0,
-        cv=0.25,
+        overhead_s=tm.setup_min * 60.0 + tr.on_site_s,
+        cv=tr.cv,
+        roads=roads,
     )
     return P.Township(
         name=town.id,
@@ -412,6 +475,51 @@ def township_view(town: Any, sc: Scenario) -> P.Township:
         cameras=tuple(cams),
         travel=travel,
     )
+
+
+def _staff(
+    town: Any, st: StaffingSpec, sc: Scenario
+) -> list[tuple[str, str, str, float, float, int]]:
+    """``(role, village, grid, x, y, k)`` of everyone: the town-wide numbers, with the
+    villages of ``staffing.villages`` built from their own numbers (then renumbered per
+    role in township order, so ids stay unique)."""
+    slots = staff_slots(
+        town,
+        workers_per_grid=st.workers_per_grid,
+        cadres_per_village=st.cadres_per_village,
+        volunteers=st.volunteers,
+    )
+    if not st.villages:
+        return [(s.role, s.village, s.grid, s.x_km, s.y_km, s.k) for s in slots]
+    known = {v.id for v in town.villages}
+    for vid in st.villages:
+        if vid not in known:
+            raise SimulationError(
+                f"{_where(sc, ('staffing', 'villages'))}unknown village {vid!r}; villages: "
+                f"{', '.join(sorted(known))}"
+            )
+    own: dict[str, list[Any]] = {}
+    for vid, vs in st.villages.items():
+        wpg = vs.workers_per_grid if vs.workers_per_grid is not None else st.workers_per_grid
+        cad = vs.cadres if vs.cadres is not None else st.cadres_per_village
+        alt = staff_slots(town, workers_per_grid=wpg, cadres_per_village=cad, volunteers=0)
+        own[vid] = [s for s in alt if s.village == vid and s.role != "volunteer"]
+    kept = [
+        s for s in slots if s.village not in own or s.role == "volunteer"
+    ]  # volunteers stay town-wide
+    rorder = {r: i for i, r in enumerate(P.ROLES)}
+    vorder = {v.id: i for i, v in enumerate(town.villages)}
+    merged = sorted(
+        kept + [s for v in own.values() for s in v],
+        key=lambda s: (rorder[s.role], vorder[s.village], s.k),
+    )
+    counters: dict[str, int] = {}
+    out = []
+    for s in merged:
+        k = counters.get(s.role, 0)
+        counters[s.role] = k + 1
+        out.append((s.role, s.village, s.grid, s.x_km, s.y_km, k))
+    return out
 
 
 def _scale_cameras(

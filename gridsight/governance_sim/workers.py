@@ -95,7 +95,7 @@ class LazyTravel(Mapping[str, float]):
     of ``index`` (as :meth:`VillageIndex.place` gives them).
     """
 
-    __slots__ = ("_detour", "_index", "_overhead", "_x", "_y")
+    __slots__ = ("_detour", "_index", "_overhead", "_travel", "_x", "_y")
 
     def __init__(self, x_km: float, y_km: float, index: VillageIndex, travel: Travel) -> None:
         self._x = x_km
@@ -103,6 +103,7 @@ class LazyTravel(Mapping[str, float]):
         self._index = index
         self._overhead = travel.overhead_s
         self._detour = travel.detour
+        self._travel = travel if travel.roads is not None else None
 
     def __getitem__(self, worker_id: str) -> float:
         # Not cached: a policy asks for each candidate once (core.dispatch.PoolTravel).
@@ -112,6 +113,8 @@ class LazyTravel(Mapping[str, float]):
         x, y, speed = place
         if speed <= 0.0:
             return self._overhead
+        if self._travel is not None:  # over the road graph
+            return self._overhead + self._travel.route_km(x, y, self._x, self._y) / speed * HOUR_S
         dist = math.hypot(self._x - x, self._y - y)
         return self._overhead + dist * self._detour / speed * HOUR_S
 

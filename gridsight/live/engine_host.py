@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from gridsight.core.config.hazards import check_camera_hazards
 from gridsight.core.config.township import Township
 from gridsight.core.config.validation import format_validation
 from gridsight.core.engine import EngineOptions, EngineStopped, LiveEngine
+from gridsight.core.engine.health import EngineHealth
 from gridsight.core.engine.status import EngineStatus
 from gridsight.core.errors import ConfigError
 from gridsight.core.events import HazardEvent
@@ -66,19 +68,72 @@ def validate_camera(
 
 @dataclass(frozen=True, slots=True)
 class CameraView:
-    """A camera as the API lists it: config and live status."""
+    """A camera as the API lists it: config and its whole live status.
+
+    Attributes:
+        config: the camera's config.
+        enabled: whether it runs (a disabled camera keeps its config).
+        state: its reader's state (``starting`` | ``running`` | ``retrying`` | ``ended``
+            | ``failed`` | ``stopped``), or the engine's phase before it is built.
+        fps, frames, drops, events, reconnects, errors, stream_ts, last_frame_at,
+            last_error: its counters (see :class:`~gridsight.core.engine.status.CameraStatus`).
+        gated: frames the motion gate kept from the detector (still scene; not drops).
+        view: ``ok`` | ``moved`` | ``covered`` | ``blinded``: its view against its
+            reference (a view fault: the camera no longer sees what its zones assume).
+        drop_share: dropped frames out of all it delivered (``drops / (frames + drops)``).
+        degraded: ``drop_share`` is above the configured share
+            (:attr:`EngineHost.degraded_drop_share`): it sees too little to be trusted.
+    """
 
     config: CameraConfig
     enabled: bool
     state: str
-    fps: float
-    frames: int
-    drops: int
-    events: int
-    reconnects: int
-    errors: int
-    stream_ts: float
-    last_error: str | None
+    fps: float = 0.0
+    frames: int = 0
+    drops: int = 0
+    events: int = 0
+    reconnects: int = 0
+    errors: int = 0
+    stream_ts: float = 0.0
+    last_error: str | None = None
+    last_frame_at: float | None = None
+    gated: int = 0
+    view: str = "ok"
+    drop_share: float = 0.0
+    degraded: bool = False
+
+
+def drop_share(frames: int, drops: int) -> float:
+    """Dropped frames out of all delivered (0 before any)."""
+    seen = frames + drops
+    return drops / seen if seen else 0.0
+
+
+def camera_view(
+    config: CameraConfig, enabled: bool, status: Any | None, *, degraded_share: float
+) -> CameraView:
+    """A :class:`CameraView` from a camera's config and its ``CameraStatus`` (or None)."""
+    if status is None:
+        return CameraView(config, enabled, "starting")
+    share = drop_share(int(status.frames), int(status.drops))
+    return CameraView(
+        config,
+        enabled,
+        str(status.state),
+        fps=float(status.fps),
+        frames=int(status.frames),
+        drops=int(status.drops),
+        events=int(status.events),
+        reconnects=int(status.reconnects),
+        errors=int(status.errors),
+        stream_ts=float(status.stream_ts),
+        last_error=status.last_error,
+        last_frame_at=getattr(status, "last_frame_at", None),
+        gated=int(getattr(status, "gated", 0)),
+        view=str(getattr(status, "view", "ok")),
+        drop_share=share,
+        degraded=enabled and share > degraded_share,
+    )
 
 
 class EngineHost:
@@ -93,6 +148,7 @@ class EngineHost:
         sinks: event sinks (the orders helper's store sink, JSONL, ...).
         listeners: callables receiving every event (the work-order intake, the live bus).
         engine_factory: builds the engine (tests pass one with a fake detector).
+        degraded_drop_share: a camera dropping a larger share of its frames is degraded.
     """
 
     def __init__(
@@ -106,8 +162,10 @@ class EngineHost:
         sinks: Iterable[EventSink] = (),
         listeners: Iterable[Callable[[HazardEvent], None]] = (),
         engine_factory: Callable[..., LiveEngine] | None = None,
+        degraded_drop_share: float = 0.2,
     ) -> None:
         self.township = township
+        self.degraded_drop_share = degraded_drop_share
         self.pm = pm
         self._backend = backend
         self._model = model
@@ -117,6 +175,7 @@ class EngineHost:
         self._factory = engine_factory or LiveEngine
         self.engine: LiveEngine | None = None
         self.phase = "idle"
+        self.since = time.time()  # of the host's last phase change (before the engine is built)
         self.error: str | None = None
         self._thread: threading.Thread | None = None
         self._built = threading.Event()
@@ -127,6 +186,7 @@ class EngineHost:
         if self._thread is not None:
             return
         self.phase = "loading"
+        self.since = time.time()
         self._thread = threading.Thread(target=self._run, name="gridsight-engine", daemon=True)
         self._thread.start()
 
@@ -144,6 +204,7 @@ class EngineHost:
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             self.phase = "failed"
+            self.since = time.time()
             log.error("engine failed to start: %s", self.error)
             self._built.set()
             return
@@ -157,6 +218,7 @@ class EngineHost:
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             self.phase = "failed"
+            self.since = time.time()
             log.exception("engine stopped on an error")
             return
         self.phase = "stopped"
@@ -176,14 +238,29 @@ class EngineHost:
         if self.phase == "stopping" and (self._thread is None or not self._thread.is_alive()):
             self.phase = "stopped"
 
-    def readiness(self) -> tuple[bool, str]:
-        """(ready, reason): model loaded and every enabled camera's reader started."""
+    def health(self) -> EngineHealth:
+        """The engine's health (:meth:`Engine.health <gridsight.core.engine.Engine.health>`)
+        once it is built; before that, or when building it failed, the host's own."""
+        engine = self.engine
+        if engine is not None and self.phase != "failed":
+            return engine.health()
+        restarts = engine.health().restarts if engine is not None else 0
+        if self.phase == "failed":
+            return EngineHealth(
+                "failed", f"engine failed: {self.error}", self.since, False, restarts
+            )
         if self.phase == "loading":
-            return False, "loading the detector model"
-        if self.phase in ("failed",):
-            return False, f"engine failed: {self.error}"
-        if self.phase in ("stopping", "stopped", "idle"):
-            return False, f"engine {self.phase}"
+            return EngineHealth("starting", "loading the detector model", self.since, False, 0)
+        if self.phase == "idle":
+            return EngineHealth("starting", "not started yet", self.since, False, 0)
+        return EngineHealth("stopped", f"engine {self.phase}", self.since, False, restarts)
+
+    def readiness(self) -> tuple[bool, str]:
+        """(ready, reason): the engine's loop is running and every enabled camera's reader
+        has started; else why not (the engine's phase and reason)."""
+        health = self.health()
+        if health.phase != "running":
+            return False, f"engine {health.phase}: {health.reason}"
         engine = self.engine
         if engine is None or not engine.readers_started.is_set():
             return False, "starting the cameras"
@@ -198,30 +275,12 @@ class EngineHost:
         """Every camera the engine knows (enabled or not) with its live status."""
         engine = self.engine
         if engine is None:
-            return [
-                CameraView(c, True, self.phase, 0.0, 0, 0, 0, 0, 0, 0.0, None)
-                for c in self.township.cameras
-            ]
+            return [CameraView(c, True, self.phase) for c in self.township.cameras]
         status = {c.camera: c for c in engine.status().cameras}
-        out = []
-        for cid, (cfg, enabled) in engine.camera_configs().items():
-            st = status.get(cid)
-            out.append(
-                CameraView(
-                    cfg,
-                    enabled,
-                    st.state if st is not None else "starting",
-                    st.fps if st else 0.0,
-                    st.frames if st else 0,
-                    st.drops if st else 0,
-                    st.events if st else 0,
-                    st.reconnects if st else 0,
-                    st.errors if st else 0,
-                    st.stream_ts if st else 0.0,
-                    st.last_error if st else None,
-                )
-            )
-        return out
+        return [
+            camera_view(cfg, enabled, status.get(cid), degraded_share=self.degraded_drop_share)
+            for cid, (cfg, enabled) in engine.camera_configs().items()
+        ]
 
     def camera(self, camera_id: str) -> CameraView | None:
         """One camera, or None."""
@@ -257,4 +316,11 @@ class EngineHost:
         return self._command("disable", camera_id)
 
 
-__all__ = ["CameraView", "EngineHost", "EngineStopped", "validate_camera"]
+__all__ = [
+    "CameraView",
+    "EngineHost",
+    "EngineStopped",
+    "camera_view",
+    "drop_share",
+    "validate_camera",
+]

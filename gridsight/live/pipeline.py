@@ -52,6 +52,7 @@ from gridsight.core.sinks.base import EventSink
 from gridsight.live.bus import LiveBus
 from gridsight.live.clock import uses_stream_clock
 from gridsight.live.engine_host import EngineHost
+from gridsight.live.evidence_paths import with_relative_evidence
 from gridsight.live.notifications import Notifications
 from gridsight.orders.clock import StreamClock
 from gridsight.orders.notify.channels import Channel
@@ -85,6 +86,9 @@ class LiveOptions:
         blur_faces: blur faces in the evidence.
         motion_gate: motion-gated inference (None: the engine's default).
         names: the model's class names (``--names``), over the config's ``detector.names``.
+        clips: a folder of evidence clips (``--clips``), over the config's ``clips.dir``.
+        data_dir: the service's data folder (``GRIDSIGHT_DATA_DIR``): the store keeps
+            the snapshot and clip paths inside it relative to it (None: as written).
         keep_events: keep every event in ``Engine.events`` (the demo scores them).
         notify: ``--notify`` URLs, added to the config's ``notify:`` channels.
         orders_settings: the ``orders:`` settings, overriding the config's.
@@ -93,6 +97,8 @@ class LiveOptions:
             stream-clock run wrote (``serve --no-engine`` over a demo's store).
         tick_s: seconds between the order clocks' ticks (time-outs, SLA breaches).
         status_interval_s: how often camera states are published.
+        degraded_drop_share: a camera dropping a larger share of its frames is shown as
+            degraded (API, dashboard, camera-status notifications).
         drain_s: longest wait, when closing, for queued events to reach the store.
     """
 
@@ -108,6 +114,8 @@ class LiveOptions:
     alerts: Path | None = None
     events_db: Path | None = None
     snapshots: Path | None = None
+    clips: Path | None = None
+    data_dir: Path | None = None
     blur_faces: bool = True
     motion_gate: bool | None = None
     names: tuple[str, ...] | None = None
@@ -117,6 +125,7 @@ class LiveOptions:
     store_clock: bool = False
     tick_s: float = 1.0
     status_interval_s: float = 2.0
+    degraded_drop_share: float = 0.2
     drain_s: float = 30.0
 
     def engine_options(self) -> EngineOptions:
@@ -330,6 +339,7 @@ def build_pipeline(
     clock: Callable[[], float] | None = None,
     engine_factory: Callable[..., Any] | None = None,
     outbox_channels: Sequence[str] = (),
+    sinks: Sequence[EventSink] = (),
 ) -> LivePipeline:
     """Build the live pipeline of ``config`` (see the module docstring); nothing runs yet
     except the orders thread, which first ends what a crashed process left open.
@@ -350,6 +360,8 @@ def build_pipeline(
         engine_factory: builds the engine (tests pass one with a fake detector).
         outbox_channels: names of channels the order service writes outbox rows for that
             another process delivers (``gridsight outbox``), besides ``channels``.
+        sinks: more event sinks for the engine (a cluster node's JetStream sink: with
+            ``options.db`` None the pipeline is then an engine feeding only them).
 
     Raises:
         ConfigError: a bad config, camera id, notify URL, or notify without a store.
@@ -402,12 +414,24 @@ def build_pipeline(
         ack_secret=ack_secret if ack_secret is not None else ack_secret_from_env(),
         outbox_channels=outbox_channels,
     )
+    pipe.sinks.extend(sinks)
     try:
         _assemble(pipe, engine_factory)
     except BaseException:
         pipe.close(flush_s=0.0)
         raise
     return pipe
+
+
+def _store_relative(
+    write: Callable[[HazardEvent], None], data_dir: Path
+) -> Callable[[HazardEvent], None]:
+    """``write`` of events whose evidence paths inside ``data_dir`` are relative to it."""
+
+    def relative_write(event: HazardEvent) -> None:
+        write(with_relative_evidence(event, data_dir))
+
+    return relative_write
 
 
 def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> None:
@@ -444,7 +468,17 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
         pipe.sinks.append(events_out)
     # The orders sink never blocks (a queue and its own thread) and the pipeline owns its
     # life, so it listens to the engine rather than being one of the engine's sinks.
-    listeners = [pipe.orders.write] if pipe.orders is not None else []
+    listeners: list[Callable[[HazardEvent], None]] = (
+        [pipe.orders.write] if pipe.orders is not None else []
+    )
+    if pipe.orders is not None and opts.data_dir is not None:
+        listeners = [_store_relative(pipe.orders.write, opts.data_dir.resolve())]
+    engine_options = opts.engine_options()
+    if pipe.township is not None:  # clips: --clips over the config's clips: block
+        from gridsight.core.config.evidence import ClipsConfig
+
+        clips = (pipe.township.clips or ClipsConfig()).settings(opts.clips, opts.blur_faces)
+        engine_options = dataclasses.replace(engine_options, clips=clips)
     if opts.service:
         town = pipe.township
         if town is None:
@@ -454,14 +488,14 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
             pipe.pm,
             backend=opts.backend,
             model=opts.model,
-            options=opts.engine_options(),
+            options=engine_options,
             sinks=pipe.sinks,
             listeners=listeners,
             engine_factory=engine_factory,
+            degraded_drop_share=opts.degraded_drop_share,
         )
         return
     factory = engine_factory or Engine
-    engine_options = opts.engine_options()
     if pipe.township is not None:  # the cameras go as a list: their default detector too
         engine_options = dataclasses.replace(engine_options, detector=pipe.township.detector)
     pipe.engine = factory(

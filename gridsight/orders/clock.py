@@ -8,6 +8,15 @@ at night would hand every alert to the village cadres. :class:`StreamClock` is t
 clock: the latest event wall time seen, advanced by real time since it was seen (so
 acknowledgement time-outs and SLA clocks still run between events and after the last).
 
+The cameras of one run need not show the same time of day: each synthetic world draws
+its own (the demo's twelve span 03:00 to 18:00), recordings start when they were made.
+Taken as they come, an order of a camera whose world is hours behind the others would be
+stamped hours before them (and breached at once when the next camera's event moved the
+clock on), or absorbed at the others' time, depending on which camera's event came
+first. Given the events' stream time (``ts``, seconds since the camera's stream began,
+which all began with the run), the clock is one timeline: the run's stream time from
+where the first event's stream began (its wall time minus its ``ts``).
+
 Example:
     >>> clock = StreamClock(now=lambda: 100.0)
     >>> clock.observe("2026-03-01T07:00:00+08:00")
@@ -49,15 +58,22 @@ class StreamClock:
         self._walls: list[float] = []
         self._bases: list[float] = []
         self._at = 0.0
+        self._origin: float | None = None  # where the streams began (with ``ts``)
 
-    def observe(self, wall_time: str | float) -> None:
-        """An event's wall time (ISO 8601 or epoch seconds) moves the clock forward."""
+    def observe(self, wall_time: str | float, ts: float | None = None) -> None:
+        """An event's wall time (ISO 8601 or epoch seconds) moves the clock forward; with
+        its stream time ``ts``, to ``ts`` on the run's timeline (see the module docstring).
+        """
         epoch = (
             float(wall_time)
             if isinstance(wall_time, int | float)
             else datetime.fromisoformat(wall_time).timestamp()
         )
         with self._lock:
+            if ts is not None:
+                if self._origin is None:
+                    self._origin = epoch - ts
+                epoch = self._origin + ts
             mono = self._now()
             if not self._bases or epoch > self._bases[-1] + (mono - self._at):
                 self._at = mono

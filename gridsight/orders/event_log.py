@@ -48,6 +48,7 @@ class StoredEvent:
         boxes: the latest boxes, ``[[x1, y1, x2, y2], ...]`` in pixels.
         track_ids: the tracks of the boxes.
         snapshot: the evidence path the engine wrote, or None.
+        clip: the evidence clip's path (``--clips``), or None.
         order_id: the work order it belongs to.
         extra: the rule's details (and ``end_reason: restart`` for an event a crashed
             process left open).
@@ -69,6 +70,7 @@ class StoredEvent:
     snapshot: str | None = None
     order_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    clip: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> StoredEvent:
@@ -93,6 +95,7 @@ class StoredEvent:
             ended_at=None if m["ended_at"] is None else float(m["ended_at"]),
             confidence=float(m["confidence"]),
             snapshot=m.get("snapshot"),
+            clip=m.get("clip"),
             order_id=m.get("order_id"),
             **decoded,
         )

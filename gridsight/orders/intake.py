@@ -81,6 +81,7 @@ def _event_row(event: HazardEvent, now: float) -> dict[str, object]:
         "boxes": json.dumps([list(b) for b in event.boxes]),
         "track_ids": json.dumps([int(t) for t in event.track_ids]),
         "snapshot": event.snapshot,
+        "clip": event.clip,
         "extra": json.dumps(event.extra, sort_keys=True, default=str),
         "order_id": None,
     }

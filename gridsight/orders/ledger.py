@@ -90,7 +90,7 @@ _LAST = (
     .order_by(transitions.c.seq.desc())
     .limit(1)
 )
-_SNAPSHOT = sa.select(events.c.snapshot).where(events.c.id == sa.bindparam("p_id"))
+_EVIDENCE = sa.select(events.c.snapshot, events.c.clip).where(events.c.id == sa.bindparam("p_id"))
 
 
 class Ledger:
@@ -253,9 +253,11 @@ class Ledger:
     ) -> dict[str, Any]:
         """The notification dict of one change (without its per-channel idempotency key)."""
         view = WorkOrderView.from_row(row)
-        snapshot = None
+        snapshot = clip = None
         if row.get("event_id"):
-            snapshot = conn.execute(_SNAPSHOT, {"p_id": row["event_id"]}).scalar()
+            found = conn.execute(_EVIDENCE, {"p_id": row["event_id"]}).first()
+            if found is not None:
+                snapshot, clip = found.snapshot, found.clip
         token = None
         if self.ack_token is not None and row.get("assignee") and rec.to_state == "dispatched":
             token = self.ack_token(row["id"], row["assignee"])
@@ -278,6 +280,7 @@ class Ledger:
             "grid": row["grid"],
             "camera": row["camera"],
             "snapshot": snapshot,
+            "clip": clip,
             "assignee": row["assignee"],
             "supervisor": row.get("supervisor"),
             "to": list(rec.to),

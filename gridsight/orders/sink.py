@@ -214,7 +214,9 @@ class OrdersSink(EventSink):
     def _apply(self, event: HazardEvent) -> bool:
         """Ingest one event; False when it should be retried (the store failed)."""
         if self.stream_clock is not None:
-            self.stream_clock.observe(event.wall_time)  # validated ISO 8601 (HazardEvent)
+            # wall_time: validated ISO 8601 (HazardEvent); ts puts every camera on one
+            # timeline (their worlds or recordings may show different times of day).
+            self.stream_clock.observe(event.wall_time, event.ts)
         try:
             view = self.service.ingest_event(event)
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:

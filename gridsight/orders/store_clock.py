@@ -82,7 +82,11 @@ def record_clock(
 
 def record_run_clock(store: OrderStore, clock: Callable[[], float]) -> None:
     """Record the clock an order service runs on: a :class:`StreamClock` is ``stream`` at
-    its current time, anything else the machine's clock."""
+    its current time, a :class:`StoreClock` nothing (it reads the record: ``serve
+    --no-engine`` over a demo's store must leave it as the demo wrote it), anything else
+    the machine's clock."""
+    if isinstance(clock, StoreClock):
+        return
     if isinstance(clock, StreamClock):
         record_clock(store, "stream", clock())
     else:

@@ -48,6 +48,7 @@ events = sa.Table(
     sa.Column("snapshot", sa.String(512), nullable=True),
     sa.Column("extra", sa.Text, nullable=False, server_default="{}"),
     sa.Column("order_id", sa.String(64), nullable=True),  # ext
+    sa.Column("clip", sa.String(512), nullable=True),  # 0003_i19: the evidence clip
     sa.Index("ix_events_started_at", "started_at"),
     sa.Index("ix_events_camera_hazard", "camera", "hazard"),
     sa.Index("ix_events_order_id", "order_id"),

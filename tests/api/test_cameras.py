@@ -140,3 +140,73 @@ def test_rtsp_password_is_masked() -> None:
         mask_source("rtsp://admin:s3cret@10.0.0.5:554/ch1") == "rtsp://admin:***@10.0.0.5:554/ch1"
     )
     assert mask_source("synthetic://reservoir?seed=1") == "synthetic://reservoir?seed=1"
+
+
+class _Host:
+    """An engine host whose one camera reports a covered view and heavy drops."""
+
+    phase = "running"
+
+    def __init__(self, township, degraded_share: float) -> None:
+        from gridsight.core.engine.status import CameraStatus
+        from gridsight.live.engine_host import camera_view
+
+        cfg = township.cameras[0]
+        status = CameraStatus(cfg.id, state="running", frames=70, drops=30, gated=5, view="covered")
+        self.views = [camera_view(cfg, True, status, degraded_share=degraded_share)]
+
+    def cameras(self):
+        return self.views
+
+    def readiness(self):
+        return True, "engine running"
+
+
+@pytest.mark.parametrize(("share", "degraded"), [(0.2, True), (0.5, False)])
+def test_the_cameras_whole_status_reaches_the_api(
+    api: Api, township, share: float, degraded: bool
+) -> None:
+    api.services.host = _Host(township, share)  # type: ignore[assignment]
+    cam = cams(api)[township.cameras[0].id]
+    assert cam["state"] == "running" and cam["view"] == "covered"
+    assert cam["gated"] == 5 and cam["drops"] == 30 and cam["drop_share"] == 0.3
+    assert cam["degraded"] is degraded
+
+
+def test_the_last_frame_is_shown_as_an_age_on_the_wall_clock(api: Api, township) -> None:
+    import time as _time
+
+    from gridsight.api.routers.cameras import camera_out
+    from gridsight.core.engine.status import CameraStatus
+    from gridsight.live.engine_host import camera_view
+
+    cfg = township.cameras[0]
+    seen = CameraStatus(cfg.id, state="running", frames=5, stream_ts=7.0, last_frame_at=1000.0)
+    out = camera_out(api.services, camera_view(cfg, True, seen, degraded_share=0.2), now=1012.5)
+    assert (out.last_frame_at, out.last_frame_age_s, out.stream_ts) == (1000.0, 12.5, 7.0)
+    never = camera_view(cfg, True, CameraStatus(cfg.id), degraded_share=0.2)
+    assert camera_out(api.services, never, now=1012.5).last_frame_age_s is None
+    # Through the route, on the machine's clock: an hour-old frame is at least an hour old.
+    an_hour_ago = _time.time() - 3600.0
+    host = _Host(township, 0.2)
+    host.views = [
+        camera_view(
+            cfg,
+            True,
+            CameraStatus(cfg.id, state="running", frames=5, last_frame_at=an_hour_ago),
+            degraded_share=0.2,
+        )
+    ]
+    api.services.host = host  # type: ignore[assignment]
+    cam = cams(api)[cfg.id]
+    assert cam["last_frame_at"] == an_hour_ago and cam["last_frame_age_s"] >= 3600.0
+
+
+def test_a_running_camera_reports_when_it_last_processed_a_frame(live: Api) -> None:
+    api = live
+    wait_for(lambda: api.client.get("/readyz").status_code == 200)
+    first = next(iter(cams(api)))
+    wait_for(lambda: cams(api)[first]["frames"] > 0)
+    cam = cams(api)[first]
+    assert cam["last_frame_at"] is not None and cam["last_frame_age_s"] is not None
+    assert cam["last_frame_age_s"] >= 0.0

@@ -57,3 +57,19 @@ def test_users_add_bad_role_or_short_password(tmp_path: Path) -> None:
         cli, ["users", "add", "x", "--role", "boss", "--no-password", "--db", db]
     )
     assert r.exit_code != 0 and "boss" in r.output
+
+
+def test_users_revoke_refuses_the_last_admin_and_enable_undoes_a_revoke(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    run = CliRunner().invoke
+    for name, role in (("root", "admin"), ("bob", "viewer")):
+        r = run(cli, ["users", "add", name, "--role", role, "--no-password", "--db", db])
+        assert r.exit_code == 0, r.output
+    r = run(cli, ["users", "revoke", "root", "--db", db])
+    assert r.exit_code != 0 and "last enabled admin" in str(r.exception)  # main() prints it
+    assert run(cli, ["users", "revoke", "bob", "--db", db]).exit_code == 0
+    r = run(cli, ["users", "enable", "bob", "--db", db])
+    assert r.exit_code == 0 and "enabled" in r.output
+    store = OrderStore.open(db)
+    assert not AccountStore(store.engine).by_name("bob").disabled
+    store.close()

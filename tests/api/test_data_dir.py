@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from gridsight.api import Settings
+from gridsight.orders.config import OrdersTownship
 
-from .conftest import Api
+from .conftest import Api, make_api
 from .test_events import JPEG, event, ingest
 
 
@@ -43,3 +44,22 @@ def test_a_snapshot_stored_relative_to_the_data_dir_is_served_from_any_directory
     item = api.client.get("/api/v1/events", headers=h).json()["items"][0]
     got = api.client.get(item["snapshot_url"], headers=h)
     assert got.status_code == 200 and got.content == JPEG
+
+
+def test_a_clip_stored_relative_to_the_data_dir_is_served_from_any_directory(
+    tmp_path: Path, township: OrdersTownship, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_events import MP4
+
+    for api in make_api(tmp_path, township, clips_dir="clips"):
+        clip = api.settings.clips_dir / "cam-reservoir-01" / "rel.mp4"
+        clip.parent.mkdir(parents=True)
+        clip.write_bytes(MP4)
+        ingest(api, event(1, clip="clips/cam-reservoir-01/rel.mp4"))  # as serve stores it
+        other = tmp_path / "some" / "other" / "cwd"
+        other.mkdir(parents=True)
+        monkeypatch.chdir(other)
+        h = api.h("viewer")
+        item = api.client.get("/api/v1/events", headers=h).json()["items"][0]
+        got = api.client.get(item["clip_url"], headers=h)
+        assert got.status_code == 200 and got.content == MP4

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from gridsight.core.events import HazardEvent
+from gridsight.orders.config import OrdersTownship
 
-from .conftest import Api
+from .conftest import Api, make_api
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 100 + b"\xff\xd9"
 
@@ -93,6 +94,50 @@ def test_snapshot_is_served_by_event_id_and_only_from_the_folder(api: Api, tmp_p
         assert url is not None
         assert api.client.get(url, headers=h).status_code == 404
     assert api.client.get(items["cam-reservoir-01"]["snapshot_url"]).status_code == 401
+
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+
+
+def test_clip_is_served_by_event_id_and_only_from_the_clips_folder(
+    tmp_path: Path, township: OrdersTownship
+) -> None:
+    for api in make_api(tmp_path, township, clips_dir="clips"):
+        clips = api.settings.clips_dir
+        assert clips == tmp_path / "clips"  # inside the data folder
+        (clips / "cam-reservoir-01").mkdir(parents=True)
+        (clips / "cam-reservoir-01" / "1.mp4").write_bytes(MP4)
+        (tmp_path / "secret.mp4").write_bytes(MP4)
+        ingest(api, event(1, clip=str(clips / "cam-reservoir-01" / "1.mp4")))
+        ingest(api, event(2, camera="cam-reservoir-02", clip=str(tmp_path / "secret.mp4")))
+        ingest(api, event(3, camera="cam-stairwell-02", hazard="ebike", clip="../secret.mp4"))
+        ingest(api, event(4, camera="cam-stairwell-01", hazard="ebike"))  # written without
+        ingest(api, event(5, camera="cam-reservoir-01", clip="cam-reservoir-01/5.mp4"))
+        h = api.h("viewer")
+        items = {e["id"]: e for e in api.client.get("/api/v1/events", headers=h).json()["items"]}
+        by_n = {int(i.rsplit(":", 1)[1].split("@")[0]): e for i, e in items.items()}
+        good = api.client.get(by_n[1]["clip_url"], headers=h)
+        assert good.status_code == 200 and good.content == MP4
+        assert good.headers["content-type"] == "video/mp4"
+        assert by_n[1]["clip_url"] == f"/api/v1/events/{by_n[1]['id']}/clip"
+        assert by_n[4]["clip_url"] is None
+        for n in (2, 3, 5):  # outside the folder, a traversal, not written (yet)
+            r = api.client.get(by_n[n]["clip_url"], headers=h)
+            assert r.status_code == 404 and "clip" in r.json()["message"]
+        r = api.client.get(f"/api/v1/events/{by_n[4]['id']}/clip", headers=h)
+        assert r.status_code == 404 and r.json()["error"] == "not_found"
+        assert api.client.get(by_n[1]["clip_url"]).status_code == 401
+        # A relative path (the engine's own form) is found in the clips folder.
+        (clips / "cam-reservoir-01" / "5.mp4").write_bytes(MP4)
+        assert api.client.get(by_n[5]["clip_url"], headers=h).status_code == 200
+
+
+def test_without_a_clips_folder_no_clip_is_served(api: Api, tmp_path: Path) -> None:
+    (tmp_path / "x.mp4").write_bytes(MP4)
+    ingest(api, event(1, clip=str(tmp_path / "x.mp4")))
+    h = api.h("viewer")
+    [item] = api.client.get("/api/v1/events", headers=h).json()["items"]
+    assert api.client.get(item["clip_url"], headers=h).status_code == 404
 
 
 def _read_messages(api: Api, url: str, headers: dict, n: int, publish) -> list[tuple[str, dict]]:

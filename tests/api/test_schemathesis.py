@@ -16,9 +16,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from gridsight.api import Settings, create_app
@@ -63,6 +65,8 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    negative_data_rejection,  # what the schema forbids is refused (no y_km: false)
+    unsupported_method,  # 405 with a true Allow for methods a path does not have
 ]
 
 
@@ -75,3 +79,32 @@ CHECKS = [
 )
 def test_api_conforms_to_its_schema(case) -> None:  # type: ignore[no-untyped-def]
     case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN}"}, checks=CHECKS)
+
+
+class ApiWorkflow(schema.as_state_machine()):  # type: ignore[misc]
+    """Sequences of calls that follow the schema's links (a created order's id into its
+    transitions, notes and photos; a created account's name into disable/enable/role;
+    a created token's id into its revocation), as the admin token."""
+
+    def get_call_kwargs(self, case):  # type: ignore[no-untyped-def]
+        return {"headers": {"Authorization": f"Bearer {ADMIN}"}}
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
+        case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+
+TestApiWorkflow = ApiWorkflow.TestCase
+TestApiWorkflow.settings = settings(
+    max_examples=MAX_EXAMPLES,
+    stateful_step_count=6,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+
+
+def test_the_schema_links_created_resources_to_their_operations() -> None:
+    raw = schema.raw_schema
+    links = raw["paths"]["/api/v1/work-orders"]["post"]["responses"]["201"]["links"]
+    assert {"GetWorkOrder", "MoveWorkOrder", "AddNote"} <= set(links)
+    assert links["MoveWorkOrder"]["parameters"] == {"order_id": "$response.body#/id"}

@@ -172,3 +172,12 @@ def test_open311_accepts_a_w3c_date_time(api: Api) -> None:
         headers=api.h("operator"),
     )
     assert r.status_code == 200
+
+
+def test_no_route_and_no_method_answer_with_the_documented_error_body(api: Api) -> None:
+    for r in (
+        api.client.post("/api/v1/workers//position", json={}, headers=api.h("operator")),
+        api.client.delete("/api/v1/work-orders", headers=api.h("operator")),
+    ):
+        assert r.status_code in (404, 405)
+        assert set(r.json()) >= {"error", "message"}

@@ -1,10 +1,10 @@
-"""Recovery after a crash, for real: ``kill -9`` of a ``gridsight run`` subprocess at
-seeded random moments while events are open, then a restart on the same store (SQLite
-and PostgreSQL). After the restart every event that started has ended (those the dead
-process left open with reason ``restart``, at their last known time), no order is lost
-(every stored event points at an existing order) and none is duplicated (one order per
-camera and hazard still open at most; the restart's events joined the orders they
-belong to).
+"""Recovery after a crash, for real: ``kill -9`` of a ``gridsight run`` (and of a
+``gridsight serve``) subprocess at seeded random moments while events are open, then a
+restart on the same store (SQLite and PostgreSQL). After the restart every event that
+started has ended (those the dead process left open with reason ``restart``, at their
+last known time), no order is lost (every stored event points at an existing order) and
+none is duplicated (one order per camera and hazard still open at most; the restart's
+events joined the orders they belong to).
 """
 
 from __future__ import annotations
@@ -13,15 +13,18 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from gridsight.orders.tables import events, work_orders
 
@@ -44,6 +47,45 @@ def _run(db: str, duration: float, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with log.open("ab") as out:
         return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _serve(config: Path, db: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "gridsight", "serve", str(config), "--db", db, "--fast"]
+    cmd += ["--port", str(port), "--log-level", "warning"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GRIDSIGHT_DATA_DIR": str(log.parent)}
+    with log.open("ab") as out:
+        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _three_cameras(folder: Path) -> Path:
+    """The Jingqiao config with only :data:`CAMERAS` (serve runs every camera it has)."""
+    raw = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    raw["cameras"] = [c for c in raw["cameras"] if c["id"] in CAMERAS]
+    path = folder / "town.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _wait(predicate: object, timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {timeout:g} s: {log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
 
 
 def _open_events(engine: sa.Engine) -> set[str]:
@@ -161,5 +203,38 @@ def test_kill_9_and_restart_on_postgresql(pg_database: str, tmp_path: Path) -> N
     engine = sa.create_engine(pg_database)
     try:
         _crash_and_restart(pg_database, engine, tmp_path)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_kill_9_of_serve_and_restart(tmp_path: Path) -> None:
+    """The service path: serve builds the same pipeline, so it recovers the same way."""
+    config = _three_cameras(tmp_path)
+    path = tmp_path / "orders.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    rng = random.Random(3)
+    try:
+        log = tmp_path / "serve-1.log"
+        proc = _serve(config, str(path), _free_port(), log)
+        try:
+            _wait(lambda: bool(_open_events(engine)), FIRST_EVENT_S, "no open event", log)
+            time.sleep(rng.uniform(0.0, 3.0))
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        left_open = _open_events(engine)
+        assert left_open, "the kill found no open event to recover"
+        log = tmp_path / "serve-2.log"
+        port = _free_port()
+        proc = _serve(config, str(path), port, log)
+        try:
+            _wait(lambda: not (left_open & _open_events(engine)), 120, "not recovered", log)
+            _wait(lambda: _ready(port), 120, "not ready", log)
+        finally:
+            proc.send_signal(signal.SIGTERM)  # a clean stop ends this run's own events
+            # uvicorn re-raises the signal once it has shut down cleanly: -SIGTERM.
+            assert proc.wait(timeout=120) in (0, -signal.SIGTERM), log.read_text()[-3000:]
+        _check_invariants(engine, left_open)
     finally:
         engine.dispose()

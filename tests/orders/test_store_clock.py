@@ -74,7 +74,8 @@ def test_an_orders_sink_records_its_runs_clock(tmp_path: Path) -> None:
     """The sink's thread records the clock: the stream's time of the latest event on a
     stream-clock run (synthetic world, --fast), the machine's clock otherwise."""
     sink = open_orders_sink(str(tmp_path / "s.sqlite"), CONFIG, stream_time=True, tick_s=0.05)
-    sink.write(dataclasses.replace(event(), wall_time=datetime.fromtimestamp(MORNING, ZONE).isoformat()))
+    morning = datetime.fromtimestamp(MORNING, ZONE).isoformat()
+    sink.write(dataclasses.replace(event(), wall_time=morning))
     sink.close()
     rec = read_clock(sink.service.store)
     assert rec is not None and rec.kind == "stream"
@@ -162,3 +163,18 @@ def test_report_on_a_day_without_orders_names_the_days_that_have_some(tmp_path: 
     )
     assert r.exit_code == 0 and "0 orders, 2020-01-04" in r.output
     assert "has orders on" not in r.output
+
+
+def test_a_service_reading_the_stores_clock_leaves_the_record_as_it_is(tmp_path: Path) -> None:
+    """``serve --no-engine`` over a demo's store ticks its orders through a sink on the
+    store's clock: that must not turn the store into a wall-clock one."""
+    from gridsight.orders.sink import OrdersSink
+
+    db = tmp_path / "o.sqlite"
+    _stream_store(db, MORNING)
+    store = OrderStore.open(db)
+    sink = OrdersSink(service(store, StoreClock(store)), tick_s=0.05)  # type: ignore[arg-type]
+    sink.close()  # its thread records at its start and on its last tick
+    rec = read_clock(store)
+    assert rec is not None and rec.is_stream
+    assert rec.stream_time == pytest.approx(MORNING, abs=30.0)

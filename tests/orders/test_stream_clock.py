@@ -86,3 +86,31 @@ def test_without_stream_time_the_orders_run_on_the_machines_clock(tmp_path) -> N
     sink.close()
     (order,) = sink.orders.values()
     assert order.created_at == pytest.approx(time.time(), abs=30.0)
+
+
+def test_cameras_whose_worlds_show_other_times_of_day_share_the_runs_timeline(
+    tmp_path,
+) -> None:
+    """The demo's synthetic worlds each draw a time of day. A camera five hours behind the
+    others must not get an order stamped five hours back (and breached when the next
+    event moves the clock on), whichever camera's event comes first."""
+    late = datetime(2026, 7, 1, 17, 0, tzinfo=ZONE).timestamp()
+    early = datetime(2026, 7, 1, 12, 0, tzinfo=ZONE).timestamp()
+    sink = open_orders_sink(str(tmp_path / "o.sqlite"), CONFIG, stream_time=True, tick_s=0.05)
+    # The early world's event first (stream second 10), then the late one's (second 30).
+    first = dataclasses.replace(
+        event(camera="cam-stairwell-01", hazard="ebike"),
+        ts=10.0, wall_time=datetime.fromtimestamp(early + 10.0, ZONE).isoformat(),
+    )  # fmt: skip
+    second = dataclasses.replace(
+        event(), ts=30.0, wall_time=datetime.fromtimestamp(late + 30.0, ZONE).isoformat()
+    )
+    sink.write(first)
+    sink.write(second)
+    sink.close()
+    by_camera = {o.camera: o for o in sink.orders.values()}
+    bike, water = by_camera["cam-stairwell-01"], by_camera["cam-reservoir-01"]
+    # One timeline from where the first event's stream began (12:00): 20 s apart.
+    assert bike.created_at == pytest.approx(early + 10.0, abs=5.0)
+    assert water.created_at - bike.created_at == pytest.approx(20.0, abs=5.0)
+    assert bike.sla_close != "breached"

@@ -22,18 +22,19 @@ from gridsight.api.deps import OrdersDep, ServicesDep
 from gridsight.api.routers.pages import render
 from gridsight.api.services import Services
 from gridsight.core.errors import GridsightError
+from gridsight.orders.facade import OrdersFacade
 from gridsight.orders.notify.ack import AckClaim, AckTokenError, verify_ack_token
 
 router = APIRouter(include_in_schema=False)
 
 
-def _claim(services: Services, token: str) -> tuple[AckClaim | None, str]:
+def _claim(orders: OrdersFacade, token: str) -> tuple[AckClaim | None, str]:
     """The token's claim, or None and the string key of why it is refused."""
-    secret = getattr(services.orders, "ack_secret", None)
+    secret = orders.ack_secret
     if not secret or not token:
         return None, "ack_invalid"
     try:
-        claim = verify_ack_token(token, secret, now=services.clock())
+        claim = verify_ack_token(token, secret, now=orders.now())
     except AckTokenError as exc:
         return None, "ack_expired" if "expired" in str(exc) else "ack_invalid"
     if claim.expires_at is None:
@@ -53,7 +54,7 @@ def ack_page(
     request: Request, services: ServicesDep, orders: OrdersDep, token: str = ""
 ) -> HTMLResponse:
     """The order the link is for and an Acknowledge button (GET changes nothing)."""
-    claim, why = _claim(services, token)
+    claim, why = _claim(orders, token)
     if claim is None:
         return _page(request, services, 400, message=why, order=None)
     try:
@@ -81,7 +82,7 @@ def acknowledge(
     token: Annotated[str, Form(max_length=1024)] = "",
 ) -> HTMLResponse:
     """Acknowledge the order of the token as its worker."""
-    claim, why = _claim(services, token)
+    claim, why = _claim(orders, token)
     if claim is None:
         return _page(request, services, 400, message=why, order=None)
     try:

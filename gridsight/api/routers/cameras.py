@@ -6,6 +6,7 @@ Changes are idempotent by camera id (``PUT`` the same config twice: ``unchanged`
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -40,9 +41,12 @@ def mask_source(uri: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def camera_out(services: Services, view: CameraView) -> CameraOut:
-    """The API form of a camera view."""
+def camera_out(services: Services, view: CameraView, now: float | None = None) -> CameraOut:
+    """The API form of a camera view; ``now`` (the wall clock by default: the engine
+    records frames on it) dates the last frame."""
     cfg = view.config
+    now = time.time() if now is None else now
+    age = None if view.last_frame_at is None else round(max(0.0, now - view.last_frame_at), 3)
     position = None
     if services.township is not None:
         try:
@@ -58,13 +62,19 @@ def camera_out(services: Services, view: CameraView) -> CameraOut:
         target_fps=cfg.fps,
         enabled=view.enabled,
         state=view.state,
+        view=view.view,
+        degraded=view.degraded,
         fps=round(view.fps, 2),
         frames=view.frames,
         drops=view.drops,
+        drop_share=round(view.drop_share, 4),
+        gated=view.gated,
         events=view.events,
         reconnects=view.reconnects,
         errors=view.errors,
         stream_ts=round(view.stream_ts, 3),
+        last_frame_at=view.last_frame_at,
+        last_frame_age_s=age,
         last_error=view.last_error,
         position=position,
         hazards=sorted(cfg.hazards),
@@ -76,7 +86,7 @@ def _views(services: Services) -> list[CameraView]:
     if services.host is not None:
         return services.host.cameras()
     cams = services.township.cameras if services.township is not None else ()
-    return [CameraView(c, True, "off", 0.0, 0, 0, 0, 0, 0, 0.0, None) for c in cams]
+    return [CameraView(c, True, "off") for c in cams]
 
 
 def _one(services: Services, camera_id: str) -> CameraOut | None:

@@ -1,7 +1,8 @@
-"""Hazard events: filtered, cursor-paginated listing; one event; its snapshot; the live stream.
+"""Hazard events: filtered, cursor-paginated listing; one event; its snapshot and clip;
+the live stream.
 
-The snapshot is found by event id through the store, and served only when the stored
-path resolves inside the snapshots folder: a client never names a file.
+The snapshot and the clip are found by event id through the store, and served only when
+the stored path resolves inside the snapshots (clips) folder: a client never names a file.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
@@ -18,12 +19,17 @@ from gridsight.api.deps import Anyone, EventLogDep, ServicesDep, Viewer
 from gridsight.api.errors import NotFound, error_responses
 from gridsight.api.schemas import EventOut, EventPage
 from gridsight.api.services import Services
-from gridsight.orders.event_log import MAX_LIMIT, EventFilter, StoredEvent
+from gridsight.orders.event_log import MAX_LIMIT, EventFilter, EventLog, StoredEvent
 
 router = APIRouter(prefix="/events", tags=["events"])
 
 IdFilter = Annotated[str | None, Query(max_length=64)]
 TOPICS = ("event", "work_order", "camera")
+
+
+def event_clip_url(ev: StoredEvent | None) -> str | None:
+    """URL of an event's evidence clip, if the engine wrote one (``--clips``)."""
+    return f"/api/v1/events/{ev.id}/clip" if ev is not None and ev.clip else None
 
 
 def event_out(ev: StoredEvent) -> EventOut:
@@ -44,6 +50,7 @@ def event_out(ev: StoredEvent) -> EventOut:
         boxes=[[float(v) for v in b] for b in ev.boxes],
         track_ids=[int(t) for t in ev.track_ids],
         snapshot_url=f"/api/v1/events/{ev.id}/snapshot" if ev.snapshot else None,
+        clip_url=event_clip_url(ev),
         order_id=ev.order_id,
     )
 
@@ -143,42 +150,88 @@ def event_get(log: EventLogDep, _user: Viewer, event_id: str) -> EventOut:
     return event_out(ev)
 
 
-def snapshot_path(services: Services, stored: str | None) -> Path | None:
-    """The snapshot file of a stored path, only if it lies inside the snapshots folder.
+def _evidence_file(stored: str | None, roots: list[Path], data_dir: Path) -> Path | None:
+    """The file of a stored evidence path, only if it lies inside one of ``roots``.
 
-    A relative path is looked up in the snapshots folder, then in the data folder (the
-    form that survives a restart from another directory or a moved data folder), then
-    (older stores) from the working directory.
+    A relative path is looked up in each root, then in the data folder (the form that
+    survives a restart from another directory or a moved data folder), then (older
+    stores) from the working directory.
     """
-    if not stored:
+    if not stored or not roots:
         return None
-    settings = services.settings
-    root = settings.snapshots_dir.resolve()
     path = Path(stored)
-    bases = [Path("/")] if path.is_absolute() else [root, settings.data_dir, Path.cwd()]
+    bases = [Path("/")] if path.is_absolute() else [*roots, data_dir, Path.cwd()]
     for base in bases:
         candidate = (base / path).resolve()
-        if candidate.is_relative_to(root) and candidate.is_file():
+        if any(candidate.is_relative_to(r) for r in roots) and candidate.is_file():
             return candidate
     return None
 
 
-@router.get(
-    "/{event_id}/snapshot",
-    response_class=FileResponse,
-    responses={
-        200: {"content": {"image/jpeg": {}}, "description": "the evidence snapshot"},
-        **error_responses(401, 403, 404),
-    },
-)
+def snapshot_path(services: Services, stored: str | None) -> Path | None:
+    """The snapshot file of a stored path, only if it lies inside the snapshots folder."""
+    settings = services.settings
+    return _evidence_file(stored, [settings.snapshots_dir.resolve()], settings.data_dir)
+
+
+def clip_roots(services: Services) -> list[Path]:
+    """The folders clips are served from: ``GRIDSIGHT_CLIPS_DIR`` (``serve --clips``) and
+    the config's ``clips.dir`` (relative to the working directory, as the engine writes)."""
+    roots = [services.settings.clips_dir] if services.settings.clips_dir is not None else []
+    town = services.township
+    if town is not None and town.clips is not None and town.clips.dir is not None:
+        roots.append(Path(town.clips.dir).expanduser().resolve())
+    return roots
+
+
+def clip_path(services: Services, stored: str | None) -> Path | None:
+    """The clip file of a stored path, only if it lies inside a clips folder."""
+    return _evidence_file(stored, clip_roots(services), services.settings.data_dir)
+
+
+#: The documented answers of the routes that serve a snapshot (a clip).
+SNAPSHOT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}}, "description": "the evidence snapshot"},
+    **error_responses(401, 403, 404),
+}
+CLIP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"video/mp4": {}}, "description": "the evidence clip (H.264 MP4)"},
+    **error_responses(401, 403, 404),
+}
+
+
+def evidence_file(
+    services: Services, event: StoredEvent | None, kind: str, owner: str
+) -> FileResponse:
+    """The ``snapshot`` or ``clip`` file of ``event`` (a 404 naming ``owner`` if none)."""
+    if kind == "snapshot":
+        path = snapshot_path(services, event.snapshot) if event is not None else None
+    else:
+        path = clip_path(services, event.clip) if event is not None else None
+    if path is None:
+        raise NotFound(f"{owner} has no {kind}")
+    return FileResponse(path, media_type="image/jpeg" if kind == "snapshot" else "video/mp4")
+
+
+def _stored(log: EventLog, event_id: str) -> StoredEvent:
+    ev = log.get(event_id)
+    if ev is None:
+        raise NotFound(f"no event {event_id!r}")
+    return ev
+
+
+@router.get("/{event_id}/snapshot", response_class=FileResponse, responses=SNAPSHOT_RESPONSES)
 def event_snapshot(
     services: ServicesDep, log: EventLogDep, _user: Viewer, event_id: str
 ) -> FileResponse:
     """The evidence JPEG of an event (404 if none, or if it lies outside the folder)."""
-    ev = log.get(event_id)
-    if ev is None:
-        raise NotFound(f"no event {event_id!r}")
-    path = snapshot_path(services, ev.snapshot)
-    if path is None:
-        raise NotFound(f"event {event_id!r} has no snapshot")
-    return FileResponse(path, media_type="image/jpeg")
+    return evidence_file(services, _stored(log, event_id), "snapshot", f"event {event_id!r}")
+
+
+@router.get("/{event_id}/clip", response_class=FileResponse, responses=CLIP_RESPONSES)
+def event_clip(
+    services: ServicesDep, log: EventLogDep, _user: Viewer, event_id: str
+) -> FileResponse:
+    """The evidence clip of an event (404 if none, not yet written, or outside the
+    clips folder)."""
+    return evidence_file(services, _stored(log, event_id), "clip", f"event {event_id!r}")

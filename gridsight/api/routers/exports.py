@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from gridsight.api.deps import ServicesDep, Viewer
-from gridsight.api.errors import NotSupported, error_responses
+from gridsight.api.deps import OrdersDep, ServicesDep, Viewer
+from gridsight.api.errors import error_responses
 from gridsight.api.order_history import HistoryQuery, csv_text, history_rows
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -22,12 +22,13 @@ MAX_EXPORT = 50_000
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/csv": {}}, "description": "one row per order, newest first"},
-        **error_responses(401, 403, 409, 422),
+        **error_responses(401, 403, 404, 422),
     },
 )
 def export_orders(
     request: Request,
     services: ServicesDep,
+    orders: OrdersDep,
     _user: Viewer,
     state: list[str] | None = Query(default=None, description="repeatable"),
     hazard: str | None = Query(default=None, max_length=64),
@@ -39,11 +40,9 @@ def export_orders(
     q: str | None = Query(default=None, max_length=64, description="an order id"),
 ) -> StreamingResponse:
     """The orders of the history page's filters as CSV (local times, newest first)."""
-    if services.orders is None:
-        raise NotSupported("the service runs without a township: there are no work orders")
     query = HistoryQuery.from_params(request.query_params)
     zone = services.township.orders.zone if services.township is not None else ZoneInfo("UTC")
-    views = list(history_rows(services.orders, query, zone, MAX_EXPORT))
+    views = list(history_rows(orders, query, zone, MAX_EXPORT))
     return StreamingResponse(
         csv_text(views, zone),
         media_type="text/csv; charset=utf-8",

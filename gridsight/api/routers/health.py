@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from gridsight.api.deps import ServicesDep
-from gridsight.api.schemas import Health, Readiness
+from gridsight.api.schemas import EngineHealthOut, Health, Readiness
+from gridsight.api.services import Services
 
 router = APIRouter(tags=["health"])
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
-@router.get("/healthz", response_model=Health, summary="The process is alive")
-def healthz() -> Health:
-    """Always 200 while the process serves requests."""
-    return Health()
+def _engine_health(services: Services) -> EngineHealthOut | None:
+    if services.host is None:
+        return None
+    return EngineHealthOut.model_validate(dataclasses.asdict(services.host.health()))
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "the engine has failed for good"}},
+    summary="The process is alive (and its engine has not given up)",
+)
+def healthz(services: ServicesDep) -> JSONResponse:
+    """200 while the process serves requests and its engine runs, starts or restarts;
+    503 once the engine has failed (its restart policy gave up): restart the process."""
+    engine = _engine_health(services)
+    failed = engine is not None and engine.phase == "failed"
+    body = Health(status="failed" if failed else "ok", engine=engine)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=503 if failed else 200)
 
 
 @router.get(
@@ -30,13 +48,25 @@ def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     checks["service"] = "ok" if services.phase == "ready" else f"service {services.phase}"
     checks["store"] = services.store_reachable()
+    engine = _engine_health(services)
     if services.host is None:
         checks["engine"] = "ok"  # --no-engine: the API serves an existing store
     else:
         ready, reason = services.host.readiness()
         checks["engine"] = "ok" if ready else reason
     reasons = [v for v in checks.values() if v != "ok"]
-    body = Readiness(ready=not reasons, phase=services.phase, checks=checks, reasons=reasons)
+    phase = services.phase
+    if phase == "ready" and engine is not None and engine.phase != "running":
+        phase = engine.phase  # never "ready" on a 503 while the engine restarts or failed
+    body = Readiness(
+        ready=not reasons,
+        phase=phase,
+        reason=reasons[0] if reasons else "",
+        since=engine.since if engine is not None else None,
+        engine=engine,
+        checks=checks,
+        reasons=reasons,
+    )
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 

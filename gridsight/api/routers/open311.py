@@ -20,11 +20,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BeforeValidator
 
 from gridsight.api.accounts import User
 from gridsight.api.deps import OrdersDep, ServicesDep
 from gridsight.api.errors import BadRequest, Forbidden, Unauthorized, error_responses
+from gridsight.api.schemas.open311 import Open311Created, Open311Request, Open311Service
 from gridsight.api.services import Services
 from gridsight.orders.errors import OrderNotFound
 from gridsight.orders.facade import OrdersFacade
@@ -45,48 +46,6 @@ _W3C_DATE = re.compile(
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
-
-
-class Open311Service(BaseModel):
-    """One GeoReport service (request kind)."""
-
-    service_code: str
-    service_name: str
-    description: str
-    metadata: bool = False
-    type: str = "realtime"
-    keywords: str = ""
-    group: str = ""
-
-
-class Open311Created(BaseModel):
-    """The answer to a filed request."""
-
-    service_request_id: str
-    service_notice: str = ""
-    account_id: str | None = None
-
-
-class Open311Request(BaseModel):
-    """One request as GeoReport lists it."""
-
-    service_request_id: str
-    status: str = Field(description="open | closed")
-    status_notes: str = Field(description="the detailed work-order state")
-    service_name: str
-    service_code: str
-    description: str
-    agency_responsible: str
-    service_notice: str = ""
-    requested_datetime: str
-    updated_datetime: str
-    expected_datetime: str
-    address: str
-    address_id: str
-    zipcode: str | None = None
-    lat: float | None = None
-    long: float | None = None
-    media_url: str | None = None
 
 
 def _iso(epoch: float) -> str:

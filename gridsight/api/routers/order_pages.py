@@ -1,8 +1,8 @@
 """The pages an operator works in besides the dashboard: one order, and the history.
 
-``/orders/{id}``: the order's facts, its SLA clocks, the evidence snapshot large, the
-timeline (every step with who and when, notes and photos) and a note form. Staff see any
-order; a worker only their own.
+``/orders/{id}``: the order's facts, its SLA clocks, the evidence snapshot large and its
+clip, the timeline (every step with who and when, notes and photos) and a note form.
+Staff see any order; a worker only their own.
 
 ``/history``: every order, filtered (state, hazard, village, grid, worker, dates),
 searched by id, and exported as CSV (``/api/v1/exports/work-orders.csv``, same filters).
@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from gridsight.api.deps import ServicesDep
+from gridsight.api.deps import EventLogDep, OrdersDep, ServicesDep
 from gridsight.api.errors import BadRequest
 from gridsight.api.order_history import HistoryQuery, history_rows
 from gridsight.api.routers.pages import render, session_user
-from gridsight.api.routers.work_orders import photo_url
+from gridsight.api.routers.work_orders import order_clip_url, photo_url, visible_to
 from gridsight.api.services import Services
 from gridsight.core.errors import GridsightError
 from gridsight.orders.states import STATES
@@ -46,18 +46,16 @@ def _clock_text(epoch: float | None, zone: ZoneInfo) -> str:
 
 
 @router.get("/orders/{order_id}")
-def order_page(order_id: str, request: Request, services: ServicesDep) -> Response:
-    """One work order: facts, SLA clocks, snapshot, timeline, notes and photos."""
+def order_page(
+    order_id: str, request: Request, services: ServicesDep, orders: OrdersDep, log: EventLogDep
+) -> Response:
+    """One work order: facts, SLA clocks, snapshot and clip, timeline, notes and photos."""
     user = session_user(request, services)
     if user is None:
         return RedirectResponse(f"/login?next=/orders/{order_id}", status_code=303)
-    view = None
-    if services.orders is not None:
-        try:
-            view = services.orders.get(order_id)
-        except GridsightError:
-            view = None
-    if view is not None and user.role == "worker" and view.assignee != user.worker_id:
+    try:
+        view = orders.get(order_id, visible_to=visible_to(user))
+    except GridsightError:
         view = None
     if view is None:
         response = render(request, services, "order.html", user, order=None, order_id=order_id)
@@ -71,6 +69,7 @@ def order_page(order_id: str, request: Request, services: ServicesDep) -> Respon
             "to": t.to_state,
             "actor": t.actor,
             "role": t.actor_role,
+            "actor_name": "" if t.actor == t.actor_role else t.actor.split(":", 1)[-1],
             "at": _clock_text(t.at, zone),
             "note": t.note,
             "photo": photo_url(view.id, t.photo),
@@ -89,17 +88,18 @@ def order_page(order_id: str, request: Request, services: ServicesDep) -> Respon
         snapshot=f"/api/v1/events/{view.event_id}/snapshot"
         if view.event_id and user.role != "worker"
         else None,
+        clip=order_clip_url(view, log),
         when={
             k: _clock_text(getattr(view, k), zone)
             for k in ("created_at", "dispatched_at", "closed_at", "dispatch_due_at", "close_due_at")
         },
-        now=services.orders_now(),
+        now=orders.now(),
         can_note=user.role in ("operator", "admin", "worker"),
     )
 
 
 @router.get("/history")
-def history_page(request: Request, services: ServicesDep) -> Response:
+def history_page(request: Request, services: ServicesDep, orders: OrdersDep) -> Response:
     """Every order, filtered and searched; the CSV export of the same filters."""
     user = session_user(request, services)
     if user is None:
@@ -112,10 +112,10 @@ def history_page(request: Request, services: ServicesDep) -> Response:
     except BadRequest as exc:
         query, error = HistoryQuery(), str(exc)
     zone = _zone(services)
-    rows = []
-    if services.orders is not None:
-        for v in history_rows(services.orders, query, zone, HISTORY_ROWS):
-            rows.append({"view": v, "created": _clock_text(v.created_at, zone)})
+    rows = [
+        {"view": v, "created": _clock_text(v.created_at, zone)}
+        for v in history_rows(orders, query, zone, HISTORY_ROWS)
+    ]
     town = services.township
     return render(
         request,

@@ -48,6 +48,18 @@ def session_user(request: Request, services: Services) -> User | None:
     return services.accounts.user_for_session(value)
 
 
+def place_names(town: Any, lang: str) -> dict[str, str]:
+    """Village id -> the name people read (the local name in Chinese, else the romanised)."""
+    if town is None:
+        return {}
+    out = {}
+    for v in town.villages:
+        name = v.name if lang == "zh" else (v.name_en or v.name)
+        # A placeholder's name carries an English remark for the config's reader.
+        out[v.id] = name.split(" (", 1)[0] if v.placeholder else name
+    return out
+
+
 def _script_json(value: Any) -> str:
     """JSON to embed in a ``<script type="application/json">``: no ``<`` can end the
     element early (a user name like ``</script><script>...``)."""
@@ -71,6 +83,8 @@ def render(
             else {"name": user.name, "role": user.role, "worker_id": user.worker_id}
         ),
         "town_name": (town.name if lang == "zh" else (town.name_en or town.name)) if town else "",
+        "places": place_names(town, lang),
+        "places_json": _script_json(place_names(town, lang)),
         **extra,
     }
     html = _TEMPLATES.get_template(template).render(**context)
@@ -120,4 +134,15 @@ def worker_page(request: Request, services: ServicesDep) -> Response:
         return RedirectResponse("/login?next=/worker", status_code=303)
     if user.role != "worker":
         return RedirectResponse("/dashboard", status_code=303)
-    return render(request, services, "worker.html", user)
+    town = services.township
+    sup = town.orders.supervisor if town is not None else None
+    return render(
+        request,
+        services,
+        "worker.html",
+        user,
+        supervisor=sup,
+        geo_origin=",".join(f"{x:.6f}" for x in town.geo_origin)
+        if town and town.geo_origin
+        else "",
+    )

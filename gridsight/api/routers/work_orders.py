@@ -14,10 +14,10 @@ from fastapi import APIRouter, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from gridsight.api.accounts import User
-from gridsight.api.deps import Anyone, Operator, OrdersDep, ServicesDep, Viewer
+from gridsight.api.deps import Anyone, EventLogDep, Operator, OrdersDep, ServicesDep, Viewer
 from gridsight.api.errors import BadRequest, Forbidden, NotFound, error_responses
 from gridsight.api.photos import PHOTO_NAME, store_photo
-from gridsight.api.schemas_orders import (
+from gridsight.api.schemas.orders import (
     ManualOrderIn,
     NoteIn,
     OrderStats,
@@ -31,6 +31,7 @@ from gridsight.api.schemas_orders import (
     WorkOrderPage,
 )
 from gridsight.api.services import Services
+from gridsight.orders.event_log import EventLog
 from gridsight.orders.facade import DayStats, OrdersFacade
 from gridsight.orders.sla import clocks
 from gridsight.orders.states import STATES, allowed_targets
@@ -76,28 +77,12 @@ def order_out(view: WorkOrderView, user: User | None, now: float) -> WorkOrderOu
         (dispatch_left is not None and dispatch_left < 0)
         or (close_left is not None and close_left < 0)
     )
+    # The fields the view and the API share are copied by name (a new view field needs
+    # only its schema entry: tests/api/test_schemas.py checks the two against each other).
+    shared = {k: row[k] for k in WorkOrderOut.model_fields if k in row}
     return WorkOrderOut(
-        id=view.id,
-        state=view.state,
+        **shared,
         hazard=view.kind,
-        source=view.source,
-        camera=view.camera,
-        event_id=view.event_id,
-        village=view.village,
-        grid=view.grid,
-        x_km=view.x_km,
-        y_km=view.y_km,
-        priority=view.priority,
-        tier=view.tier,
-        assignee=view.assignee,
-        title=view.title,
-        description=view.description,
-        created_at=view.created_at,
-        dispatched_at=view.dispatched_at,
-        acknowledged_at=view.acknowledged_at,
-        on_site_at=view.on_site_at,
-        resolved_at=view.resolved_at,
-        closed_at=view.closed_at,
         sla=Sla(
             dispatch=c.dispatch,  # type: ignore[arg-type]
             close=c.close,  # type: ignore[arg-type]
@@ -107,17 +92,20 @@ def order_out(view: WorkOrderView, user: User | None, now: float) -> WorkOrderOu
             close_left_s=close_left,
             overdue=overdue,
         ),
-        escalations=view.escalations,
-        version=view.version,
-        updated_at=view.updated_at,
-        dispatch_due_at=view.dispatch_due_at,
-        close_due_at=view.close_due_at,
         allowed=allowed_for(user, view),
     )
 
 
-def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrderDetail:
-    """An order with its audit trail."""
+def order_clip_url(view: WorkOrderView, log: EventLog | None) -> str | None:
+    """URL of the evidence clip of the order's camera event, if the engine wrote one."""
+    event = log.get(view.event_id) if log is not None and view.event_id else None
+    return f"/api/v1/work-orders/{view.id}/clip" if event is not None and event.clip else None
+
+
+def order_detail(
+    view: WorkOrderView, user: User | None, now: float, log: EventLog | None = None
+) -> WorkOrderDetail:
+    """An order with its audit trail (and its clip's URL, given the event log)."""
     base = order_out(view, user, now)
     trail = [
         TransitionOut.model_validate(
@@ -135,10 +123,12 @@ def order_detail(view: WorkOrderView, user: User | None, now: float) -> WorkOrde
         )
         for t in view.transitions
     ]
-    return WorkOrderDetail(**base.model_dump(), transitions=trail)
+    return WorkOrderDetail(
+        **base.model_dump(), transitions=trail, clip_url=order_clip_url(view, log)
+    )
 
 
-def order_stats(day: DayStats, *, stream_time: bool) -> OrderStats:
+def order_stats(day: DayStats, *, stream_time: bool, timezone: str | None = None) -> OrderStats:
     """The API form of today's figures."""
 
     def share(met: int, total: int) -> Share:
@@ -148,6 +138,7 @@ def order_stats(day: DayStats, *, stream_time: bool) -> OrderStats:
         since=day.since,
         now=day.now,
         stream_time=stream_time,
+        timezone=timezone,
         orders=day.orders,
         open=day.open,
         closed=day.closed,
@@ -214,13 +205,16 @@ def list_orders(
         next_cursor=page.next_cursor,
         now=now,
         stream_time=orders.stream_time,
+        timezone=orders.settings.timezone,
     )
 
 
 @router.get("/stats", response_model=OrderStats, responses=error_responses(401, 403, 404))
 def stats(orders: OrdersDep, _user: Viewer) -> OrderStats:
     """Today's figures: orders, dispatched within 1 min, closed within 55 min."""
-    return order_stats(orders.today(), stream_time=orders.stream_time)
+    return order_stats(
+        orders.today(), stream_time=orders.stream_time, timezone=orders.settings.timezone
+    )
 
 
 @router.post(
@@ -245,9 +239,11 @@ def create_manual(body: ManualOrderIn, orders: OrdersDep, user: Operator) -> Wor
 
 
 @router.get("/{order_id}", response_model=WorkOrderDetail, responses=error_responses(401, 403, 404))
-def get_order(order_id: OrderId, orders: OrdersDep, user: Anyone) -> WorkOrderDetail:
+def get_order(
+    order_id: OrderId, orders: OrdersDep, log: EventLogDep, user: Anyone
+) -> WorkOrderDetail:
     """One order with its transitions."""
-    return order_detail(_visible(orders, user, order_id), user, orders.now())
+    return order_detail(_visible(orders, user, order_id), user, orders.now(), log)
 
 
 @router.post(
@@ -260,6 +256,7 @@ def move_order(
     body: TransitionIn,
     services: ServicesDep,
     orders: OrdersDep,
+    log: EventLogDep,
     user: Anyone,
 ) -> WorkOrderDetail:
     """Move the order; 409 names the allowed states when the move is illegal.
@@ -288,7 +285,7 @@ def move_order(
         expected_version=body.expected_version,
         visible_to=visible_to(user),
     )
-    return order_detail(moved, user, orders.now())
+    return order_detail(moved, user, orders.now(), log)
 
 
 @router.post(
@@ -297,7 +294,9 @@ def move_order(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 403, 404, 422),
 )
-def add_note(order_id: OrderId, body: NoteIn, orders: OrdersDep, user: Anyone) -> WorkOrderDetail:
+def add_note(
+    order_id: OrderId, body: NoteIn, orders: OrdersDep, log: EventLogDep, user: Anyone
+) -> WorkOrderDetail:
     """Add a note to the order's trail (no state change; one transaction)."""
     role = ORDER_ROLE.get(user.role)
     if role is None:
@@ -305,7 +304,7 @@ def add_note(order_id: OrderId, body: NoteIn, orders: OrdersDep, user: Anyone) -
     noted = orders.note(
         order_id, body.note, actor=user.actor, role=role, visible_to=visible_to(user)
     )
-    return order_detail(noted, user, orders.now())
+    return order_detail(noted, user, orders.now(), log)
 
 
 @router.post(

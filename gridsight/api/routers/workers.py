@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from gridsight.api.deps import Anyone, OrdersDep, Viewer
 from gridsight.api.errors import Forbidden, error_responses
-from gridsight.api.schemas_orders import PositionIn, WorkerOut
+from gridsight.api.schemas.orders import PositionIn, WorkerOut
 from gridsight.orders.roster import RosterEntry
 
 router = APIRouter(prefix="/workers", tags=["workers"])

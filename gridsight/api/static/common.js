@@ -3,12 +3,14 @@
 const GS = (() => {
   const S = JSON.parse(document.getElementById("i18n").textContent);
   const ME = JSON.parse(document.getElementById("me").textContent);
+  const PLACES = JSON.parse((document.getElementById("places") || { textContent: "{}" }).textContent);
 
   function t(key, fallback) {
     return Object.prototype.hasOwnProperty.call(S, key) ? S[key] : (fallback ?? key);
   }
   const hazardName = (h) => t("hazard." + h, h);
   const stateName = (s) => t("state." + s, s);
+  const placeName = (village) => PLACES[village] || village;
 
   async function api(method, path, body, isForm) {
     const opts = { method, credentials: "same-origin", headers: { "X-Requested-With": "gridsight" } };
@@ -70,8 +72,11 @@ const GS = (() => {
   function setClock(body) { streamNow = body && body.stream_time ? body.now : null; }
   function now() { return streamNow ?? Date.now() / 1000; }
 
-  function fmtDateTime(epoch) {
-    return new Date(epoch * 1000).toLocaleString(document.documentElement.lang, { hour12: false });
+  // A moment in a given IANA zone (the township's), naming the zone.
+  function fmtDateTime(epoch, timeZone) {
+    const opts = { hour12: false, timeZoneName: "short" };
+    if (timeZone) opts.timeZone = timeZone;
+    return new Date(epoch * 1000).toLocaleString(document.documentElement.lang, opts);
   }
 
   // The SLA cell: countdown to the clock that is running, or met/breached.
@@ -93,6 +98,7 @@ const GS = (() => {
     const q = topics.map((x) => "topic=" + encodeURIComponent(x)).join("&");
     const es = new EventSource("/api/v1/events/stream?" + q);
     const live = document.getElementById("live");
+    if (live) live.hidden = false;  // only pages with a live stream show its state
     es.onopen = () => { if (live) { live.textContent = t("live"); live.className = "live on"; } };
     es.onerror = () => { if (live) { live.textContent = t("offline"); live.className = "live off"; } };
     for (const [name, fn] of Object.entries(handlers)) {
@@ -115,5 +121,5 @@ const GS = (() => {
     });
   });
 
-  return { t, hazardName, stateName, api, el, fmtDuration, fmtTime, fmtDateTime, slaText, stream, debounce, setClock, now, ME };
+  return { t, hazardName, stateName, placeName, api, el, fmtDuration, fmtTime, fmtDateTime, slaText, stream, debounce, setClock, now, ME };
 })();

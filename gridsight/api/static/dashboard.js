@@ -1,7 +1,7 @@
 // The command-centre dashboard: figures, queue, live alerts, map, camera health.
 "use strict";
 (() => {
-  const { api, el, t, hazardName, stateName, fmtTime, fmtDateTime, slaText, debounce } = GS;
+  const { api, el, t, hazardName, stateName, placeName, fmtDuration, fmtTime, fmtDateTime, slaText, debounce } = GS;
   let orders = [];
   let workers = [];
 
@@ -10,7 +10,7 @@
     GS.setClock(f);
     const note = document.getElementById("stream-time");
     note.hidden = !f.stream_time;
-    note.textContent = f.stream_time ? `${t("stream_time_note")} ${fmtDateTime(f.now)}` : "";
+    note.textContent = f.stream_time ? `${t("stream_time_note")} ${fmtDateTime(f.now, f.timezone)}` : "";
     const pct = (x) => (x.share === null ? "–" : `${Math.round(x.share * 100)}%`);
     document.getElementById("fig-orders").textContent = f.orders;
     document.getElementById("fig-open").textContent = f.open;
@@ -39,9 +39,9 @@
       const actions = (o.allowed || []).map((to) =>
         el("button", { type: "button", class: "act", "data-to": to, onclick: (ev) => act(o, to, ev.target) }, t("do." + to, to)));
       return el("tr", { "data-order": o.id, class: "state-" + o.state },
-        el("td", { class: "mono" }, o.id),
+        el("td", { class: "mono" }, el("a", { href: `/orders/${encodeURIComponent(o.id)}` }, o.id)),
         el("td", {}, hazardName(o.hazard)),
-        el("td", {}, `${o.village} / ${o.grid}`),
+        el("td", {}, `${placeName(o.village)} / ${o.grid}`),
         el("td", { class: "state" }, stateName(o.state)),
         el("td", {}, o.assignee || t("unassigned")),
         el("td", { class: "sla " + sla.cls }, sla.text),
@@ -64,14 +64,20 @@
   }
 
   function eventItem(e) {
-    const img = e.snapshot_url ? el("img", { src: e.snapshot_url, alt: e.id, loading: "lazy", class: "thumb" }) : el("div", { class: "thumb none" });
+    // A snapshot the server cannot serve (another run's folder) shows as none, not broken.
+    const none = () => el("div", { class: "thumb none" });
+    const img = e.snapshot_url
+      ? el("img", { src: e.snapshot_url, alt: e.id, loading: "lazy", class: "thumb", onerror: (ev) => ev.target.replaceWith(none()) })
+      : none();
     return el("li", { "data-event": e.id, class: "phase-" + e.last_phase },
       img,
       el("div", {},
         el("b", {}, hazardName(e.hazard)), " ",
         el("span", { class: "phase" }, t("phase." + e.last_phase, e.last_phase)),
         el("br"),
-        el("span", { class: "muted" }, `${e.camera} · ${e.village}/${e.grid} · ${fmtTime(e.started_at)}`)));
+        el("span", { class: "muted" }, `${e.camera} · ${placeName(e.village)}/${e.grid} · ${fmtTime(e.started_at)}`),
+        e.clip_url ? " · " : null,
+        e.clip_url ? el("a", { href: e.clip_url, target: "_blank", rel: "noopener", class: "clip" }, t("event_clip")) : null));
   }
 
   async function loadEvents() {
@@ -84,14 +90,35 @@
   async function loadCameras() {
     const cams = await api("GET", "/api/v1/cameras");
     const body = document.querySelector("#cameras tbody");
+    // The camera's whole status: its reader's state, a view fault (moved, covered,
+    // blinded) and "degraded" when it drops more than the configured share of frames.
+    const camState = (c) => {
+      if (!c.enabled) return t("cam.disabled", "disabled");
+      const parts = [t("cam." + c.state, c.state)];
+      if (c.view && c.view !== "ok") parts.push(t("view." + c.view, c.view));
+      if (c.degraded) {
+        parts.push(t("cam_degraded", "degraded").replace("{share}",
+          Math.round(c.drop_share * 100) + "%"));
+      }
+      return parts.join(" · ");
+    };
+    // How long ago the engine processed the camera's last frame (wall clock; the stream's
+    // own time, which a file or a recording may keep far from now, is the cell's title).
+    const lastFrame = (c) => (c.last_frame_age_s === null || c.last_frame_age_s === undefined
+      ? t("last_frame_none")
+      : t("last_frame_ago").replace("{age}", fmtDuration(c.last_frame_age_s)));
+    const camClass = (c) => "cam-" + c.state + (c.view && c.view !== "ok" ? " cam-view-fault" : "")
+      + (c.degraded ? " cam-degraded" : "");
     body.replaceChildren(...cams.items.map((c) =>
-      el("tr", { "data-camera": c.id, class: "cam-" + c.state },
+      el("tr", { "data-camera": c.id, class: camClass(c),
+                 title: c.gated ? `${c.gated} gated (still scene)` : "" },
         el("td", { title: c.name }, c.id),
-        el("td", { class: "state" }, c.enabled ? c.state : "disabled"),
+        el("td", { class: "state" }, camState(c)),
         el("td", {}, c.fps.toFixed(1)),
         el("td", {}, c.drops),
         el("td", {}, c.reconnects),
-        el("td", {}, c.stream_ts.toFixed(0)),
+        el("td", { class: "last-frame", title: t("last_frame_stream_ts").replace("{ts}", c.stream_ts.toFixed(0)) },
+          lastFrame(c)),
         el("td", { class: "error" }, c.last_error || ""))));
   }
 

@@ -1,7 +1,7 @@
 // The grid worker's phone page: my orders; acknowledge, on site, resolve with photo + note.
 "use strict";
 (() => {
-  const { api, el, t, hazardName, stateName, fmtTime, slaText, debounce } = GS;
+  const { api, el, t, hazardName, stateName, placeName, fmtTime, slaText, debounce } = GS;
   const FIELD_STEPS = ["acknowledged", "on_site", "resolved"];
   let orders = [];
 
@@ -28,14 +28,31 @@
     refresh();
   }
 
+  // geo: URI (RFC 5870) of the order's place, from the town's km frame and its origin:
+  // the phone opens its map app there. None without a configured origin.
+  function mapLink(o) {
+    const origin = document.getElementById("my-orders").dataset.geoOrigin;
+    if (!origin || o.x_km === null || o.y_km === null) return null;
+    const [lat0, lon0] = origin.split(",").map(Number);
+    const lat = lat0 + o.y_km / 110.574;
+    const lon = lon0 + o.x_km / (111.320 * Math.cos((lat0 * Math.PI) / 180));
+    const at = `${lat.toFixed(6)},${lon.toFixed(6)}`;
+    return el("a", { class: "map-link", href: `geo:${at}?q=${at}` }, " · ", t("open_map"));
+  }
+
   function card(o, now) {
     const sla = slaText(o, now);
     const allowed = (o.allowed || []).filter((s) => FIELD_STEPS.includes(s));
     const node = el("article", { class: "card state-" + o.state, "data-order": o.id },
       el("h2", {}, hazardName(o.hazard)),
       el("p", {}, el("span", { class: "state" }, stateName(o.state)), " · ", el("span", { class: "sla " + sla.cls }, sla.text)),
-      el("p", { class: "muted" }, `${o.village} / ${o.grid}${o.camera ? " · " + o.camera : ""} · ${fmtTime(o.created_at)}`),
-      o.title ? el("p", {}, o.title) : null);
+      el("p", { class: "muted" }, `${placeName(o.village)} / ${o.grid}${o.camera ? " · " + o.camera : ""} · ${fmtTime(o.created_at)}`),
+      o.event_id ? el("img", { class: "snap", src: `/api/v1/work-orders/${encodeURIComponent(o.id)}/snapshot`, alt: hazardName(o.hazard), loading: "lazy" }) : null,
+      // A camera order's title is the system's own (hazard at camera), shown above already.
+      o.title && o.source !== "camera" ? el("p", {}, o.title) : null,
+      el("p", { class: "links" },
+        el("a", { href: `/orders/${encodeURIComponent(o.id)}` }, t("order_details")),
+        mapLink(o)));
     if (allowed.includes("resolved")) {
       node.append(
         el("label", {}, t("note"), el("textarea", { rows: 2, name: "note" })),

@@ -6,7 +6,7 @@ clocks, verification, reopening, roster shifts), used by :mod:`gridsight.orders`
     orders:
       timezone: Asia/Shanghai        # shifts and "today" are local time
       policy: grid_owner_first       # a gridsight.core.dispatch policy name
-      sla: {dispatch_s: 60, close_min: 55}   # alarm + 60 s, alarm + 55 min [SEED_FACTS]
+      sla: {dispatch_s: 60, close_min: 55}   # docs/deployment.md#the-reservoir-case
       ack_timeout_s: 120             # no acknowledgement -> escalate a tier
       reopen_min: 30                 # the hazard back within 30 min reopens the order
       supervisor: {id: duty-chief, name: 值班长, channel: ops-webhook}
@@ -66,6 +66,11 @@ class Supervisor(StrictModel):
     channel: str | None = Field(
         default=None, description="notify channel to reach them (default: every channel)"
     )
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+?[0-9][0-9 -]{2,30}$",
+        description="a phone number grid workers may call for help (shown on their page)",
+    )
 
 
 class RoleShift(StrictModel):
@@ -96,7 +101,8 @@ class Staffing(StrictModel):
 
 
 def _default_hazards() -> dict[str, HazardOrders]:
-    # [SEED_FACTS] a person near the water is life-critical: notified within a minute.
+    # A person near the water is life-critical: notified within a minute (the reservoir
+    # case, docs/deployment.md#the-reservoir-case).
     return {"near_water": HazardOrders(auto_verify=True, priority=20)}
 
 

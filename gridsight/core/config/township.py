@@ -1,7 +1,7 @@
 """The township model: villages, comprehensive grids, micro-grids, staff, positions, travel
 and the AI camera points (and the settings of the live work-order loop, ``orders:``).
 
-Levels, as in the deployment this is modelled on (see shared SEED_FACTS.md)::
+Levels, as in the deployment this is modelled on (docs/deployment.md#people-and-grids)::
 
     township -> villages/communities -> comprehensive grids (one grid worker each)
              -> micro-grids (one micro-grid worker each)
@@ -32,6 +32,7 @@ from gridsight.core.config.base import (
 )
 from gridsight.core.config.camera import CameraConfig
 from gridsight.core.config.detector import DetectorConfig
+from gridsight.core.config.evidence import ClipsConfig
 from gridsight.core.config.notify import NotifyConfig
 from gridsight.core.config.orders import OrdersConfig
 from gridsight.core.config.travel import TravelModel
@@ -186,6 +187,11 @@ class Township(StrictModel):
         default=(10.0, 8.0), description="width (east) and height (north) of the local frame, km"
     )
     command_centre: CommandCentre
+    geo_origin: tuple[float, float] | None = Field(
+        default=None,
+        description="latitude, longitude of the km frame's origin (0, 0); with it the "
+        "worker's page links each order's place to the phone's map app",
+    )
     villages: tuple[Village, ...] = Field(min_length=1)
     grids: tuple[Grid, ...] = Field(min_length=1)
     staff: Staff = Field(default_factory=Staff)
@@ -195,6 +201,10 @@ class Township(StrictModel):
         default=None,
         description="the run's default model: path or name, class names, thresholds "
         "(a camera's own detector: overrides it)",
+    )
+    clips: ClipsConfig | None = Field(
+        default=None,
+        description="evidence clips around event starts (folder, pre/post roll, retention)",
     )
     roles: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,
@@ -208,6 +218,13 @@ class Township(StrictModel):
         default_factory=OrdersConfig,
         description="the live work-order loop: SLA clocks, verification, shifts (gridsight.orders)",
     )
+
+    @field_validator("geo_origin")
+    @classmethod
+    def _latlon(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (-90 <= v[0] <= 90 and -180 <= v[1] <= 180):
+            raise ValueError(f"geo_origin: [latitude, longitude] in degrees, got {list(v)}")
+        return v
 
     @field_validator("extent_km")
     @classmethod

@@ -208,7 +208,7 @@ class Decoder:
             if not found:
                 raise ModelError(
                     "the model has no 'names' metadata: give its class names in the config "
-                    "(detector class_names) or with --names"
+                    "(detector: {names: [...]}) or with --names"
                 )
             names = found
         return cls(class_names=names, layout=layout)

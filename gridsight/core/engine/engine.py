@@ -76,6 +76,7 @@ from gridsight.core.plugins import declare_plugin_vocabulary, hazard_rules
 from gridsight.core.ratelimit import RateLimitedLog
 from gridsight.core.sinks.base import EventSink
 from gridsight.core.sinks.evidence import EvidenceWriter
+from gridsight.core.sinks.evidence_clips import ClipRecorder
 from gridsight.core.sources.base import Frame, SourceOptions
 from gridsight.core.sources.frame_queue import FrameQueue
 from gridsight.core.sources.reader import CameraReader
@@ -158,6 +159,7 @@ class Engine:
             if self.options.snapshots_dir is not None
             else None
         )
+        self.clips = ClipRecorder(self.options.clips) if self.options.clips is not None else None
         self.events: list[HazardEvent] = []
         self._starts: Counter[tuple[str, str]] = Counter()
         self._stop = threading.Event()
@@ -320,7 +322,10 @@ class Engine:
         if pipe is None:
             return None
         if pipe.reader is not None:
-            pipe.reader.stop(timeout=2.0)
+            # Signalled, not waited for: a reader stuck in a dead camera's native read
+            # would stall every camera's loop. Its frames can no longer be batched, and
+            # any still in flight are dropped (they come from a reader no camera has).
+            pipe.reader.stop(timeout=0.0)
         self.batcher.unregister(camera_id)
         self._synced.pop(camera_id, None)
         self.views.pop(camera_id, None)
@@ -676,6 +681,8 @@ class Engine:
                 self._component_error(
                     f"rule:{failure.camera}:{failure.hazard}", "rule", failure.error
                 )
+        if self.clips is not None:  # before the start is emitted: its pre-roll
+            self.clips.add_frame(pipe.id, ts, item.frame.image, tracked)
         view = self.views.get(pipe.id)
         if view is not None:
             view_events = view.observe(ts, item.frame.image, wall)
@@ -727,6 +734,8 @@ class Engine:
                     event = dataclasses.replace(event, snapshot=path)
                 except Exception as exc:
                     self._component_error("evidence", "evidence", exc)
+            if self.clips is not None:
+                event = dataclasses.replace(event, clip=self.clips.start(event))
         self.metrics.events.labels(hazard=event.hazard, phase=event.phase).inc()
         self.board.count_event(event.camera, event.hazard, event.phase)
         if self.options.keep_events:
@@ -845,6 +854,11 @@ class Engine:
                     )
             except Exception as exc:
                 self._sink_error(worker.sink, exc)
+        if self.clips is not None:
+            try:
+                self.clips.close()
+            except Exception as exc:
+                self._component_error("clips", "evidence", exc)
         if self._owns_detector:
             if self.pool is not None:
                 self.pool.close()

@@ -77,6 +77,9 @@ class InferenceWorker:
         self._metrics = metrics
         self._in: queue.Queue[InferenceJob | None] = queue.Queue(maxsize=1)
         self._out: queue.Queue[InferenceJob] = queue.Queue()
+        #: Finished jobs not handed back yet (those after a failed one).
+        self._held: list[InferenceJob] = []
+        #: Jobs submitted and not handed back yet.
         self.in_flight = 0
         self._thread = threading.Thread(target=self._run, name="gridsight-infer", daemon=True)
         self._thread.start()
@@ -102,21 +105,31 @@ class InferenceWorker:
     def done(self, timeout: float | None = 0.0) -> list[InferenceJob]:
         """Finished jobs in submission order; waits up to ``timeout`` for the first one.
 
+        A job whose ``infer`` raised is handed back alone, as that exception: the jobs
+        finished before it are returned first, and those after it on the next call, so
+        a failed batch costs only its own frames.
+
         Raises:
-            BaseException: whatever ``infer`` raised for a job (re-raised here).
+            BaseException: whatever ``infer`` raised for the next job (re-raised here).
         """
-        jobs: list[InferenceJob] = []
+        jobs, self._held = self._held, []
         try:
-            if timeout is None or timeout > 0:
+            if not jobs and (timeout is None or timeout > 0):
                 jobs.append(self._out.get(timeout=timeout))
             while True:
                 jobs.append(self._out.get_nowait())
         except queue.Empty:
             pass
-        self.in_flight -= len(jobs)
-        for job in jobs:
+        for k, job in enumerate(jobs):
             if job.error is not None:
+                if k > 0:  # hand back the good ones first; the failure comes next call
+                    self._held = jobs[k:]
+                    jobs = jobs[:k]
+                    break
+                self._held = jobs[1:]
+                self.in_flight -= 1
                 raise job.error
+        self.in_flight -= len(jobs)
         return jobs
 
     def close(self) -> None:

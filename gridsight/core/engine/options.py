@@ -21,6 +21,7 @@ from gridsight.core.sources.view_check import ViewCheckSettings
 
 if TYPE_CHECKING:
     from gridsight.core.config.detector import DetectorConfig
+    from gridsight.core.sinks.evidence_clips import ClipSettings
     from gridsight.core.tracking.bytetrack import TrackerSettings
 
 
@@ -43,6 +44,7 @@ class EngineOptions:
         detector: the township's ``detector:`` block (the default of every camera
             without its own); read from the township itself when the engine gets one.
         snapshots_dir: where evidence JPEGs go; None writes none.
+        clips: an H.264 clip around each event start (``--clips DIR``); None writes none.
         blur_faces: blur faces (and person heads) in evidence snapshots.
         run_id: suffix of every event id; a fresh one per run if None.
         backoff: camera reconnect policy (the reader's default if None).
@@ -88,6 +90,7 @@ class EngineOptions:
     names: tuple[str, ...] | None = None
     detector: DetectorConfig | None = None
     snapshots_dir: Path | None = None
+    clips: ClipSettings | None = None
     blur_faces: bool = True
     run_id: str | None = None
     backoff: BackoffPolicy | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +35,9 @@ class CameraStatus:
         errors: errors seen (open failures, read failures, a corrupt file).
         fps: processed frames per second of wall time, over the last few seconds.
         stream_ts: stream time of the last processed frame.
+        last_frame_at: wall-clock time (epoch s) the last frame was processed, or None
+            before the first: how long ago a camera was last seen, whatever its stream's
+            own clock says.
         last_error: the last error's message, or None.
         view: ``ok`` | ``moved`` | ``covered`` | ``blinded``: the camera's view against
             its reference (``gridsight.core.sources.view_check``).
@@ -51,6 +55,7 @@ class CameraStatus:
     errors: int = 0
     fps: float = 0.0
     stream_ts: float = 0.0
+    last_frame_at: float | None = None
     last_error: str | None = None
     view: str = "ok"
     isolated: str | None = None
@@ -112,6 +117,7 @@ class EngineStatus:
                     "errors": c.errors,
                     "fps": round(c.fps, 2),
                     "stream_ts": round(c.stream_ts, 3),
+                    "last_frame_at": c.last_frame_at,
                     "last_error": c.last_error,
                     "view": c.view,
                     "isolated": c.isolated,
@@ -148,10 +154,19 @@ class _FpsWindow:
 
 
 class StatusBoard:
-    """The engine's mutable status record; thread-safe."""
+    """The engine's mutable status record; thread-safe.
 
-    def __init__(self, camera_ids: list[str], run_id: str = "") -> None:
+    Args:
+        camera_ids: the cameras listed at start.
+        run_id: the run's id.
+        wall: the wall clock of ``last_frame_at`` (tests pass a fake one).
+    """
+
+    def __init__(
+        self, camera_ids: list[str], run_id: str = "", wall: Callable[[], float] = time.time
+    ) -> None:
         self._lock = threading.Lock()
+        self._wall = wall
         self._cams = {c: CameraStatus(c) for c in camera_ids}
         self._fps = {c: _FpsWindow() for c in camera_ids}
         self._components: dict[str, ComponentStatus] = {}
@@ -179,12 +194,15 @@ class StatusBoard:
             self._cams[camera] = replace(self._cams[camera], **changes)
 
     def count_frames(self, camera: str, n: int, stream_ts: float) -> None:
-        """Record ``n`` processed frames of ``camera`` up to ``stream_ts``."""
+        """Record ``n`` processed frames of ``camera`` up to ``stream_ts``, now."""
+        now = self._wall()
         with self._lock:
             cam = self._cams[camera]
             frames = cam.frames + n
             fps = self._fps[camera].tick(frames, time.monotonic())
-            self._cams[camera] = replace(cam, frames=frames, stream_ts=stream_ts, fps=fps)
+            self._cams[camera] = replace(
+                cam, frames=frames, stream_ts=stream_ts, fps=fps, last_frame_at=now
+            )
 
     def count_event(self, camera: str, hazard: str, phase: str) -> None:
         with self._lock:

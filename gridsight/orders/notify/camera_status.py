@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 # The fields of a camera status that are published (counters and the state).
 FIELDS = (
     "state",
+    "view",
     "frames",
+    "gated",
     "drops",
     "events",
     "reconnects",
@@ -83,7 +85,9 @@ class CameraStatusPublisher:
         refresh = now - self._last_refresh >= self.refresh_s
         sent = 0
         for cam in self.status().cameras:
-            if not refresh and self._last.get(cam.camera) == cam.state:
+            # A view fault (moved, covered, blinded) is a change of status too.
+            current = f"{cam.state}/{getattr(cam, 'view', 'ok')}"
+            if not refresh and self._last.get(cam.camera) == current:
                 continue
             payload = camera_status_payload(cam)
             ok = True
@@ -95,7 +99,7 @@ class CameraStatusPublisher:
                     self.failures += 1
                     log.warning("camera status of %s to %s: %s", cam.camera, n.describe(), exc)
             if ok:
-                self._last[cam.camera] = cam.state
+                self._last[cam.camera] = current
                 sent += 1
         if refresh:
             self._last_refresh = now

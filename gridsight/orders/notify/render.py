@@ -85,6 +85,7 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
                 f"{ev.get('confidence', 0):.2f})",
                 f"Place: {_place(ev)}",
                 f"Evidence: {ev.get('snapshot') or 'no snapshot'}",
+                *([f"Clip: {ev['clip']}"] if ev.get("clip") else []),
                 f"Time: {ev.get('wall_time', '-')}",
             ]
         )
@@ -109,6 +110,8 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if tr.get("note"):
         lines.append(f"Note: {tr['note']}")
     lines.append(f"Evidence: {payload.get('snapshot') or 'no snapshot'}")
+    if payload.get("clip"):
+        lines.append(f"Clip: {payload['clip']}")
     lines.append(
         f"Dispatch due: {clock(payload.get('dispatch_due_at'))} · "
         f"Close due: {clock(payload.get('close_due_at'))}"

@@ -1,4 +1,4 @@
-"""configs/jingqiao.yaml: the town of the deployment, as SEED_FACTS.md describes it."""
+"""configs/jingqiao.yaml: the town of the deployment, as docs/deployment.md describes it."""
 
 from __future__ import annotations
 

@@ -236,3 +236,31 @@ def test_inference_worker_keeps_order_and_reraises() -> None:
     with pytest.raises(ValueError, match="bad batch"):
         worker.done(timeout=1.0)
     worker.close()
+
+
+def test_a_batch_whose_inference_fails_costs_only_its_own_frames() -> None:
+    import numpy as np
+
+    from gridsight.core.engine.inference import InferenceJob, InferenceWorker
+    from gridsight.core.engine.metrics import EngineMetrics
+
+    def infer(x: np.ndarray) -> list[np.ndarray]:
+        if x[0] < 0:
+            raise ValueError(f"bad batch {x[0]:g}")
+        return [x]
+
+    worker = InferenceWorker(infer, EngineMetrics())
+    for v in (1.0, -1.0, 2.0, -2.0, 3.0):
+        worker.submit(InferenceJob([v], np.array([v]), []))
+    # However the finished jobs are grouped when collected, each failure is raised once,
+    # on its own, and no good batch is lost with it.
+    got: list[float] = []
+    errors: list[str] = []
+    while worker.in_flight:
+        try:
+            got += [float(j.items[0]) for j in worker.done(timeout=1.0)]
+        except ValueError as exc:
+            errors.append(str(exc))
+    assert got == [1.0, 2.0, 3.0]
+    assert errors == ["bad batch -1", "bad batch -2"]
+    worker.close()

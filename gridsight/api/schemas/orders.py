@@ -46,7 +46,7 @@ class TransitionOut(BaseModel):
 
 
 class WorkOrderOut(BaseModel):
-    """A work order as listed."""
+    """A work order as listed (the fields of ``WorkOrderView`` it shares, by name)."""
 
     id: str
     state: str
@@ -71,6 +71,12 @@ class WorkOrderOut(BaseModel):
     closed_at: float | None
     sla: Sla
     escalations: int
+    hazard_active: bool = Field(
+        default=False, description="a camera still sees the hazard (an event of it is open)"
+    )
+    cleared_at: float | None = Field(
+        default=None, description="when the camera last saw the hazard clear (or restart)"
+    )
     version: int
     updated_at: float
     dispatch_due_at: float
@@ -82,6 +88,11 @@ class WorkOrderDetail(WorkOrderOut):
     """A work order with its audit trail."""
 
     transitions: list[TransitionOut]
+    clip_url: str | None = Field(
+        default=None,
+        description="URL of the evidence clip (H.264 MP4) of the order's camera event, "
+        "if one was written",
+    )
 
 
 class OrdersClock(BaseModel):
@@ -93,6 +104,9 @@ class OrdersClock(BaseModel):
         description="the store was written on a stream's clock (a demo, a recording): "
         "'now' and 'today' are the run's last stream time, not the machine's",
     )
+    timezone: str | None = Field(
+        default=None, description="the township's time zone (IANA), in which 'today' is"
+    )
 
 
 class WorkOrderPage(OrdersClock):
@@ -102,10 +116,21 @@ class WorkOrderPage(OrdersClock):
     next_cursor: str | None
 
 
+def _moves() -> str:
+    from gridsight.orders.states import STATES, allowed_targets
+
+    rows = [f"{s} -> {' | '.join(allowed_targets(s))}" for s in STATES if allowed_targets(s)]
+    return "; ".join(rows)
+
+
 class TransitionIn(Strict):
     """Move an order to another state."""
 
-    to: State
+    to: State = Field(
+        description="the state to move to. Business rules (409 otherwise, naming the states "
+        "allowed): the moves are " + _moves() + ". A worker account may only make the field "
+        "steps (acknowledged, on_site, resolved) of an order assigned to it (403 otherwise)."
+    )
     note: str | None = Field(default=None, max_length=2000)
     photo: str | None = Field(
         default=None,
@@ -120,9 +145,22 @@ class TransitionIn(Strict):
 class ManualOrderIn(Strict):
     """An order filed by an operator (a phone call, a patrol)."""
 
-    kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    village: str = Field(min_length=1, max_length=64)
-    grid: str = Field(min_length=1, max_length=64)
+    kind: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="a hazard id or request kind of the township's orders settings; 422 otherwise",
+    )
+    village: str = Field(
+        min_length=1,
+        max_length=64,
+        description="a village id of the township config (GET /api/v1/township); 422 otherwise",
+    )
+    grid: str = Field(
+        min_length=1,
+        max_length=64,
+        description="a grid id of that village (GET /api/v1/township); 422 otherwise",
+    )
     title: str = Field(default="", max_length=200)
     description: str = Field(default="", max_length=4000)
     x_km: StrictFloat | None = Field(default=None, ge=-1000, le=1000)

@@ -1,6 +1,6 @@
 """Request and response models of the REST API (so ``/openapi.json`` documents them).
 
-Work-order models live in :mod:`gridsight.api.schemas_orders`.
+Work-order models live in :mod:`gridsight.api.schemas.orders`.
 """
 
 from __future__ import annotations
@@ -18,17 +18,36 @@ Strict = StrictModel
 
 
 # -- health ------------------------------------------------------------------------------
-class Health(BaseModel):
-    """Liveness: the process answers."""
+class EngineHealthOut(BaseModel):
+    """The engine's health (``Engine.health()``)."""
 
-    status: Literal["ok"] = "ok"
+    phase: str = Field(description="starting | running | restarting | stopping | stopped | failed")
+    reason: str = Field(description="why it is in that phase")
+    since: float = Field(description="unix time of the last phase change")
+    up: bool = Field(description="frames are being analysed")
+    restarts: int = Field(description="restarts of the loop after a failure")
+
+
+class Health(BaseModel):
+    """Liveness: the process answers; ``failed`` (503) once the engine has given up."""
+
+    status: Literal["ok", "failed"] = "ok"
+    engine: EngineHealthOut | None = Field(
+        default=None, description="the engine's health (none with --no-engine)"
+    )
 
 
 class Readiness(BaseModel):
     """Readiness: each check's outcome; ``ready`` only when all pass."""
 
     ready: bool
-    phase: str = Field(description="starting | ready | stopping")
+    phase: str = Field(
+        description="the service's phase (starting | ready | stopping), or, while it is "
+        "ready, the engine's when the engine is not running (restarting, failed, ...)"
+    )
+    reason: str = Field(default="", description="why it is not ready (the first reason)")
+    since: float | None = Field(default=None, description="unix time the engine entered its phase")
+    engine: EngineHealthOut | None = None
     checks: dict[str, str] = Field(description="check name -> 'ok' or why not")
     reasons: list[str] = Field(description="the failing checks' reasons (empty when ready)")
 
@@ -44,14 +63,37 @@ class CameraOut(BaseModel):
     source: str = Field(description="source URI with any password masked")
     target_fps: float
     enabled: bool
-    state: str = Field(description="starting | running | retrying | ended | failed | stopped")
+    state: str = Field(
+        description="starting | running | retrying | ended | failed | stopped | off (no engine)"
+    )
+    view: str = Field(
+        default="ok",
+        description="ok | moved | covered | blinded: the view against its reference (a view "
+        "fault means its zones no longer fit what it sees)",
+    )
+    degraded: bool = Field(
+        default=False,
+        description="drops above the configured share of its frames "
+        "(GRIDSIGHT_DEGRADED_DROP_SHARE): too little is seen to trust it",
+    )
     fps: float = Field(description="processed frames per second (recent)")
     frames: int
     drops: int
+    drop_share: float = Field(default=0.0, description="drops / (frames + drops)")
+    gated: int = Field(
+        default=0, description="frames the motion gate kept from the detector (still scene)"
+    )
     events: int
     reconnects: int
     errors: int
-    stream_ts: float
+    stream_ts: float = Field(description="stream time of the last processed frame, s")
+    last_frame_at: float | None = Field(
+        default=None, description="wall-clock time the last frame was processed (epoch s)"
+    )
+    last_frame_age_s: float | None = Field(
+        default=None,
+        description="seconds since the last frame was processed (None before the first)",
+    )
     last_error: str | None
     position: tuple[float, float] | None = Field(description="km in the town frame")
     hazards: list[str]
@@ -105,6 +147,9 @@ class EventOut(BaseModel):
     boxes: list[list[float]]
     track_ids: list[int]
     snapshot_url: str | None = Field(description="URL of the evidence image, by event id")
+    clip_url: str | None = Field(
+        default=None, description="URL of the evidence clip (H.264 MP4), if one was written"
+    )
     order_id: str | None = None
 
 
