@@ -309,8 +309,10 @@ class ClusterNode:
             if owner is not None and holder == self.node_id and owner[0] == self.epochs.get(cam):
                 # Nobody claimed it since we held it (we stopped it when cut off from
                 # NATS): resume under the same epoch, so that the events we buffered
-                # meanwhile are not refused as stale.
+                # meanwhile are not refused as stale. It is ours again: no longer let go.
                 epoch: int | None = owner[0]
+                if let_go:
+                    await store.owners.delete(f"{RELEASED}{cam}")
             else:
                 epoch = await self._claim(store, cam, owner[0] if owner else 0)
             if epoch is None:

@@ -102,9 +102,16 @@ def test_a_camera_left_without_room_is_assigned_again_when_room_comes(nats_url: 
             await set_drain(store, "s")
             await until(lambda: not small.running, what="the drained node stopping")
             await set_drain(store, "s", drain=False)
-            await nc.close()
-            # ... and written again once there is room (a deleted key leaves a marker).
+            # ... and written again once there is room (a deleted key leaves a marker);
+            # the node resumes them under the epochs it released, and owns them again.
             await until(lambda: len(small.running) == 2, what="cameras back after the drain")
+
+            async def owned_by_s() -> bool:
+                st = await cluster_status(store)
+                return sorted(c["node"] or "-" for c in st["cameras"]) == ["-", "s", "s"]
+
+            await until(owned_by_s, what="status showing the resumed cameras owned")
+            await nc.close()
             big = RecordingRunner()
             other = ClusterNode(nats_url, big, node_id="t", capacity=4, names=names,
                                 timings=FAST)  # fmt: skip

@@ -105,11 +105,13 @@ def test_a_paused_node_is_fenced_and_stops_the_cameras_it_lost(cluster: dict) ->
     nats, names, nodes = cluster["nats"], cluster["names"], cluster["nodes"]
     _start(cluster, "p1", "p2")
     cams = {"cam-reservoir-01", "cam-reservoir-02", "cam-stairwell-01", "cam-stairwell-02"}
-    _, st = wait_for(nats, names, all_running(cams), timeout=120, what="cameras running",
-                     nodes=nodes)  # fmt: skip
     paused = nodes[0]
+    _, st = wait_for(
+        nats, names,
+        lambda s: all_running(cams)(s) and bool(_cams_of(s, paused.node_id)),
+        timeout=120, what="cameras running on both nodes", nodes=nodes,
+    )  # fmt: skip
     held = _cams_of(st, paused.node_id)
-    assert held, st
     old = {c["id"]: c["epoch"] for c in st["cameras"] if c["id"] in held}
     paused.signal(signal.SIGSTOP)
     _, moved = wait_for(
