@@ -46,7 +46,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from gridsight.api.wiring import event_listener
 
 from gridsight.api import Settings, create_app
 from gridsight.api.services import Services, build_services
@@ -60,7 +59,7 @@ from gridsight.orders.tables import events, work_orders
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # for tests/services.py (skip locally / fail under CI)
     sys.path.insert(0, str(ROOT))
-from tests.services import require_postgres  # noqa: E402
+from benchmarks.servicecheck import require_postgres  # noqa: E402
 
 CONFIG = ROOT / "configs" / "jingqiao.yaml"
 EVENTS = int(os.environ.get("GRIDSIGHT_BENCH_EVENTS", "100000"))
@@ -330,7 +329,7 @@ def test_listing_concurrent(benchmark, bench: Bench, query: str) -> None:
 def test_event_to_sse(benchmark, bench: Bench) -> None:
     benchmark.group = "api-sse"
     services = bench.services
-    listener = event_listener(services)
+    listener = services.live.ingest  # the event -> order -> SSE path of the pipeline
     frames: queue.Queue[tuple[str, str | None]] = queue.Queue()
     stop = threading.Event()
 

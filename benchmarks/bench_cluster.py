@@ -19,7 +19,6 @@ NATS from ``GRIDSIGHT_TEST_NATS_URL`` and PostgreSQL from ``GRIDSIGHT_TEST_POSTG
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
 import statistics
@@ -28,7 +27,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
@@ -46,22 +44,9 @@ from gridsight.orders.store import OrderStore
 from gridsight.orders.tables import deliveries
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _services() -> ModuleType:
-    """tests/services.py (skip locally / fail under CI), loaded from its file: a ``tests``
-    package installed by some other distribution may shadow the repository's."""
-    spec = importlib.util.spec_from_file_location(
-        "gridsight_test_services", ROOT / "tests" / "services.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-require_nats = _services().require_nats
-require_postgres = _services().require_postgres
+if str(ROOT) not in sys.path:  # for benchmarks/servicecheck.py
+    sys.path.insert(0, str(ROOT))
+from benchmarks.servicecheck import require_nats, require_postgres  # noqa: E402
 
 LEASE_S, RENEW_S = 3.0, 0.5
 KILLS = 20

@@ -55,7 +55,7 @@ from gridsight.orders.store import OrderStore
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # for tests/services.py (skip locally / fail under CI)
     sys.path.insert(0, str(ROOT))
-from tests.services import require_mqtt, require_postgres  # noqa: E402
+from benchmarks.servicecheck import require_mqtt, require_postgres  # noqa: E402
 
 CONFIG = ROOT / "configs" / "jingqiao.yaml"
 SECRET = "bench-secret"

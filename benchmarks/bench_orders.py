@@ -37,7 +37,7 @@ from gridsight.orders.store import OrderStore
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # for tests/services.py (skip locally / fail under CI)
     sys.path.insert(0, str(ROOT))
-from tests.services import require_postgres  # noqa: E402
+from benchmarks.servicecheck import require_postgres  # noqa: E402
 
 CONFIG = ROOT / "configs" / "jingqiao.yaml"
 ORDERS = 25
