@@ -83,6 +83,8 @@ class CameraView:
         drop_share: dropped frames out of all it delivered (``drops / (frames + drops)``).
         degraded: ``drop_share`` is above the configured share
             (:attr:`EngineHost.degraded_drop_share`): it sees too little to be trusted.
+        node, epoch: in a cluster, the node that runs it and its claim's epoch (None in
+            a single process, or while no node holds it).
     """
 
     config: CameraConfig
@@ -101,6 +103,8 @@ class CameraView:
     view: str = "ok"
     drop_share: float = 0.0
     degraded: bool = False
+    node: str | None = None
+    epoch: int | None = None
 
 
 def drop_share(frames: int, drops: int) -> float:

@@ -171,6 +171,7 @@ def test_the_cameras_whole_status_reaches_the_api(
     assert cam["state"] == "running" and cam["view"] == "covered"
     assert cam["gated"] == 5 and cam["drops"] == 30 and cam["drop_share"] == 0.3
     assert cam["degraded"] is degraded
+    assert (cam["node"], cam["epoch"]) == (None, None), "a single process has no nodes"
 
 
 def test_the_last_frame_is_shown_as_an_age_on_the_wall_clock(api: Api, township) -> None:

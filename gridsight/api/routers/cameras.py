@@ -79,6 +79,8 @@ def camera_out(services: Services, view: CameraView, now: float | None = None) -
         position=position,
         hazards=sorted(cfg.hazards),
         zones=cfg.zone_dicts(),
+        node=view.node,
+        epoch=view.epoch,
     )
 
 

@@ -98,6 +98,16 @@ class CameraOut(BaseModel):
     position: tuple[float, float] | None = Field(description="km in the town frame")
     hazards: list[str]
     zones: list[dict[str, Any]]
+    node: str | None = Field(
+        default=None,
+        description="the cluster node that runs it (gridsight serve --nats); None in a "
+        "single process or while no node holds it",
+    )
+    epoch: int | None = Field(
+        default=None,
+        description="the node's claim on it (its fencing token; rises with every claim); "
+        "None outside a cluster",
+    )
 
 
 class CameraList(BaseModel):

@@ -107,12 +107,20 @@
     const lastFrame = (c) => (c.last_frame_age_s === null || c.last_frame_age_s === undefined
       ? t("last_frame_none")
       : t("last_frame_ago").replace("{age}", fmtDuration(c.last_frame_age_s)));
+    // In a cluster (gridsight serve --nats) each camera names the node that runs it: the
+    // node column shows only when some camera has one.
+    const clustered = cams.items.some((c) => c.node);
+    document.querySelectorAll("#cameras th.cam-node").forEach((th) => { th.hidden = !clustered; });
+    const nodeCell = (c) => (clustered
+      ? [el("td", { class: "cam-node", title: c.epoch ? t("cam_epoch").replace("{epoch}", c.epoch) : "" }, c.node || "")]
+      : []);
     const camClass = (c) => "cam-" + c.state + (c.view && c.view !== "ok" ? " cam-view-fault" : "")
       + (c.degraded ? " cam-degraded" : "");
     body.replaceChildren(...cams.items.map((c) =>
       el("tr", { "data-camera": c.id, class: camClass(c),
                  title: c.gated ? `${c.gated} gated (still scene)` : "" },
         el("td", { title: c.name }, c.id),
+        ...nodeCell(c),
         el("td", { class: "state" }, camState(c)),
         el("td", {}, c.fps.toFixed(1)),
         el("td", {}, c.drops),

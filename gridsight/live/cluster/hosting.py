@@ -5,7 +5,7 @@
 a camera put or removed through the API is written to the cluster's camera bucket
 (validated against the township exactly as the engine host validates it), and the
 nodes pick the change up at their next tick. The camera list shows each camera's state
-on the node that runs it.
+on the node that runs it, with that node and its claim's epoch.
 """
 
 from __future__ import annotations
@@ -95,10 +95,16 @@ class ClusterCameraHost:
         for cid in sorted(configs):
             cfg = CameraConfig.model_validate(configs[cid])
             st = by_id.get(cid, {})
-            node = st.get("node")
-            where = f"{st.get('state', 'unassigned')}" + (f" on {node}" if node else "")
+            epoch = st.get("epoch")
             out.append(
-                CameraView(cfg, True, where, float(st.get("fps", 0.0)), 0, 0, 0, 0, 0, 0.0, None)
+                CameraView(
+                    cfg,
+                    True,
+                    str(st.get("state", "unassigned")),
+                    float(st.get("fps", 0.0)),
+                    node=st.get("node"),
+                    epoch=None if epoch is None else int(epoch),
+                )
             )
         return out
 
