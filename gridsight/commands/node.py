@@ -39,6 +39,21 @@ DEFAULT_CAPACITY = 24
     is_flag=True,
     help="Run file/synthetic sources as fast as possible instead of at their own pace.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    default=0,
+    show_default=True,
+    help="Serve this node's Prometheus metrics (its engine's and the node's: cameras, "
+    "lease renewals, events published/acked/buffered/dropped) at "
+    "http://<host>:PORT/metrics; 0 = off.",
+)
+@click.option(
+    "--metrics-addr",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address the metrics server listens on (with --metrics-port).",
+)
 @click.option("--log-level", default="warning", show_default=True)
 def node(
     config: Path,
@@ -53,6 +68,8 @@ def node(
     model: str | None,
     backend_options: dict[str, Any],
     fast: bool,
+    metrics_port: int,
+    metrics_addr: str,
     log_level: str,
 ) -> None:
     """Run an engine node: take cameras from the cluster, publish their events to JetStream.
@@ -64,11 +81,13 @@ def node(
     Examples:
       gridsight node configs/jingqiao.yaml --nats nats://127.0.0.1:4222 --node-id n1
       gridsight node --nats nats://a:4222,nats://b:4222 --capacity 12 --replicas 3
+      gridsight node --nats nats://127.0.0.1:4222 --metrics-port 9108
     """
     from gridsight.core.config import load_township, validate_camera_hazards
     from gridsight.core.plugins import build_plugin_manager
     from gridsight.live.cluster.names import ClusterNames, Timings
     from gridsight.live.cluster.node import ClusterNode
+    from gridsight.live.cluster.node_metrics import NodeCollector, serve_node_metrics
     from gridsight.live.cluster.publisher import JetStreamSink
     from gridsight.live.cluster.runner import EngineRunner
     from gridsight.live.pipeline import LiveOptions
@@ -108,6 +127,15 @@ def node(
         on_event_drain=sink.wait_empty,
     )
     member.epochs = epochs  # the sink stamps each event with the epoch the node holds
+    metrics_server = None
+    if metrics_port:
+        collector = NodeCollector(member, sink, runner.metrics_registry)
+        try:
+            metrics_server = serve_node_metrics(collector, metrics_port, metrics_addr)
+        except OSError as exc:
+            raise click.UsageError(
+                f"--metrics-port {metrics_port}: cannot listen on {metrics_addr}: {exc}"
+            ) from exc
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -116,12 +144,15 @@ def node(
         await member.run()
 
     click.echo(
-        f"gridsight node {node_id}: cluster {names.name} at {nats_url}, capacity {capacity}",
+        f"gridsight node {node_id}: cluster {names.name} at {nats_url}, capacity {capacity}"
+        + (f", metrics on {metrics_addr}:{metrics_port}" if metrics_port else ""),
         err=True,
     )
     try:
         asyncio.run(main())
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
         runner.close()
         sink.close()
         click.echo(f"gridsight node {node_id}: stopped ({sink.stats()})", err=True)

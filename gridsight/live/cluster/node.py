@@ -64,6 +64,7 @@ class NodeCounters:
     releases: int = 0
     lost: int = 0
     self_stops: int = 0
+    renewals: int = 0
     renew_failures: int = 0
     assigner_writes: int = 0
     errors: list[str] = field(default_factory=list)
@@ -203,6 +204,7 @@ class ClusterNode:
         except Exception:
             self.counters.renew_failures += 1
             raise
+        self.counters.renewals += 1
         if time.monotonic() - self._last_renewed >= self.timings.lease_s * SELF_STOP_FRACTION:
             # We were away (paused, or cut off) long enough that others may own our
             # cameras: give them up before looking at anything else.

@@ -70,6 +70,7 @@ class JetStreamSink(EventSink):
         timings: the cluster's timings (the stream's replicas, if this sink creates it).
 
     Attributes:
+        written: events the engine handed to this sink.
         published: events acknowledged by the server.
         dropped: events dropped because the buffer was full (each logged).
         retries: publishes that failed and were tried again.
@@ -96,6 +97,7 @@ class JetStreamSink(EventSink):
         self.max_buffer = max_buffer
         self.ack_timeout_s = ack_timeout_s
         self.timings = timings or Timings()
+        self.written = 0
         self.published = 0
         self.dropped = 0
         self.retries = 0
@@ -120,6 +122,7 @@ class JetStreamSink(EventSink):
             if len(self._buffer) >= self.max_buffer:
                 self._make_room(item)
             self._buffer.append(item)
+            self.written += 1
             self._cond.notify_all()
 
     def _make_room(self, item: _Pending) -> None:
@@ -165,6 +168,7 @@ class JetStreamSink(EventSink):
     def stats(self) -> dict[str, Any]:
         """Counters for status views."""
         return {
+            "written": self.written,
             "published": self.published,
             "pending": self.pending,
             "dropped": self.dropped,

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import pluggy
+from prometheus_client import CollectorRegistry
 
 from gridsight.core.config import Township
 from gridsight.core.config.camera import CameraConfig
@@ -137,6 +138,12 @@ class EngineRunner:
             for view in self.pipeline.host.cameras()
             if view.enabled
         }
+
+    def metrics_registry(self) -> CollectorRegistry | None:
+        """The running engine's metrics registry (None before it is built)."""
+        host = self.pipeline.host if self.pipeline is not None else None
+        engine = host.engine if host is not None else None
+        return engine.metrics.registry if engine is not None else None
 
     def close(self) -> None:
         if self.pipeline is not None:
