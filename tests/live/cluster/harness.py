@@ -17,6 +17,10 @@ from gridsight.live.cluster.names import ClusterNames
 
 from .helpers import REPO
 
+#: The lease and renewal period the real-process tests run with.
+LEASE_S = 3.0
+RENEW_S = 0.5
+
 
 class NodeProcess:
     """One ``gridsight node`` process (its output in ``log``)."""
@@ -114,3 +118,19 @@ def all_running(cameras: set[str], alive_only: bool = True) -> Callable[[dict[st
         return cameras <= ok
 
     return check
+
+
+def start_nodes(ctx: dict, *ids: str) -> None:
+    """Start a ``gridsight node`` process per id on the fixture's cluster."""
+    for nid in ids:
+        ctx["nodes"].append(
+            NodeProcess(
+                ctx["config"],
+                ctx["nats"],
+                ctx["names"],
+                nid,
+                ctx["tmp"],
+                lease_s=LEASE_S,
+                renew_s=RENEW_S,
+            )
+        )

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from gridsight.api import Settings, create_app
-from gridsight.api.services import build_services
-from gridsight.core.config import load_township
+from gridsight.api.services import Services, build_services
+from gridsight.core.config import Township, load_township
 from gridsight.core.plugins import build_plugin_manager
 from gridsight.live.cluster.control import open_store
 from gridsight.live.cluster.hosting import cluster_camera_host
@@ -23,9 +24,8 @@ from ...services import require_nats
 from .helpers import CONFIG, RecordingRunner, fresh_names
 
 
-def test_cameras_put_and_removed_through_the_api_reach_the_cluster(tmp_path) -> None:
-    nats = require_nats()
-    names = fresh_names()
+def _api(tmp_path: Path, role: str) -> tuple[Township, Settings, Services, dict[str, str]]:
+    """The township, the API's settings and services, and a bearer header for ``role``."""
     town = load_township(CONFIG)
     settings = Settings(
         db_url=f"sqlite:///{tmp_path / 'api.sqlite'}",
@@ -33,8 +33,19 @@ def test_cameras_put_and_removed_through_the_api_reach_the_cluster(tmp_path) -> 
         session_secret="test-session-secret-0123456789",  # type: ignore[arg-type]
     )
     services = build_services(settings, township=town)
-    admin = services.accounts.add_user("admin", "admin", password="admin-password")
-    headers = {"Authorization": f"Bearer {services.accounts.issue_token(admin.id)}"}
+    user = services.accounts.add_user(role, role, password=f"{role}-password")
+    return (
+        town,
+        settings,
+        services,
+        {"Authorization": f"Bearer {services.accounts.issue_token(user.id)}"},
+    )
+
+
+def test_cameras_put_and_removed_through_the_api_reach_the_cluster(tmp_path) -> None:
+    nats = require_nats()
+    names = fresh_names()
+    town, settings, services, headers = _api(tmp_path, "admin")
     host = cluster_camera_host(nats, town, build_plugin_manager(), names.name)
     services.host = host
 
@@ -68,15 +79,7 @@ def test_cameras_put_and_removed_through_the_api_reach_the_cluster(tmp_path) -> 
 def test_the_camera_list_names_each_cameras_node_and_epoch(tmp_path) -> None:
     nats = require_nats()
     names = fresh_names()
-    town = load_township(CONFIG)
-    settings = Settings(
-        db_url=f"sqlite:///{tmp_path / 'api.sqlite'}",
-        data_dir=tmp_path,
-        session_secret="test-session-secret-0123456789",  # type: ignore[arg-type]
-    )
-    services = build_services(settings, township=town)
-    viewer = services.accounts.add_user("viewer", "viewer", password="viewer-password")
-    headers = {"Authorization": f"Bearer {services.accounts.issue_token(viewer.id)}"}
+    town, settings, services, headers = _api(tmp_path, "viewer")
     cams = list(town.cameras[:2])
     runner = RecordingRunner()
     node = ClusterNode(

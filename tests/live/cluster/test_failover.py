@@ -5,70 +5,19 @@ from __future__ import annotations
 import signal
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from gridsight.core.config import load_township
-from gridsight.live.cluster.consumer import OrderConsumer
-from gridsight.orders.service import OrderService
-from gridsight.orders.store import OrderStore
 
-from ...services import require_nats, require_postgres
 from .checker import check_store
-from .harness import NodeProcess, all_running, wait_for
-from .helpers import fresh_names, small_config
+from .harness import LEASE_S, RENEW_S, all_running, start_nodes, wait_for
 
-LEASE_S = 3.0
-RENEW_S = 0.5
 #: The stated bound on a camera without a running owner after its node dies: the lease,
 #: the assigner's and the claimer's ticks, and the engine opening the source again.
 UNOWNED_BOUND_S = LEASE_S + 4 * RENEW_S + 30.0
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[dict]:
-    nats = require_nats()
-    pg = require_postgres()
-    names = fresh_names()
-    config = small_config(tmp_path / "town.yaml", cameras=4, fps=2)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    store = OrderStore.open(pg, schema=schema)
-    consumer = OrderConsumer(nats, OrderService(store, load_township(config)), names=names)
-    consumer.start()
-    nodes: list[NodeProcess] = []
-    ctx = {"nats": nats, "names": names, "config": config, "nodes": nodes, "store": store,
-           "consumer": consumer, "tmp": tmp_path}  # fmt: skip
-    try:
-        yield ctx
-    finally:
-        for n in nodes:
-            n.stop()
-        consumer.close()
-        store.close()
-        engine = sa.create_engine(pg)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        engine.dispose()
-
-
-def _start(ctx: dict, *ids: str) -> None:
-    for nid in ids:
-        ctx["nodes"].append(
-            NodeProcess(
-                ctx["config"],
-                ctx["nats"],
-                ctx["names"],
-                nid,
-                ctx["tmp"],
-                lease_s=LEASE_S,
-                renew_s=RENEW_S,
-            )
-        )
 
 
 def _cams_of(st: dict, node: str) -> set[str]:
@@ -77,7 +26,7 @@ def _cams_of(st: dict, node: str) -> set[str]:
 
 def test_kill_9_a_node_its_cameras_run_on_the_others(cluster: dict) -> None:
     nats, names, nodes = cluster["nats"], cluster["names"], cluster["nodes"]
-    _start(cluster, "n1", "n2", "n3")
+    start_nodes(cluster, "n1", "n2", "n3")
     cams = {"cam-reservoir-01", "cam-reservoir-02", "cam-stairwell-01", "cam-stairwell-02"}
     _, st = wait_for(nats, names, all_running(cams), timeout=120, what="4 cameras running",
                      nodes=nodes)  # fmt: skip
@@ -103,7 +52,7 @@ def test_a_paused_node_is_fenced_and_stops_the_cameras_it_lost(cluster: dict) ->
     from gridsight.live.cluster.publisher import JetStreamSink
 
     nats, names, nodes = cluster["nats"], cluster["names"], cluster["nodes"]
-    _start(cluster, "p1", "p2")
+    start_nodes(cluster, "p1", "p2")
     cams = {"cam-reservoir-01", "cam-reservoir-02", "cam-stairwell-01", "cam-stairwell-02"}
     paused = nodes[0]
     _, st = wait_for(
