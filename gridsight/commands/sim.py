@@ -31,6 +31,41 @@ def _policies() -> PolicyRegistry:
     return load_policies(build_plugin_manager())
 
 
+def _replicate(
+    sc: Any,
+    town: Any,
+    *,
+    seed: int | None,
+    replications: int | None,
+    days: float | None,
+    workers: int,
+    dask_address: str | None,
+    quiet: bool,
+    rows: Any = None,
+    trace: bool = False,
+) -> tuple[Any, int, list[Any]]:
+    """Build SCENARIO's config and run its replications (the common options applied):
+    ``(config, seed, results)``."""
+    from gridsight.governance_sim.experiment import run_replications
+    from gridsight.governance_sim.scenario import build_sim_config
+
+    registry = _policies()
+    cfg = build_sim_config(sc, town, policies=registry.policies, days=days, trace=rows)
+    seed_ = sc.seed if seed is None else seed
+    reps = sc.replications if replications is None else replications
+    results = run_replications(
+        cfg,
+        seed_,
+        reps,
+        registry=registry,
+        workers=workers,
+        dask_address=dask_address,
+        progress=not quiet,
+        trace=trace,
+    )
+    return cfg, seed_, results
+
+
 def _ci(est: dict[str, Any] | None, scale: float = 1.0, digits: int = 3) -> str:
     if not est or est.get("mean") is None:
         return "n/a"
@@ -228,9 +263,9 @@ def run(
     quiet: bool,
 ) -> None:
     """Run SCENARIO (default configs/sim/baseline.yaml) and print the three targets."""
-    from gridsight.governance_sim.experiment import results_document, run_replications
+    from gridsight.governance_sim.experiment import results_document
     from gridsight.governance_sim.replay import trace_rows
-    from gridsight.governance_sim.scenario import build_sim_config, effective_horizon
+    from gridsight.governance_sim.scenario import effective_horizon
     from gridsight.governance_sim.sweep import apply_sets
 
     sc, town = _load(scenario)
@@ -245,20 +280,10 @@ def run(
             offset_s=horizon.start_s,
         )
         _check_trace_window(trace, rows, horizon.start_s, horizon.end_s)
-    registry = _policies()
-    cfg = build_sim_config(sc, town, policies=registry.policies, days=days, trace=rows)
-    seed_ = sc.seed if seed is None else seed
-    reps = sc.replications if replications is None else replications
-    results = run_replications(
-        cfg,
-        seed_,
-        reps,
-        registry=registry,
-        workers=workers,
-        dask_address=dask_address,
-        progress=not quiet,
-        trace=trace_out is not None,
-    )
+    cfg, seed_, results = _replicate(
+        sc, town, seed=seed, replications=replications, days=days, workers=workers,
+        dask_address=dask_address, quiet=quiet, rows=rows, trace=trace_out is not None,
+    )  # fmt: skip
     doc = results_document(cfg, seed_, results, source=scenario)
     if sets:
         doc["run"]["set"] = list(sets)
@@ -596,21 +621,16 @@ def validate(
 ) -> None:
     """Run SCENARIO (e.g. a calibrated one) and put its KPIs beside the store's."""
     from gridsight.governance_sim.calibrate import observed_kpis
-    from gridsight.governance_sim.experiment import results_document, run_replications
-    from gridsight.governance_sim.scenario import build_sim_config
+    from gridsight.governance_sim.experiment import results_document
     from gridsight.governance_sim.sweep import apply_sets
 
     sc, town = _load(scenario)
     sc = apply_sets(sc, sets)
     zone = town.orders.timezone
     obs = read_store(db, _when(since, zone), _when(until, zone), zone)
-    registry = _policies()
-    cfg = build_sim_config(sc, town, policies=registry.policies, days=days)
-    seed_ = sc.seed if seed is None else seed
-    reps = sc.replications if replications is None else replications
-    res = run_replications(
-        cfg, seed_, reps, registry=registry, workers=workers, dask_address=dask_address,
-        progress=not quiet,
+    cfg, seed_, res = _replicate(
+        sc, town, seed=seed, replications=replications, days=days, workers=workers,
+        dask_address=dask_address, quiet=quiet,
     )  # fmt: skip
     doc = results_document(cfg, seed_, res, source=scenario)
     seen = observed_kpis(obs, cfg.targets.dispatch_s, cfg.targets.closure_s)

@@ -179,8 +179,14 @@ async def _stream_leader(urls: str, stream: str) -> str:
 
     nc = await connect(urls, name="test", retry=False)
     try:
-        info = await nc.jetstream().stream_info(stream)
-        assert info.cluster is not None and info.cluster.leader
-        return str(info.cluster.leader)
+        # A replicated stream has no leader for a moment while its servers elect one
+        # (longer on a loaded machine): ask until one is named, within a bound.
+        deadline = time.monotonic() + 60
+        while True:
+            info = await nc.jetstream().stream_info(stream)
+            if info.cluster is not None and info.cluster.leader:
+                return str(info.cluster.leader)
+            assert time.monotonic() < deadline, f"no leader of {stream} within 60 s: {info}"
+            await asyncio.sleep(0.2)
     finally:
         await nc.close()
