@@ -67,6 +67,7 @@ class NodeCounters:
     renewals: int = 0
     renew_failures: int = 0
     assigner_writes: int = 0
+    partial_reads: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -242,6 +243,15 @@ class ClusterNode:
         from nats.js.errors import KeyWrongLastSequenceError
 
         nodes = await reads.get("nodes")
+        if self.node_id not in nodes:
+            # This tick wrote our own liveness key before reading: a snapshot without it
+            # is partial (nats-py's KV watcher may end its initial values too early while
+            # keys are being written, nats-io/nats.py#842). Planning on it would take
+            # every camera off the nodes it misses.
+            self.counters.partial_reads += 1
+            log.warning("node %s: partial read of the nodes bucket; no assignment this tick",
+                        self.node_id)  # fmt: skip
+            return
         drains = await reads.get("drain")
         cameras = await reads.get("cameras")
         assigned = await reads.get("assign")

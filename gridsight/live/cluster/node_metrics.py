@@ -9,7 +9,8 @@ carry a ``node`` label (the node id):
   (gauges): cameras held, the most it takes, 1 while it is the assigner;
 - ``gridsight_node_lease_renewals_total``, ``gridsight_node_lease_renewal_failures_total``,
   ``gridsight_node_claims_total``, ``gridsight_node_releases_total``,
-  ``gridsight_node_cameras_lost_total``, ``gridsight_node_self_stops_total``;
+  ``gridsight_node_cameras_lost_total``, ``gridsight_node_self_stops_total``,
+  ``gridsight_node_partial_reads_total`` (assigner ticks skipped on a partial read);
 - ``gridsight_node_events_published_total`` (handed to the publisher),
   ``gridsight_node_events_acked_total`` (acknowledged by JetStream),
   ``gridsight_node_events_buffered`` (gauge: not yet acknowledged),
@@ -90,6 +91,11 @@ class NodeCollector(Collector):
             "self_stops",
             "Times the node stopped its cameras, its lease at risk",
             counters.self_stops,
+        )
+        yield counter(
+            "partial_reads",
+            "Assigner ticks skipped: the nodes bucket read lacked this node",
+            counters.partial_reads,
         )
         sink = self.sink
         if sink is None:

@@ -127,3 +127,46 @@ def test_a_camera_left_without_room_is_assigned_again_when_room_comes(nats_url: 
             await asyncio.gather(*tasks)
 
     asyncio.run(scenario())
+
+
+def test_the_assigner_moves_nothing_on_a_read_that_lacks_its_own_key() -> None:
+    """A partial snapshot of the nodes bucket (nats-io/nats.py#842) plans nothing."""
+
+    class Reads:
+        def __init__(self, nodes: dict) -> None:
+            self.buckets = {
+                "nodes": nodes,
+                "drain": {},
+                "cameras": {"cam-a": (1, {"id": "cam-a"})},
+                "assign": {"cam-a": (3, {"node": "c"})},  # c is dead
+            }
+
+        async def get(self, bucket: str) -> dict:
+            return self.buckets[bucket]
+
+        def forget(self, bucket: str) -> None:
+            pass
+
+    class Assign:
+        def __init__(self) -> None:
+            self.writes: list[tuple] = []
+
+        async def delete(self, key, last=None):
+            self.writes.append(("delete", key))
+
+        async def create(self, key, value):
+            self.writes.append(("create", key))
+
+        async def update(self, key, value, last=None):
+            self.writes.append(("update", key))
+
+    class Store:
+        assign = Assign()
+
+    node = ClusterNode("nats://unused", RecordingRunner(), node_id="a", capacity=2)
+    asyncio.run(node._assign(Store(), Reads({})))  # type: ignore[arg-type]
+    assert Store.assign.writes == [] and node.counters.partial_reads == 1
+    # With its own key read it plans as usual: the dead node's camera moves.
+    alive = {"a": (5, {"capacity": 2}), "b": (6, {"capacity": 2})}
+    asyncio.run(node._assign(Store(), Reads(alive)))  # type: ignore[arg-type]
+    assert Store.assign.writes == [("update", "cam-a")] and node.counters.partial_reads == 1
