@@ -168,25 +168,52 @@ async def open_store_retrying(
             await asyncio.sleep(1.0)
 
 
+#: How long a read that ended early waits for the entries still due (seconds).
+READ_TAIL_S = 0.5
+
+
 async def read_all(kv: KeyValue) -> dict[str, tuple[int, Any]]:
     """``{key: (revision, JSON value)}`` of every live key of a bucket (one snapshot).
 
     A watcher delivers the last value of each key, then ``None`` once it has caught up;
     expired keys of a TTL bucket are gone from the stream, so they are not listed.
+    nats-py's watcher may send that ``None`` before it has delivered every entry
+    (nats-io/nats.py#842), so the stream's message count, taken before the watch, is the
+    least the snapshot must have seen (delete markers included); short of it, the read
+    goes on until it is reached or nothing comes for :data:`READ_TAIL_S` (keys that
+    expired meanwhile).
     """
-    watcher = await kv.watchall(ignore_deletes=True)
+    import nats.errors
+
+    info = await kv._js.stream_info(kv._stream)
+    expected = int(info.state.messages or 0)
+    watcher = await kv.watchall()
     out: dict[str, tuple[int, Any]] = {}
+    seen = 0
+    caught_up = False
     try:
         while True:
-            entry = await watcher.updates(timeout=5.0)
+            try:
+                entry = await watcher.updates(timeout=READ_TAIL_S if caught_up else 5.0)
+            except nats.errors.TimeoutError:
+                if caught_up:
+                    break
+                raise
             if entry is None:
-                break
+                caught_up = True
+                if seen >= expected:
+                    break
+                continue
+            seen += 1
             if entry.value is None or entry.operation is not None:
+                out.pop(entry.key, None)
                 continue  # a delete or purge marker
             try:
                 out[entry.key] = (int(entry.revision or 0), json.loads(entry.value))
             except ValueError:
                 log.warning("bucket %s: key %s is not JSON; ignored", kv._name, entry.key)
+            if caught_up and seen >= expected:
+                break
     finally:
         await watcher.stop()
     return out
