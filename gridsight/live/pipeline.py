@@ -140,9 +140,7 @@ class LiveOptions:
             names=self.names,
         )
         if self.motion_gate is not None:
-            from dataclasses import replace
-
-            opts = replace(opts, motion_gate=self.motion_gate)
+            opts = dataclasses.replace(opts, motion_gate=self.motion_gate)
         return opts
 
 
@@ -474,11 +472,15 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
     if pipe.orders is not None and opts.data_dir is not None:
         listeners = [_store_relative(pipe.orders.write, opts.data_dir.resolve())]
     engine_options = opts.engine_options()
-    if pipe.township is not None:  # clips: --clips over the config's clips: block
+    if pipe.township is not None:
         from gridsight.core.config.evidence import ClipsConfig
 
+        # --clips over the config's clips: block; the township's default detector goes
+        # with the options, as a foreground engine gets its cameras as a list.
         clips = (pipe.township.clips or ClipsConfig()).settings(opts.clips, opts.blur_faces)
-        engine_options = dataclasses.replace(engine_options, clips=clips)
+        engine_options = dataclasses.replace(
+            engine_options, clips=clips, detector=pipe.township.detector
+        )
     if opts.service:
         town = pipe.township
         if town is None:
@@ -496,8 +498,6 @@ def _assemble(pipe: LivePipeline, engine_factory: Callable[..., Any] | None) -> 
         )
         return
     factory = engine_factory or Engine
-    if pipe.township is not None:  # the cameras go as a list: their default detector too
-        engine_options = dataclasses.replace(engine_options, detector=pipe.township.detector)
     pipe.engine = factory(
         pipe.cameras,
         pipe.pm,
